@@ -1,0 +1,83 @@
+"""The hash-chained audit trail: append within a command, verify from the CLI.
+
+Each event's hash covers its content and the previous event's hash, so a
+changed event breaks its own hash and a deleted one breaks the chain (and the
+sequence numbers). The single ``audit_head`` row is locked while appending so
+concurrent commands extend the chain in turn.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+
+
+def _digest(seq: int, at: str, actor: str, action: str, instance_id, task_id, data, prev_hash: str) -> str:
+    payload = json.dumps(
+        [seq, at, actor, action, instance_id, task_id, data, prev_hash],
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _canonical(data: Any) -> Any:
+    return json.loads(json.dumps(data, ensure_ascii=False, default=str, sort_keys=True))
+
+
+def append_event(ctx, action: str, instance_id: int | None, task_id: str | None, data: dict) -> AuditEvent:
+    session: Session = ctx.session
+    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+        session.flush()
+    seq = head.seq + 1
+    at = ctx.now.isoformat()
+    data = _canonical(data or {})
+    digest = _digest(seq, at, ctx.actor.id, action, instance_id, task_id, data, head.hash)
+    event = AuditEvent(seq=seq, at=ctx.now, actor=ctx.actor.id, action=action, instance_id=instance_id,
+                       task_id=task_id, data=data, prev_hash=head.hash, hash=digest)
+    session.add(event)
+    head.seq = seq
+    head.hash = digest
+    return event
+
+
+def verify(session: Session) -> dict[str, Any]:
+    """Walk the chain; report the first broken link and what is wrong with it."""
+    problems: list[dict[str, Any]] = []
+    prev_hash = GENESIS
+    expected_seq = 1
+    count = 0
+    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).yield_per(1000):
+        count += 1
+        if event.seq != expected_seq:
+            problems.append({"seq": expected_seq, "problem": f"event {expected_seq} is missing (next is {event.seq})"})
+        if event.prev_hash != prev_hash:
+            problems.append({"seq": event.seq, "problem": "previous-hash link broken"})
+        recomputed = _digest(event.seq, event.at.isoformat(), event.actor, event.action, event.instance_id,
+                             event.task_id, event.data, event.prev_hash)
+        if recomputed != event.hash:
+            problems.append({"seq": event.seq, "problem": "content changed (hash mismatch)"})
+        prev_hash = event.hash
+        expected_seq = event.seq + 1
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
+        problems.append({"seq": head.seq, "problem": "events at the end of the chain were deleted"})
+    return {"ok": not problems, "events": count, "problems": problems}
+
+
+def diff(before: dict, after: dict) -> dict[str, Any]:
+    """Keys that changed between two data dicts, with old and new values."""
+    changed = {}
+    for key in sorted(set(before) | set(after)):
+        if before.get(key, ...) != after.get(key, ...):
+            changed[key] = {"old": before.get(key), "new": after.get(key)}
+    return changed

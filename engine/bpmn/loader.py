@@ -1,0 +1,74 @@
+"""Turn prepared (safe, normalized) files into SpiffWorkflow specs.
+
+SpiffWorkflow stops at the first problem of a process; we ask it for every
+executable process separately so one upload reports as much as it can, and
+map its errors back to the file, element id and line of the upload.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from ..errors import BpmnInvalid, Problem
+from .parser import YimenParser
+
+
+@dataclass
+class BuiltProcess:
+    key: str
+    name: str | None
+    spec: Any
+    subprocess_specs: dict[str, Any]
+
+
+def _problem_from(exc: Exception, lines_by_file: dict[str, dict[str, int]], default_file: str) -> Problem:
+    file = getattr(exc, "file_name", "") or default_file
+    element_id = getattr(exc, "id", None) or None
+    line = getattr(exc, "line_number", None) or None
+    if element_id and not line:
+        line = lines_by_file.get(file, {}).get(element_id)
+    reason = str(exc.args[0]) if exc.args else exc.__class__.__name__
+    return Problem(file=file, element_id=element_id, line=int(line) if line else None, reason=reason)
+
+
+def attach_metadata(spec, meta: dict[str, dict]) -> None:
+    for task_spec in spec.task_specs.values():
+        task_spec.yimen_meta = meta.get(getattr(task_spec, "bpmn_id", None) or "", {})
+
+
+def build(files: list[tuple[str, str, Any]], process_ids: list[str], meta: dict[str, dict],
+          names: dict[str, str | None] | None = None,
+          lines_by_file: dict[str, dict[str, int]] | None = None) -> dict[str, BuiltProcess]:
+    """Parse ``files`` (filename, kind, lxml root) and build a spec for each of ``process_ids``."""
+    lines_by_file = lines_by_file or {}
+    parser = YimenParser()
+    problems: list[Problem] = []
+    for filename, kind, root in files:
+        try:
+            if kind == "dmn":
+                parser.add_dmn_xml(root, filename=filename)
+            else:
+                parser.add_bpmn_xml(root, filename=filename)
+        except (ValidationException, SpiffWorkflowException, Exception) as exc:  # noqa: BLE001
+            problems.append(_problem_from(exc, lines_by_file, filename))
+    if problems:
+        raise BpmnInvalid(problems)
+    built: dict[str, BuiltProcess] = {}
+    default_file = files[0][0] if files else ""
+    for pid in process_ids:
+        try:
+            spec = parser.get_spec(pid)
+            subprocess_specs = parser.get_subprocess_specs(pid)
+        except Exception as exc:  # noqa: BLE001 - every parser failure is a problem to report
+            problems.append(_problem_from(exc, lines_by_file, default_file))
+            continue
+        attach_metadata(spec, meta)
+        for sub in subprocess_specs.values():
+            attach_metadata(sub, meta)
+        built[pid] = BuiltProcess(key=pid, name=(names or {}).get(pid), spec=spec, subprocess_specs=subprocess_specs)
+    if problems:
+        raise BpmnInvalid(problems)
+    return built

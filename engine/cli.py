@@ -1,0 +1,220 @@
+"""The ``yimen`` command line.
+
+Every command prints JSON (one line with ``--json``, indented otherwise) and
+exits non-zero with ``{"error": {...}}`` on failure. Without ``--user`` a
+command acts as the local administrator.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from .clock import parse_instant
+from .errors import EngineError, ValidationError
+
+
+def _json_arg(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"--data is not valid JSON: {exc.msg} at position {exc.pos}") from exc
+
+
+def _instant(text: str | None):
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise ValidationError(f"'{text}' is not an ISO 8601 date-time") from exc
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one line of JSON")
+    common.add_argument("--user", help="act as this user (default: the local administrator)")
+    common.add_argument("--database-url", help="overrides YIMEN_DATABASE_URL")
+
+    parser = argparse.ArgumentParser(prog="yimen", description="Yimen (一门) approval engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("deploy", parents=[common], help="deploy BPMN/DMN files")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--name")
+    p.add_argument("--allow-scripts", action="store_true", help="allow script tasks (administrators only)")
+
+    p = sub.add_parser("start", parents=[common], help="start an instance")
+    p.add_argument("key")
+    p.add_argument("--data")
+    p.add_argument("--business-key")
+    p.add_argument("--version", type=int)
+
+    p = sub.add_parser("tasks", parents=[common], help="list open tasks")
+    p.add_argument("--instance", type=int)
+    p.add_argument("--group")
+    p.add_argument("--for", dest="for_user", help="inbox of this user (default: --user)")
+    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--offset", type=int, default=0)
+
+    p = sub.add_parser("claim", parents=[common], help="claim a task")
+    p.add_argument("task")
+    p = sub.add_parser("unclaim", parents=[common], help="give a claimed task back")
+    p.add_argument("task")
+    p = sub.add_parser("complete", parents=[common], help="complete a task")
+    p.add_argument("task")
+    p.add_argument("--data")
+
+    p = sub.add_parser("message", parents=[common], help="deliver a message")
+    p.add_argument("name")
+    p.add_argument("--data")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--instance", type=int)
+    group.add_argument("--business-key")
+
+    p = sub.add_parser("signal", parents=[common], help="broadcast a signal")
+    p.add_argument("name")
+    p.add_argument("--data")
+
+    p = sub.add_parser("timers", parents=[common], help="timers")
+    tsub = p.add_subparsers(dest="action", required=True)
+    t = tsub.add_parser("fire", parents=[common], help="fire every timer due up to --until (default now)")
+    t.add_argument("--until")
+
+    p = sub.add_parser("jobs", parents=[common], help="service-task retries")
+    jsub = p.add_subparsers(dest="action", required=True)
+    j = jsub.add_parser("run", parents=[common], help="retry handlers whose backoff has passed")
+    j.add_argument("--until")
+
+    p = sub.add_parser("incidents", parents=[common], help="open incidents")
+    isub = p.add_subparsers(dest="action")
+    i = isub.add_parser("retry", parents=[common], help="retry an incident")
+    i.add_argument("incident", type=int)
+    p.add_argument("--instance", type=int)
+
+    p = sub.add_parser("show", parents=[common], help="show an instance")
+    p.add_argument("instance", type=int)
+
+    p = sub.add_parser("terminate", parents=[common], help="terminate an instance")
+    p.add_argument("instance", type=int)
+    p.add_argument("--reason", required=True)
+
+    p = sub.add_parser("users", parents=[common], help="users and groups")
+    usub = p.add_subparsers(dest="action", required=True)
+    u = usub.add_parser("add", parents=[common], help="create or update a user")
+    u.add_argument("user_id")
+    u.add_argument("--groups", default="", help="comma-separated group ids")
+    u.add_argument("--admin", action="store_true")
+    u.add_argument("--name")
+
+    p = sub.add_parser("db", parents=[common], help="database schema")
+    dsub = p.add_subparsers(dest="action", required=True)
+    dsub.add_parser("upgrade", parents=[common], help="apply all migrations")
+
+    p = sub.add_parser("audit", parents=[common], help="audit trail")
+    asub = p.add_subparsers(dest="action", required=True)
+    asub.add_parser("verify", parents=[common], help="check the hash chain")
+    return parser
+
+
+def _dispatch(args) -> Any:
+    from .service import Yimen
+
+    if args.command == "db":
+        from .migrate import upgrade
+
+        upgrade(args.database_url)
+        return {"upgraded": True}
+    yimen = Yimen(args.database_url)
+    try:
+        u = args.user
+        if args.command == "deploy":
+            files = []
+            for name in args.files:
+                path = Path(name)
+                if not path.is_file():
+                    raise ValidationError(f"file '{name}' does not exist")
+                files.append((path.name, path.read_bytes()))
+            return yimen.deploy(files, user=u, name=args.name, allow_scripts=args.allow_scripts)
+        if args.command == "start":
+            return yimen.start(args.key, _json_arg(args.data), args.business_key, user=u, version=args.version)
+        if args.command == "tasks":
+            return yimen.tasks(instance=args.instance, user=args.for_user or u, group=args.group,
+                               limit=args.limit, offset=args.offset)
+        if args.command == "claim":
+            return yimen.claim(args.task, user=u)
+        if args.command == "unclaim":
+            return yimen.unclaim(args.task, user=u)
+        if args.command == "complete":
+            return yimen.complete(args.task, _json_arg(args.data), user=u)
+        if args.command == "message":
+            return yimen.message(args.name, _json_arg(args.data), instance=args.instance,
+                                 business_key=args.business_key, user=u)
+        if args.command == "signal":
+            return yimen.signal(args.name, _json_arg(args.data), user=u)
+        if args.command == "timers":
+            return yimen.fire_timers(_instant(args.until))
+        if args.command == "jobs":
+            return yimen.run_jobs(_instant(args.until))
+        if args.command == "incidents":
+            if args.action == "retry":
+                return yimen.retry_incident(args.incident, user=u)
+            return yimen.incidents(args.instance)
+        if args.command == "show":
+            return yimen.show(args.instance)
+        if args.command == "terminate":
+            return yimen.terminate(args.instance, args.reason, user=u)
+        if args.command == "users":
+            groups = [g.strip() for g in args.groups.split(",") if g.strip()]
+            return yimen.add_user(args.user_id, groups, admin=args.admin, display_name=args.name, user=u)
+        if args.command == "audit":
+            result = yimen.verify_audit()
+            if not result["ok"]:
+                raise _AuditBroken(result)
+            return result
+        raise ValidationError(f"unknown command {args.command}")
+    finally:
+        yimen.close()
+
+
+class _AuditBroken(Exception):
+    def __init__(self, result):
+        super().__init__("audit chain broken")
+        self.result = result
+
+
+def _print(value: Any, compact: bool, stream=sys.stdout) -> None:
+    if compact:
+        stream.write(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str) + "\n")
+    else:
+        stream.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = _dispatch(args)
+    except EngineError as exc:
+        _print({"error": exc.to_dict()}, args.json)
+        return 1
+    except _AuditBroken as exc:
+        _print({"error": {"code": "audit_broken", "message": "the audit chain is broken", **exc.result}}, args.json)
+        return 1
+    except (OperationalError, ProgrammingError) as exc:
+        text = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
+        hint = " (run 'yimen db upgrade' first?)" if "no such table" in text or "does not exist" in text else ""
+        _print({"error": {"code": "database_error", "message": text.strip() + hint}}, args.json)
+        return 1
+    _print(result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

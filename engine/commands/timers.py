@@ -1,0 +1,101 @@
+"""Fire the due timers of one instance, and retry failed service-task handlers."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from .. import runtime
+from ..context import Ctx, command
+from ..errors import InvalidState, NotFound, PermissionDenied
+from ..models import Incident, InstanceStatus, Job, JobStatus, ProcessInstance, Timer
+
+
+class NothingDue(Exception):
+    """Raised inside a sweep command when there is nothing (left) to claim; rolls back quietly."""
+
+
+def claim_due(ctx: Ctx, model, due_column, until: datetime, skip: set[int], *extra):
+    """Lock one due row nobody else holds (``FOR UPDATE SKIP LOCKED``) for this transaction."""
+    stmt = select(model).where(due_column <= until, *extra)
+    if skip:
+        stmt = stmt.where(model.instance_id.not_in(skip))
+    row = ctx.session.scalars(stmt.order_by(due_column).limit(1).with_for_update(skip_locked=True)).first()
+    if row is None:
+        raise NothingDue()
+    return row
+
+
+@command("timer.fire")
+def fire_next_timers(ctx: Ctx, until: datetime, skip: set[int]) -> dict:
+    """Claim one due timer and fire every timer of its instance due up to ``until``.
+
+    The caller pins the clock to ``until`` so SpiffWorkflow sees the same time.
+    """
+    claimed = claim_due(ctx, Timer, Timer.due_at, until, skip)
+    instance_id = claimed.instance_id
+    due = {t.task_id: t.due_at for t in ctx.session.scalars(
+        select(Timer).where(Timer.instance_id == instance_id, Timer.due_at <= until))}
+    running = runtime.load(ctx, instance_id)
+    running.workflow.refresh_timers()
+    runtime.advance(ctx, running)
+    after = {t.task_id: t.due_at for t in ctx.session.scalars(select(Timer).where(Timer.instance_id == instance_id))}
+    fired = [task_id for task_id, due_at in due.items() if after.get(task_id) != due_at]
+    elements = []
+    for task_id in fired:
+        try:
+            elements.append(runtime.spiff_task(running, task_id).task_spec.bpmn_id)
+        except NotFound:
+            elements.append(None)
+    ctx.audit.instance_id = instance_id
+    ctx.audit.data = {"until": until.isoformat(), "fired": elements, "handlers": running.events}
+    return {"instance": instance_id, "fired": len(fired), "elements": elements}
+
+
+def _retry_job(ctx: Ctx, job: Job) -> bool:
+    running = runtime.load(ctx, job.instance_id)
+    try:
+        task = runtime.spiff_task(running, job.task_id)
+    except NotFound:
+        task = None
+    if task is None or task.state != TaskState.STARTED:
+        ctx.session.delete(job)
+        return False
+    ok = runtime.run_handler(ctx, running, task, job)
+    runtime.advance(ctx, running)
+    ctx.audit.instance_id, ctx.audit.task_id = job.instance_id, job.task_id
+    ctx.audit.data = {"handler": job.handler, "attempt": job.attempts, "ok": ok, "handlers": running.events}
+    return ok
+
+
+@command("job.retry")
+def retry_next_job(ctx: Ctx, until: datetime, skip: set[int]) -> dict:
+    """Claim one job whose backoff has passed and run its handler again."""
+    job = claim_due(ctx, Job, Job.next_run_at, until, skip, Job.status == JobStatus.PENDING)
+    instance_id = job.instance_id
+    return {"instance": instance_id, "job": job.id, "ok": _retry_job(ctx, job)}
+
+
+@command("incident.retry")
+def retry_incident(ctx: Ctx, incident_id: int) -> dict:
+    if not ctx.actor.is_admin:
+        raise PermissionDenied(f"user '{ctx.actor.id}' may not retry incidents")
+    incident = ctx.session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"incident {incident_id} does not exist", incident_id=incident_id)
+    if incident.resolved_at is not None:
+        raise InvalidState(f"incident {incident_id} is already resolved", incident_id=incident_id)
+    instance = ctx.session.get(ProcessInstance, incident.instance_id)
+    if instance.status != InstanceStatus.RUNNING:
+        raise InvalidState(f"instance {instance.id} is {instance.status}")
+    incident.resolved_at = ctx.now
+    incident.resolved_by = ctx.actor.id
+    job = ctx.session.scalars(select(Job).where(Job.task_id == incident.task_id)).first()
+    if job is None:
+        raise InvalidState(f"incident {incident_id} has no failed job to retry")
+    job.status = JobStatus.PENDING
+    job.attempts = runtime.max_attempts() - 1  # one more try; failing again opens a new incident
+    ok = _retry_job(ctx, job)
+    ctx.audit.data["incident"] = incident_id
+    return {"incident": incident_id, "ok": ok}

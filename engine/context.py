@@ -1,0 +1,122 @@
+"""Commands: one function, one transaction, one audit event.
+
+``run_command(session_factory, actor, fn, **kw)`` opens a session, runs the
+command with a ``Ctx`` (session, actor, the time), commits, or rolls back and
+re-raises. Commands are declared with ``@command("action.name")``; the
+decorator writes the audit event from what the command put in ``ctx.audit``.
+A lost optimistic lock (``StaleDataError``) becomes ``Conflict``.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import clock
+from .errors import Conflict, EngineError
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who runs a command. ``groups`` are filled from memberships when needed."""
+
+    id: str
+    is_admin: bool = False
+    is_system: bool = False
+
+    @classmethod
+    def admin(cls, user_id: str = "admin") -> "Actor":
+        return cls(user_id, is_admin=True)
+
+    @classmethod
+    def system(cls) -> "Actor":
+        return cls("system", is_admin=True, is_system=True)
+
+
+@dataclass
+class AuditNote:
+    instance_id: int | None = None
+    task_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Ctx:
+    session: Session
+    actor: Actor
+    now: datetime
+    audit: AuditNote = field(default_factory=AuditNote)
+    after_commit: list[Callable[[], Any]] = field(default_factory=list)
+    _groups: frozenset[str] | None = None
+
+    def groups(self) -> frozenset[str]:
+        """The actor's groups, read once per command."""
+        if self._groups is None:
+            from .models import Membership
+
+            rows = self.session.scalars(select(Membership.group_id).where(Membership.user_id == self.actor.id))
+            self._groups = frozenset(rows)
+        return self._groups
+
+
+def run_command(session_factory: Callable[[], Session], actor: Actor, fn, /, **kwargs):
+    """Run one command in its own transaction."""
+    session = session_factory()
+    try:
+        ctx = Ctx(session=session, actor=actor, now=clock.now())
+        try:
+            result = fn(ctx, **kwargs)
+            session.commit()
+            for hook in ctx.after_commit:
+                hook()
+            return result
+        except StaleDataError as exc:
+            session.rollback()
+            raise Conflict("someone else changed this first; reload and try again") from exc
+        except IntegrityError as exc:
+            session.rollback()
+            raise Conflict(f"conflicting concurrent change: {exc.orig}") from exc
+        except OperationalError as exc:
+            session.rollback()
+            text = str(exc.orig).lower()
+            if "could not serialize" in text or "deadlock" in text or "database is locked" in text:
+                raise Conflict(f"concurrent change, try again: {exc.orig}") from exc
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+    finally:
+        session.close()
+
+
+def command(action: str):
+    """Mark a function as an engine command that writes one audit event named ``action``."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(ctx: Ctx, **kwargs):
+            result = fn(ctx, **kwargs)
+            from .audit import append_event
+
+            append_event(ctx, action, ctx.audit.instance_id, ctx.audit.task_id, ctx.audit.data)
+            return result
+
+        wrapper.action = action
+        return wrapper
+
+    return decorate
+
+
+def query(fn):
+    """Mark a read-only function; it runs in a transaction that is committed empty."""
+    fn.is_query = True
+    return fn
+
+
+__all__ = ["Actor", "Ctx", "run_command", "command", "query", "EngineError"]

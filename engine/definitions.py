@@ -1,0 +1,75 @@
+"""Deployed process definitions: lookup by key/version and the parsed-spec cache.
+
+Specs are parsed once per deployed version and kept in memory; any process
+(web worker, scheduler) that misses the cache re-parses the stored,
+normalized XML of the deployment.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .bpmn import loader
+from .errors import NotFound
+from .models import DeploymentFile, ProcessDefinition
+
+_SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+@dataclass(frozen=True)
+class LoadedDefinition:
+    id: int
+    key: str
+    version: int
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    meta: dict[str, dict]
+    allow_scripts: bool
+
+
+_cache: dict[int, LoadedDefinition] = {}
+_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def remember(definition: ProcessDefinition, built: loader.BuiltProcess, allow_scripts: bool) -> LoadedDefinition:
+    loaded = LoadedDefinition(definition.id, definition.key, definition.version, built.spec,
+                              built.subprocess_specs, definition.element_meta, allow_scripts)
+    with _lock:
+        _cache[definition.id] = loaded
+    return loaded
+
+
+def load(session: Session, definition_id: int) -> LoadedDefinition:
+    cached = _cache.get(definition_id)
+    if cached is not None:
+        return cached
+    definition = session.get(ProcessDefinition, definition_id)
+    if definition is None:
+        raise NotFound(f"process definition {definition_id} does not exist", definition_id=definition_id)
+    files = session.scalars(
+        select(DeploymentFile).where(DeploymentFile.deployment_id == definition.deployment_id).order_by(DeploymentFile.id)
+    ).all()
+    roots = [(f.filename, f.kind, etree.fromstring(f.normalized, _SAFE)) for f in files]
+    built = loader.build(roots, [definition.key], definition.element_meta)
+    return remember(definition, built[definition.key], definition.deployment.allow_scripts)
+
+
+def latest(session: Session, key: str, version: int | None = None) -> ProcessDefinition:
+    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key)
+    if version is not None:
+        stmt = stmt.where(ProcessDefinition.version == version)
+    definition = session.scalars(stmt.order_by(ProcessDefinition.version.desc()).limit(1)).first()
+    if definition is None:
+        what = f"process '{key}'" + (f" version {version}" if version is not None else "")
+        raise NotFound(f"{what} is not deployed", key=key)
+    return definition

@@ -1,0 +1,15 @@
+"""All tables, importable from one place (Alembic reads ``Base.metadata``)."""
+from .base import Base
+from .definitions import Deployment, DeploymentFile, ProcessDefinition
+from .runtime import (
+    EventSubscription, HumanTask, Incident, InstanceStatus, Job, JobStatus,
+    ProcessInstance, TaskCandidate, TaskStatus, Timer,
+)
+from .identity import Membership, User
+from .audit import AuditEvent, AuditHead
+
+__all__ = [
+    "Base", "Deployment", "DeploymentFile", "ProcessDefinition", "EventSubscription", "HumanTask",
+    "Incident", "InstanceStatus", "Job", "JobStatus", "ProcessInstance", "TaskCandidate", "TaskStatus",
+    "Timer", "Membership", "User", "AuditEvent", "AuditHead",
+]

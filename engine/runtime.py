@@ -1,0 +1,346 @@
+"""Drive one process instance: load it, let SpiffWorkflow run, run handlers,
+mirror tasks / timers / subscriptions into rows, and save it.
+
+Every command that moves an instance goes load -> change -> ``advance`` ->
+commit. ``advance`` is the only place that writes the SpiffWorkflow state and
+the rows derived from it, so they cannot drift apart.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition, TimerEventDefinition,
+)
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, select
+
+import handlers as handler_registry
+
+from . import assignment, clock, definitions, state
+from .bpmn.specs import HandlerTask
+from .context import Ctx
+from .errors import EngineError, InvalidState, NotFound
+from .models import (
+    EventSubscription, HumanTask, Incident, InstanceStatus, Job, JobStatus, ProcessInstance, TaskCandidate,
+    TaskStatus, Timer,
+)
+from .script_engine import script_engine
+
+clock.install_in_spiff()
+
+
+def max_attempts() -> int:
+    return max(1, int(os.environ.get("YIMEN_HANDLER_ATTEMPTS", "3")))
+
+
+def backoff(attempt: int) -> timedelta:
+    """Wait before attempt ``attempt + 1``: base * 2^(attempt-1) seconds."""
+    base = float(os.environ.get("YIMEN_HANDLER_BACKOFF_SECONDS", "30"))
+    return timedelta(seconds=base * (2 ** max(0, attempt - 1)))
+
+
+class WorkflowError(EngineError):
+    """SpiffWorkflow refused to move (a bad condition, a missing variable...)."""
+
+    code = "workflow_error"
+
+
+@dataclass
+class Running:
+    instance: ProcessInstance
+    workflow: BpmnWorkflow
+    definition: definitions.LoadedDefinition
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --- loading and starting ---------------------------------------------------------------------------
+
+def load(ctx: Ctx, instance_id: int, *, must_run: bool = True) -> Running:
+    instance = ctx.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"instance {instance_id} does not exist", instance_id=instance_id)
+    if must_run and instance.status != InstanceStatus.RUNNING:
+        raise InvalidState(f"instance {instance_id} is {instance.status}", instance_id=instance_id)
+    loaded = definitions.load(ctx.session, instance.definition_id)
+    workflow = state.load(instance.state, loaded.spec, loaded.subprocess_specs, script_engine(loaded.allow_scripts))
+    return Running(instance, workflow, loaded)
+
+
+def start(ctx: Ctx, definition_id: int, data: dict[str, Any], business_key: str | None) -> Running:
+    loaded = definitions.load(ctx.session, definition_id)
+    workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=script_engine(loaded.allow_scripts))
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(copy.deepcopy(data))
+    instance = ProcessInstance(
+        definition_id=loaded.id, key=loaded.key, business_key=business_key, status=InstanceStatus.RUNNING,
+        state="{}", data=dict(data), completed_elements=[], started_by=ctx.actor.id, started_at=ctx.now,
+        updated_at=ctx.now,
+    )
+    ctx.session.add(instance)
+    ctx.session.flush()
+    running = Running(instance, workflow, loaded)
+    advance(ctx, running)
+    return running
+
+
+def spiff_task(running: Running, task_id: str):
+    try:
+        task = running.workflow.get_task_from_id(UUID(task_id))
+    except Exception:  # noqa: BLE001 - Spiff raises its own not-found error
+        task = None
+    if task is None:
+        raise NotFound(f"task {task_id} is not part of instance {running.instance.id}", task_id=task_id)
+    return task
+
+
+# --- moving -----------------------------------------------------------------------------------------
+
+def advance(ctx: Ctx, running: Running) -> None:
+    """Run everything that can run without a person, then write state and rows."""
+    workflow = running.workflow
+    jobs = {j.task_id: j for j in ctx.session.scalars(select(Job).where(Job.instance_id == running.instance.id))}
+    attempted: set[str] = set()
+    try:
+        for _ in range(10_000):
+            workflow.do_engine_steps()
+            _collect_thrown_events(running)
+            progressed = False
+            for task in _started_handler_tasks(workflow):
+                task_id = str(task.id)
+                if task_id in attempted or task_id in jobs:
+                    continue
+                attempted.add(task_id)
+                if run_handler(ctx, running, task, None):
+                    progressed = True
+            if not progressed:
+                break
+    except SpiffWorkflowException as exc:
+        raise WorkflowError(_spiff_message(exc), instance_id=running.instance.id) from exc
+    save(ctx, running)
+
+
+def _spiff_message(exc: Exception) -> str:
+    text = str(exc)
+    task = getattr(exc, "task", None)
+    if task is not None and getattr(task.task_spec, "bpmn_id", None):
+        text = f"{text} (at element '{task.task_spec.bpmn_id}')"
+    return text
+
+
+def _started_handler_tasks(workflow: BpmnWorkflow):
+    return [t for t in _all_tasks(workflow) if t.state == TaskState.STARTED and isinstance(t.task_spec, HandlerTask)]
+
+
+def _all_tasks(workflow: BpmnWorkflow):
+    yield from workflow.tasks.values()
+    for sub in workflow.subprocesses.values():
+        yield from sub.tasks.values()
+
+
+def run_handler(ctx: Ctx, running: Running, task, job: Job | None) -> bool:
+    """Call the task's handler once; on success complete the task, else record the failure."""
+    meta = getattr(task.task_spec, "yimen_meta", None) or {}
+    name = meta.get("handler")
+    fn = handler_registry.find(name)
+    try:
+        if fn is None:
+            raise LookupError(f"no handler named '{name}' is registered")
+        result = fn(copy.deepcopy(task.data))
+        if result is not None and not isinstance(result, dict):
+            raise TypeError(f"handler '{name}' returned {type(result).__name__}, not a dict")
+    except Exception as exc:  # noqa: BLE001 - any handler failure is recorded, never propagated
+        _record_failure(ctx, running, task, name, exc, job)
+        return False
+    task.data.update(result or {})
+    task.complete()
+    if job is not None:
+        ctx.session.delete(job)
+    running.events.append({"handler": name, "element": task.task_spec.bpmn_id, "ok": True})
+    return True
+
+
+def _record_failure(ctx: Ctx, running: Running, task, name: str | None, exc: Exception, job: Job | None) -> None:
+    if job is None:
+        job = Job(instance_id=running.instance.id, task_id=str(task.id), element_id=task.task_spec.bpmn_id,
+                  handler=name, attempts=0, status=JobStatus.PENDING)
+        ctx.session.add(job)
+    job.attempts += 1
+    job.last_error = f"{exc.__class__.__name__}: {exc}"
+    running.events.append({"handler": name, "element": task.task_spec.bpmn_id, "ok": False, "error": job.last_error,
+                           "attempt": job.attempts})
+    if job.attempts >= max_attempts():
+        job.status = JobStatus.FAILED
+        job.next_run_at = None
+        ctx.session.add(Incident(instance_id=running.instance.id, task_id=str(task.id), element_id=job.element_id,
+                                 handler=name, message=job.last_error, created_at=ctx.now))
+    else:
+        job.status = JobStatus.PENDING
+        job.next_run_at = ctx.now + backoff(job.attempts)
+
+
+def _collect_thrown_events(running: Running) -> None:
+    for event in running.workflow.get_events():
+        definition = event.event_definition
+        kind = "signal" if isinstance(definition, SignalEventDefinition) else (
+            "message" if isinstance(definition, MessageEventDefinition) else None)
+        if kind is not None:
+            running.events.append({"throw": kind, "name": definition.name, "payload": event.payload})
+
+
+# --- saving and mirroring -----------------------------------------------------------------------------
+
+def save(ctx: Ctx, running: Running) -> None:
+    workflow, instance = running.workflow, running.instance
+    _sync_human_tasks(ctx, running)
+    _sync_waiting(ctx, running)
+    if workflow.is_completed() and instance.status == InstanceStatus.RUNNING:
+        instance.status = InstanceStatus.COMPLETED
+        instance.ended_at = ctx.now
+    instance.data = visible_data(workflow)
+    instance.completed_elements = completed_elements(workflow)
+    instance.state = state.dump(workflow)
+    instance.updated_at = ctx.now
+
+
+def visible_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    data = dict(workflow.data)
+    if workflow.last_task is not None:
+        data.update(workflow.last_task.data)
+    return {k: v for k, v in data.items() if not str(k).startswith("_") and k != "data_objects"}
+
+
+def completed_elements(workflow: BpmnWorkflow) -> list[str]:
+    """Element ids of completed tasks in the order they completed (a loop or a
+    multi-instance step appears once per completion)."""
+    done = [t for t in _all_tasks(workflow)
+            if t.state == TaskState.COMPLETED and getattr(t.task_spec, "bpmn_id", None)]
+    done.sort(key=lambda t: t.last_state_change)
+    return [t.task_spec.bpmn_id for t in done]
+
+
+def _sync_human_tasks(ctx: Ctx, running: Running) -> None:
+    workflow, instance = running.workflow, running.instance
+    ready = {str(t.id): t for t in _all_tasks(workflow) if t.state == TaskState.READY and t.task_spec.manual}
+    rows = {r.id: r for r in ctx.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.OPEN))}
+    for task_id, row in rows.items():
+        if task_id in ready:
+            continue
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+        except Exception:  # noqa: BLE001
+            task = None
+        row.status = TaskStatus.COMPLETED if task is not None and task.state == TaskState.COMPLETED else TaskStatus.CANCELLED
+        row.completed_at = row.completed_at or ctx.now
+        ctx.session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task_id))
+    for task_id, task in ready.items():
+        if task_id not in rows:
+            _open_task(ctx, instance, task)
+
+
+def _open_task(ctx: Ctx, instance: ProcessInstance, task) -> HumanTask:
+    meta = getattr(task.task_spec, "yimen_meta", None) or {}
+    data = task.data
+    assignees = assignment.resolve_names(meta.get("assignee"), data)
+    users = assignment.resolve_names(meta.get("candidate_users"), data)
+    groups = assignment.resolve_names(meta.get("candidate_groups"), data)
+    row = HumanTask(
+        id=str(task.id), instance_id=instance.id, element_id=task.task_spec.bpmn_id,
+        name=meta.get("name") or getattr(task.task_spec, "bpmn_name", None) or task.task_spec.bpmn_id,
+        lane=meta.get("lane") or getattr(task.task_spec, "lane", None),
+        assignee=assignees[0] if assignees else None, candidate_users=users, candidate_groups=groups,
+        form_key=meta.get("form_key"), due=assignment.resolve_due(meta.get("due_date"), data, ctx.now),
+        status=TaskStatus.OPEN, created_at=ctx.now,
+    )
+    ctx.session.add(row)
+    for user in users:
+        ctx.session.add(TaskCandidate(task_id=row.id, kind="user", value=user))
+    for group in groups:
+        ctx.session.add(TaskCandidate(task_id=row.id, kind="group", value=group))
+    return row
+
+
+def _definitions_of(event_definition):
+    if isinstance(event_definition, MultipleEventDefinition):
+        return list(event_definition.event_definitions)
+    return [event_definition]
+
+
+def timer_due(task, definition) -> datetime | None:
+    value = task.internal_data.get("event_value")
+    if value is None:
+        return None
+    try:
+        if isinstance(definition, CycleTimerEventDefinition) or isinstance(value, dict):
+            return clock.parse_instant(value["next"]) if isinstance(value, dict) and value.get("next") else None
+        if isinstance(value, str):
+            parsed = TimerEventDefinition.parse_time_or_duration(value)
+            if isinstance(parsed, datetime):
+                return parsed.astimezone(clock.now().tzinfo)
+        if isinstance(value, datetime):
+            return value
+    except Exception:  # noqa: BLE001 - an unparseable value simply has no row; Spiff reports it
+        return None
+    return None
+
+
+def _sync_waiting(ctx: Ctx, running: Running) -> None:
+    workflow, instance = running.workflow, running.instance
+    want_timers: dict[str, tuple[str, datetime]] = {}
+    want_subs: set[tuple[str, str, str, str]] = set()
+    for task in list(workflow.event_manager.tasks.values()):
+        if task.state != TaskState.WAITING:
+            continue
+        for definition in _definitions_of(task.task_spec.event_definition):
+            element = task.task_spec.bpmn_id or task.task_spec.name
+            if isinstance(definition, TimerEventDefinition):
+                due = timer_due(task, definition)
+                if due is not None:
+                    current = want_timers.get(str(task.id))
+                    if current is None or due < current[1]:
+                        want_timers[str(task.id)] = (element, due)
+            elif isinstance(definition, MessageEventDefinition):
+                want_subs.add((str(task.id), element, "message", definition.name))
+            elif isinstance(definition, SignalEventDefinition):
+                want_subs.add((str(task.id), element, "signal", definition.name))
+    existing = {t.task_id: t for t in ctx.session.scalars(select(Timer).where(Timer.instance_id == instance.id))}
+    for task_id, row in existing.items():
+        if task_id not in want_timers:
+            ctx.session.delete(row)
+        elif row.due_at != want_timers[task_id][1]:
+            row.due_at = want_timers[task_id][1]
+    for task_id, (element, due) in want_timers.items():
+        if task_id not in existing:
+            ctx.session.add(Timer(instance_id=instance.id, task_id=task_id, element_id=element, due_at=due))
+    subs = {(s.task_id, s.element_id, s.kind, s.name): s for s in ctx.session.scalars(
+        select(EventSubscription).where(EventSubscription.instance_id == instance.id))}
+    for key, row in subs.items():
+        if key not in want_subs:
+            ctx.session.delete(row)
+    for key in want_subs - set(subs):
+        task_id, element, kind, name = key
+        ctx.session.add(EventSubscription(instance_id=instance.id, task_id=task_id, element_id=element, kind=kind,
+                                          name=name))
+
+
+def clear_rows(ctx: Ctx, instance: ProcessInstance, reason_status: str = TaskStatus.CANCELLED) -> None:
+    """Close everything an ended instance still had open."""
+    for row in ctx.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                           HumanTask.status == TaskStatus.OPEN)):
+        row.status = reason_status
+        row.completed_at = ctx.now
+        ctx.session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
+    ctx.session.execute(delete(Timer).where(Timer.instance_id == instance.id))
+    ctx.session.execute(delete(EventSubscription).where(EventSubscription.instance_id == instance.id))
+    ctx.session.execute(delete(Job).where(Job.instance_id == instance.id))

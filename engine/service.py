@@ -1,0 +1,109 @@
+"""``Yimen``: the engine's front door for the CLI, the web layer and tests.
+
+Each method builds the actor, runs one command (one transaction, one audit
+event) or one query, and returns plain dicts — the same shapes the CLI
+prints as JSON.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy.orm import Session
+
+from . import audit, clock, queries, sweeps
+from .commands import deploy as deploy_cmd
+from .commands import events, identity, instances, tasks, timers
+from .context import Actor, run_command
+from .db import make_engine, make_sessionmaker
+from .models import User
+
+
+class Yimen:
+    def __init__(self, database_url: str | None = None, **engine_kwargs):
+        self.db = make_engine(database_url, **engine_kwargs)
+        self.sessions = make_sessionmaker(self.db)
+
+    # --- actors ---------------------------------------------------------------
+    def actor(self, user: str | None) -> Actor:
+        """No user means the local administrator (the command line's default)."""
+        if user is None:
+            return Actor.admin()
+        with self.sessions() as session:
+            row = session.get(User, user)
+            return Actor(user, is_admin=bool(row and row.is_admin))
+
+    def _run(self, user: str | None, fn, **kwargs):
+        return run_command(self.sessions, self.actor(user), fn, **kwargs)
+
+    def _read(self, fn, *args, **kwargs):
+        with self.sessions() as session:
+            try:
+                return fn(session, *args, **kwargs)
+            finally:
+                session.rollback()
+
+    # --- commands ---------------------------------------------------------------
+    def deploy(self, files: Iterable[tuple[str, bytes]], user: str | None = None, name: str | None = None,
+               allow_scripts: bool = False) -> dict:
+        return self._run(user, deploy_cmd.deploy, files=list(files), name=name, allow_scripts=allow_scripts)
+
+    def start(self, key: str, data: dict | None = None, business_key: str | None = None, user: str | None = None,
+              version: int | None = None) -> dict:
+        return self._run(user, instances.start, key=key, data=data, business_key=business_key, version=version)
+
+    def claim(self, task_id: str, user: str | None = None, for_user: str | None = None) -> dict:
+        return self._run(user, tasks.claim, task_id=task_id, user=for_user or user)
+
+    def unclaim(self, task_id: str, user: str | None = None) -> dict:
+        return self._run(user, tasks.unclaim, task_id=task_id)
+
+    def complete(self, task_id: str, data: dict | None = None, user: str | None = None) -> dict:
+        return self._run(user, tasks.complete, task_id=task_id, data=data)
+
+    def message(self, name: str, data: dict | None = None, instance: int | None = None,
+                business_key: str | None = None, user: str | None = None) -> dict:
+        return self._run(user, events.message, name=name, data=data, instance_id=instance, business_key=business_key)
+
+    def signal(self, name: str, data: dict | None = None, user: str | None = None) -> dict:
+        return self._run(user, events.signal, name=name, data=data)
+
+    def terminate(self, instance: int, reason: str, user: str | None = None) -> dict:
+        return self._run(user, instances.terminate, instance_id=instance, reason=reason)
+
+    def retry_incident(self, incident: int, user: str | None = None) -> dict:
+        return self._run(user, timers.retry_incident, incident_id=incident)
+
+    def add_user(self, user_id: str, groups: list[str] | None = None, admin: bool = False,
+                 display_name: str | None = None, user: str | None = None) -> dict:
+        return self._run(user, identity.add_user, user_id=user_id, groups=groups or [], admin=admin,
+                         display_name=display_name)
+
+    def fire_timers(self, until: datetime | None = None) -> dict:
+        return sweeps.fire_due_timers(self.sessions, until)
+
+    def run_jobs(self, until: datetime | None = None) -> dict:
+        return sweeps.run_due_jobs(self.sessions, until)
+
+    # --- queries -----------------------------------------------------------------
+    def tasks(self, instance: int | None = None, user: str | None = None, group: str | None = None,
+              limit: int = 1000, offset: int = 0) -> list[dict]:
+        return self._read(queries.open_tasks, instance=instance, user=user, group=group, limit=limit, offset=offset)
+
+    def show(self, instance: int) -> dict:
+        return self._read(queries.show_instance, instance)
+
+    def incidents(self, instance: int | None = None) -> list[dict]:
+        return self._read(queries.open_incidents, instance)
+
+    def verify_audit(self) -> dict:
+        return self._read(audit.verify)
+
+    def session(self) -> Session:
+        return self.sessions()
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+__all__ = ["Yimen", "clock", "Any"]

@@ -1,0 +1,60 @@
+"""Background sweeps: fire due timers and retry due handler jobs.
+
+The database says what is due. Each round is one command that claims one due
+row with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite has one writer
+anyway) and handles that row's instance, so any number of processes can
+sweep together and each timer fires once: a process that reaches an
+instance another one just moved loses the optimistic lock and looks again.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from . import clock
+from .commands.timers import NothingDue, fire_next_timers, retry_next_job
+from .context import Actor, run_command
+from .errors import Conflict, EngineError
+
+
+def _sweep(session_factory, fn, until: datetime | None, actor: Actor | None, max_rounds: int = 1_000_000):
+    until = until or clock.now()
+    actor = actor or Actor.system()
+    skip: set[int] = set()
+    results, errors = [], []
+    for _ in range(max_rounds):
+        try:
+            with clock.pinned(max(until, clock.now())):
+                result = run_command(session_factory, actor, fn, until=until, skip=set(skip))
+        except NothingDue:
+            break
+        except Conflict:
+            continue
+        except EngineError as exc:
+            errors.append(exc.to_dict())
+            instance_id = exc.details.get("instance_id")
+            if instance_id is None:
+                break
+            skip.add(instance_id)
+            continue
+        results.append(result)
+        if not result.get("fired", result.get("ok")):
+            skip.add(result["instance"])
+    return results, errors
+
+
+def fire_due_timers(session_factory, until: datetime | None = None, actor: Actor | None = None) -> dict:
+    """Fire every timer due up to ``until`` (default: now); returns how many fired."""
+    results, errors = _sweep(session_factory, fire_next_timers, until, actor)
+    out = {"fired": sum(r["fired"] for r in results)}
+    if errors:
+        out["errors"] = errors
+    return out
+
+
+def run_due_jobs(session_factory, until: datetime | None = None, actor: Actor | None = None) -> dict:
+    """Retry every service-task handler whose backoff has passed."""
+    results, errors = _sweep(session_factory, retry_next_job, until, actor)
+    out = {"ran": len(results), "succeeded": sum(1 for r in results if r["ok"])}
+    if errors:
+        out["errors"] = errors
+    return out
