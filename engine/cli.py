@@ -212,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         hint = " (run 'yimen db upgrade' first?)" if "no such table" in text or "does not exist" in text else ""
         _print({"error": {"code": "database_error", "message": text.strip() + hint}}, args.json)
         return 1
+    except Exception as exc:  # noqa: BLE001 - the contract is JSON out, even for a bug
+        _print({"error": {"code": "internal_error", "message": f"{exc.__class__.__name__}: {exc}"}}, args.json)
+        return 2
     _print(result, args.json)
     return 0
 

@@ -14,7 +14,7 @@ class EngineError(Exception):
 
     code = "engine_error"
 
-    def __init__(self, message: str, **details: Any):
+    def __init__(self, message: str, /, **details: Any):
         super().__init__(message)
         self.message = message
         self.details = details

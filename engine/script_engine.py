@@ -65,7 +65,11 @@ class YimenScriptEngine(PythonScriptEngine):
         self.allow_scripts = allow_scripts
 
     def validate(self, expression):
-        expressions.compile_expression(expression)
+        """SpiffWorkflow's DMN engine probes syntax by catching ``SyntaxError``."""
+        try:
+            expressions.compile_expression(expression)
+        except ExpressionError as exc:
+            raise SyntaxError(exc.message) from exc
 
     def evaluate(self, task, expression, external_context=None):
         variables = ChainMap(external_context or {}, multi_instance_variables(task), task.data)

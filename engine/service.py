@@ -33,7 +33,7 @@ class Yimen:
             row = session.get(User, user)
             return Actor(user, is_admin=bool(row and row.is_admin))
 
-    def _run(self, user: str | None, fn, **kwargs):
+    def _run(self, user: str | None, fn, /, **kwargs):
         return run_command(self.sessions, self.actor(user), fn, **kwargs)
 
     def _read(self, fn, *args, **kwargs):
@@ -53,7 +53,7 @@ class Yimen:
         return self._run(user, instances.start, key=key, data=data, business_key=business_key, version=version)
 
     def claim(self, task_id: str, user: str | None = None, for_user: str | None = None) -> dict:
-        return self._run(user, tasks.claim, task_id=task_id, user=for_user or user)
+        return self._run(user, tasks.claim, task_id=task_id, assignee=for_user or user)
 
     def unclaim(self, task_id: str, user: str | None = None) -> dict:
         return self._run(user, tasks.unclaim, task_id=task_id)

@@ -28,7 +28,7 @@ PG_URL = os.environ.get("YIMEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgre
 class RoundTripYimen(Yimen):
     """Forgets every parsed spec before each command: nothing survives in memory between steps."""
 
-    def _run(self, user, fn, **kwargs):
+    def _run(self, user, fn, /, **kwargs):
         definitions.clear_cache()
         return super()._run(user, fn, **kwargs)
 

@@ -31,9 +31,9 @@ def _open_task(ctx: Ctx, task_id: str) -> HumanTask:
 
 
 @command("task.claim")
-def claim(ctx: Ctx, task_id: str, user: str | None = None) -> dict:
+def claim(ctx: Ctx, task_id: str, assignee: str | None = None) -> dict:
     row = _open_task(ctx, task_id)
-    user = user or ctx.actor.id
+    user = assignee or ctx.actor.id
     if user != ctx.actor.id and not ctx.actor.is_admin:
         raise refuse(ctx.actor, "claim it for someone else", task_id)
     if row.assignee and row.assignee != user:

@@ -1,0 +1,306 @@
+"""Errors in a normalized diagram, all of them, before SpiffWorkflow sees it.
+
+SpiffWorkflow stops at the first problem and words it for developers; a
+designer wants every problem at once, with the element and line, in plain
+words. Anything that would make SpiffWorkflow refuse, hang or misbehave
+quietly (a service task nobody can run, a cron timer, a condition that does
+not compile) is reported here.
+"""
+from __future__ import annotations
+
+from ..errors import ExpressionError, Problem
+from .dialects import (
+    CAMUNDA, FLOW_NODE_TAGS, SUBPROCESS_TAGS, children, dialect_attr, is_bpmn, local,
+)
+from .metadata import HANDLER_PROPERTY, is_expression, is_service_like, source_line
+
+SCRIPT_LANGUAGES = {"javascript", "js", "ecmascript", "groovy", "python", "jython", "jruby", "ruby", "nashorn",
+                    "graal.js", "kotlin", "painless"}
+DATA_ITEMS = ("inputDataItem", "outputDataItem")
+UNSUPPORTED = {
+    "complexGateway": "complex gateways are not supported; use an inclusive or exclusive gateway",
+}
+HANDLER_HOWTO = (f"name a handler with the extension property '{HANDLER_PROPERTY}', or camunda:topic, "
+                 f"camunda:delegateExpression or camunda:class (flowable:/activiti: work too)")
+
+
+def _expressions():
+    """``engine.expressions`` if it is there yet (it is written separately)."""
+    try:
+        from .. import expressions
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.endswith("expressions"):
+            return None
+        raise
+    return expressions if hasattr(expressions, "compile_expression") else None
+
+
+def check(filename: str, tree, metadata: dict[str, dict] | None = None, allow_scripts: bool = False) -> list[Problem]:
+    """Every error in ``tree`` (already normalized); empty when SpiffWorkflow may have it."""
+    root = tree.getroot() if hasattr(tree, "getroot") else tree
+    c = _Checker(filename, root, metadata or {}, allow_scripts)
+    c.duplicate_ids()
+    if is_bpmn(root, "definitions"):
+        c.run()
+    return sorted(c.problems, key=lambda p: p.line or 0)
+
+
+class _Checker:
+    def __init__(self, filename, root, metadata, allow_scripts):
+        self.filename = filename
+        self.root = root
+        self.metadata = metadata
+        self.allow_scripts = allow_scripts
+        self.problems: list[Problem] = []
+        self.exprs = _expressions()
+        self.by_id = {}
+        for el in root.iter():
+            if isinstance(el.tag, str) and el.get("id") and local(el) not in DATA_ITEMS:
+                self.by_id.setdefault(el.get("id"), el)
+
+    def error(self, el, reason: str, element_id: str | None = None) -> None:
+        self.problems.append(Problem(self.filename, element_id or el.get("id"), source_line(el), reason))
+
+    def owner_of(self, el):
+        """The flow node (else the nearest element with an id) a nested definition belongs to."""
+        node = el
+        while node is not None and not (is_bpmn(node) and local(node) in FLOW_NODE_TAGS):
+            node = node.getparent()
+        if node is not None:
+            return node
+        node = el
+        while node is not None and not (isinstance(node.tag, str) and node.get("id")):
+            node = node.getparent()
+        return node if node is not None else el
+
+    def compiles(self, text: str) -> str | None:
+        """None if ``text`` compiles (or the compiler is not there yet), else the compiler's message."""
+        if self.exprs is None:
+            return None
+        try:
+            self.exprs.compile_expression(text)
+        except ExpressionError as exc:
+            return getattr(exc, "message", None) or str(exc)
+        return None
+
+    def run(self) -> None:
+        self.flow_nodes()
+        self.sequence_flows()
+        self.containers()
+        self.conditions()
+        self.timers()
+        self.multi_instances()
+        self.data_objects()
+
+    # --- ids -------------------------------------------------------------------------------------
+
+    def duplicate_ids(self) -> None:
+        first: dict[str, object] = {}
+        for el in self.root.iter():
+            if not isinstance(el.tag, str) or not el.get("id"):
+                continue
+            el_id = el.get("id")
+            if local(el) in DATA_ITEMS:
+                # Multi-instance items are variable names: sharing one is fine, naming an element is not.
+                other = self.by_id.get(el_id)
+                if other is not None:
+                    owner = self.owner_of(el.getparent())
+                    self.error(owner, f"the multi-instance item variable '{el_id}' of '{owner.get('id')}' has the "
+                                      f"same name as the element '{el_id}' (line {source_line(other)}); "
+                                      f"rename one of them")
+                continue
+            if el_id in first:
+                self.error(el, f"id '{el_id}' is used more than once (first at line {source_line(first[el_id])})")
+            else:
+                first[el_id] = el
+
+    # --- nodes -----------------------------------------------------------------------------------
+
+    def flow_nodes(self) -> None:
+        for el in self.root.iter():
+            if not is_bpmn(el) or local(el) not in FLOW_NODE_TAGS:
+                continue
+            tag, el_id = local(el), el.get("id")
+            if not el_id:
+                self.error(el, f"a {tag} has no id")
+                continue
+            if tag in UNSUPPORTED:
+                self.error(el, UNSUPPORTED[tag])
+            if tag == "scriptTask" and not self.allow_scripts:
+                self.error(el, "script tasks are refused unless an administrator allows them for a deployment")
+            if is_service_like(el):
+                meta = self.metadata.get(el_id) or {}
+                if not meta.get("handler"):
+                    kind = dialect_attr(el, "type")
+                    extra = f" (its type '{kind}' is not built into Yimen)" if kind and kind != "external" else ""
+                    self.error(el, f"{tag} '{el_id}' names no handler{extra}; {HANDLER_HOWTO}")
+            if tag == "businessRuleTask":
+                decision = el.get(f"{{{CAMUNDA}}}decisionRef") or ""
+                if is_expression(decision):
+                    self.error(el, f"decision reference '{decision}' must be a decision id, not an expression")
+            if tag == "callActivity":
+                called = (el.get("calledElement") or "").strip()
+                if not called:
+                    self.error(el, f"call activity '{el_id}' names no process to call (calledElement)")
+                elif is_expression(called):
+                    self.error(el, f"call activity '{el_id}' must name the called process by id, "
+                                   f"not by the expression '{called}'")
+            if tag == "boundaryEvent":
+                self.boundary_event(el)
+            for d in children(el, "linkEventDefinition"):
+                if tag == "intermediateThrowEvent":
+                    self.error(el, f"link event '{d.get('name') or el.get('name') or el_id}' has no single matching "
+                                   f"link catch event in the same process")
+            for d in children(el, "compensateEventDefinition"):
+                self.error(el, "compensation events are not supported")
+            for loop in children(el, "standardLoopCharacteristics"):
+                if loop.get("loopMaximum") is None and not children(loop, "loopCondition"):
+                    self.error(el, f"loop '{el_id}' needs a loopMaximum or a loopCondition")
+            for d in children(el, "conditionalEventDefinition"):
+                cond = children(d, "condition")
+                text = (cond[0].text or "").strip() if cond else ""
+                if not text:
+                    self.error(el, f"conditional event '{el_id}' has no condition")
+                elif (msg := self.compiles(text)) is not None:
+                    self.error(el, f"condition '{text}' of '{el_id}' does not compile: {msg}")
+
+    def boundary_event(self, el) -> None:
+        supported = ("cancelEventDefinition", "errorEventDefinition", "escalationEventDefinition",
+                     "messageEventDefinition", "signalEventDefinition", "timerEventDefinition",
+                     "conditionalEventDefinition")
+        if not any(children(el, d) for d in supported) and not children(el, "compensateEventDefinition"):
+            self.error(el, f"boundary event '{el.get('id')}' has no event definition Yimen supports")
+        attached = el.get("attachedToRef")
+        if not attached or attached not in self.by_id:
+            self.error(el, f"boundary event '{el.get('id')}' is attached to '{attached}', which does not exist")
+
+    # --- flows -----------------------------------------------------------------------------------
+
+    def sequence_flows(self) -> None:
+        for flow in self.root.iter():
+            if not is_bpmn(flow, "sequenceFlow"):
+                continue
+            container = flow.getparent()
+            for attr in ("sourceRef", "targetRef"):
+                ref = flow.get(attr)
+                if not ref:
+                    self.error(flow, f"sequence flow '{flow.get('id')}' has no {attr}")
+                    continue
+                target = self.by_id.get(ref)
+                if target is None:
+                    self.error(flow, f"sequence flow '{flow.get('id')}' {attr} '{ref}' names no element")
+                elif target.getparent() is not container or local(target) not in FLOW_NODE_TAGS:
+                    self.error(flow, f"sequence flow '{flow.get('id')}' {attr} '{ref}' is not a step of the same "
+                                     f"process or subprocess")
+
+    def containers(self) -> None:
+        for process in children(self.root, "process"):
+            has_nodes = any(is_bpmn(c) and local(c) in FLOW_NODE_TAGS for c in process)
+            if has_nodes and process.get("isExecutable", "true") == "true" and not children(process, "startEvent"):
+                self.error(process, f"process '{process.get('id')}' has no start event")
+        for sub in self.root.iter():
+            if not is_bpmn(sub) or local(sub) not in SUBPROCESS_TAGS:
+                continue
+            starts, ends = children(sub, "startEvent"), children(sub, "endEvent")
+            if local(sub) == "adHocSubProcess":
+                if starts or ends:
+                    self.error(sub, f"ad hoc subprocess '{sub.get('id')}' may not contain start or end events")
+                continue
+            if len(starts) != 1:
+                self.error(sub, f"subprocess '{sub.get('id')}' needs exactly one start event (it has {len(starts)})")
+            if not ends:
+                self.error(sub, f"subprocess '{sub.get('id')}' needs an end event")
+
+    def conditions(self) -> None:
+        for flow in self.root.iter():
+            if not is_bpmn(flow, "sequenceFlow"):
+                continue
+            for cond in children(flow, "conditionExpression"):
+                text = "".join(cond.itertext()).strip()
+                language = (cond.get("language") or "").strip().lower()
+                if language in SCRIPT_LANGUAGES or cond.get(f"{{{CAMUNDA}}}resource"):
+                    self.error(flow, f"condition of sequence flow '{flow.get('id')}' is a script "
+                                     f"({language or 'external resource'}); Yimen only evaluates expressions")
+                elif text and (msg := self.compiles(text)) is not None:
+                    self.error(flow, f"condition '{text}' of sequence flow '{flow.get('id')}' does not compile: {msg}")
+        for gateway in self.root.iter():
+            if not is_bpmn(gateway, "exclusiveGateway", "inclusiveGateway"):
+                continue
+            gid = gateway.get("id")
+            outgoing = [f for f in children(gateway.getparent(), "sequenceFlow") if gid and f.get("sourceRef") == gid]
+            if len(outgoing) < 2:
+                continue
+            for flow in outgoing:
+                cond = children(flow, "conditionExpression")
+                if flow.get("id") != gateway.get("default") and not (cond and "".join(cond[0].itertext()).strip()):
+                    self.error(flow, f"sequence flow '{flow.get('id')}' out of gateway '{gid}' has no condition "
+                                     f"and is not the gateway's default flow")
+
+    def timers(self) -> None:
+        for timer in self.root.iter():
+            if not is_bpmn(timer, "timerEventDefinition"):
+                continue
+            owner = self.owner_of(timer)
+            specs = [c for c in timer if is_bpmn(c, "timeDuration", "timeDate", "timeCycle")]
+            texts = [(local(s), "".join(s.itertext()).strip()) for s in specs]
+            if not texts or not any(t for _, t in texts):
+                self.error(owner, f"timer of '{owner.get('id')}' is empty: give a timeDuration, timeDate "
+                                  f"or timeCycle (ISO 8601, e.g. PT72H)")
+                continue
+            for kind, text in texts:
+                if not text:
+                    self.error(owner, f"{kind} of the timer of '{owner.get('id')}' is empty")
+                elif self.exprs is not None and not self._iso(text) and self.compiles(text) is not None:
+                    self.error(owner, f"{kind} '{text}' of '{owner.get('id')}' is neither an ISO 8601 timer "
+                                      f"(e.g. PT72H, 2025-01-01T09:00:00+08:00, R3/PT1H) nor an expression")
+
+    def _iso(self, text: str) -> bool:
+        fn = getattr(self.exprs, "is_iso8601_timer", None)
+        return bool(fn and fn(text))
+
+    def multi_instances(self) -> None:
+        for mi in self.root.iter():
+            if not is_bpmn(mi, "multiInstanceLoopCharacteristics"):
+                continue
+            owner = mi.getparent()
+            has = {tag: bool(children(mi, tag)) for tag in ("loopCardinality", "loopDataInputRef")}
+            if not any(has.values()) and not dialect_attr(mi, "collection"):
+                self.error(owner, f"multi-instance '{owner.get('id')}' has neither a collection nor a loop cardinality")
+            elif all(has.values()):
+                self.error(owner, f"multi-instance '{owner.get('id')}' has both a loop cardinality and a loop "
+                                  f"input; keep one")
+            for tag in ("loopCardinality", "completionCondition"):
+                for el in children(mi, tag):
+                    text = (el.text or "").strip()
+                    if text and (msg := self.compiles(text)) is not None:
+                        self.error(owner, f"{tag} '{text}' of '{owner.get('id')}' does not compile: {msg}")
+            meta = self.metadata.get(owner.get("id") or "") or {}
+            collection = (meta.get("multi_instance") or {}).get("collection")
+            if collection and is_expression(collection) and (msg := self.compiles(collection)) is not None:
+                self.error(owner, f"collection '{collection}' of '{owner.get('id')}' does not compile: {msg}")
+
+    def data_objects(self) -> None:
+        """SpiffWorkflow looks a data object up in the task's scope and its parent only (deeper loops forever)."""
+        scopes = {}
+        for container in self.root.iter():
+            if is_bpmn(container, "process", *SUBPROCESS_TAGS):
+                scopes[container] = {d.get("id") for d in children(container, "dataObject")}
+        for assoc in self.root.iter():
+            if not is_bpmn(assoc, "dataInputAssociation", "dataOutputAssociation"):
+                continue
+            node = assoc.getparent()
+            end = "sourceRef" if local(assoc) == "dataInputAssociation" else "targetRef"
+            for ref_el in children(assoc, end):
+                ref = (ref_el.text or "").strip()
+                target = self.by_id.get(ref)
+                if target is None:
+                    self.error(node, f"data association of '{node.get('id')}' names '{ref}', which does not exist")
+                    continue
+                if not is_bpmn(target, "dataObjectReference"):
+                    continue
+                obj = target.get("dataObjectRef")
+                scope = node.getparent()
+                reachable = scopes.get(scope, set()) | scopes.get(scope.getparent(), set())
+                if obj not in reachable:
+                    self.error(node, f"data object '{obj}' used by '{node.get('id')}' must be declared in the same "
+                                     f"process or subprocess, or the one directly around it")

@@ -1,0 +1,383 @@
+"""Rewrite a diagram so SpiffWorkflow's standard parser runs it as drawn.
+
+Camunda Modeler, Flowable and Activiti accept diagrams that SpiffWorkflow
+either refuses or — worse — accepts and then runs differently (a sequence
+flow without an id is silently dropped and the process "completes" at
+once). ``normalize`` mutates the parsed tree in place, turns dialect
+attributes SpiffWorkflow must understand (multi-instance, decision
+references) into standard BPMN, and returns one warning ``Problem`` for
+every tolerance it applied. Errors are left for ``engine.bpmn.checks``.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from lxml import etree
+
+from ..errors import Problem
+from .dialects import (
+    BPMNDI, CAMUNDA, FLOW_NODE_TAGS, GATEWAY_TAGS, SUBPROCESS_TAGS, XSI,
+    bpmn, children, dialect_attr, extension_elements, extension_properties, is_bpmn, line_of, local,
+    namespace,
+)
+
+# Must match engine.bpmn.specs.COLLECTION_VAR (kept literal so this module needs no SpiffWorkflow import).
+COLLECTION_VAR = "_mi_collection"
+
+SIMPLE_VARIABLE = re.compile(r"^\s*(?:[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}|([A-Za-z_][A-Za-z0-9_]*))\s*$")
+
+# BPMN schema order of multiInstanceLoopCharacteristics children.
+MI_ORDER = ("documentation", "extensionElements", "loopCardinality", "loopDataInputRef", "loopDataOutputRef",
+            "inputDataItem", "outputDataItem", "complexBehaviorDefinition", "completionCondition")
+
+REF_KINDS = {  # event definition -> (reference attribute, root element, code attribute)
+    "errorEventDefinition": ("errorRef", "error", "errorCode"),
+    "escalationEventDefinition": ("escalationRef", "escalation", "escalationCode"),
+    "messageEventDefinition": ("messageRef", "message", None),
+    "signalEventDefinition": ("signalRef", "signal", None),
+}
+
+IGNORED_EXTENSIONS = {
+    "executionListener": "execution listeners",
+    "taskListener": "task listeners",
+    "eventListener": "event listeners",
+    "inputOutput": "input/output mappings (every step sees all case data)",
+    "in": "call activity 'in' mappings (the called process gets all case data)",
+    "out": "call activity 'out' mappings (all data of the called process comes back)",
+    "failedJobRetryTimeCycle": "job retry cycles (Yimen retries handlers on its own schedule)",
+}
+
+TRIMMED_TEXT = ("conditionExpression", "timeDuration", "timeDate", "timeCycle", "loopCardinality",
+                "completionCondition", "loopDataInputRef", "loopDataOutputRef", "flowNodeRef",
+                "incoming", "outgoing", "sourceRef", "targetRef", "condition")
+
+
+def simple_variable(expression: str | None) -> str | None:
+    """``departments`` for ``departments``, ``${departments}`` or ``#{departments}``; else None."""
+    if not expression:
+        return None
+    m = SIMPLE_VARIABLE.match(expression)
+    return (m.group(1) or m.group(2)) if m else None
+
+
+def normalize(filename: str, tree, shared_ids: Collection[str] = ()) -> list[Problem]:
+    """Normalize a BPMN tree in place; return warnings. ``shared_ids``: ids defined in other uploaded files."""
+    root = tree.getroot() if hasattr(tree, "getroot") else tree
+    if not is_bpmn(root, "definitions"):
+        return []  # DMN goes to SpiffWorkflow as uploaded
+    n = _Normalizer(filename, root, shared_ids)
+    n.run()
+    return n.warnings
+
+
+class _Normalizer:
+    def __init__(self, filename: str, root, shared_ids: Collection[str]):
+        self.filename = filename
+        self.root = root
+        self.shared_ids = set(shared_ids)
+        self.ids = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+        self.warnings: list[Problem] = []
+        self.need_camunda_ns = False
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def warn(self, el, reason: str, element_id: str | None = None) -> None:
+        self.warnings.append(Problem(self.filename, element_id or (el.get("id") if el is not None else None),
+                                     line_of(el) if el is not None else None, reason))
+
+    def new_id(self, base: str) -> str:
+        base = re.sub(r"[^A-Za-z0-9_.\-]", "_", base)
+        if not re.match(r"[A-Za-z_]", base):
+            base = "_" + base
+        candidate, i = base, 2
+        while candidate in self.ids or candidate in self.shared_ids:
+            candidate, i = f"{base}_{i}", i + 1
+        self.ids.add(candidate)
+        return candidate
+
+    def containers(self):
+        """Every element that holds flow nodes: processes and (nested) subprocesses."""
+        return [el for el in self.root.iter(bpmn("process"), *(bpmn(t) for t in SUBPROCESS_TAGS))]
+
+    def insert_root_element(self, el) -> None:
+        """Add a root element (error, message ...) where the BPMN schema allows it."""
+        for i, child in enumerate(self.root):
+            if namespace(child) == BPMNDI or is_bpmn(child, "relationship"):
+                self.root.insert(i, el)
+                return
+        self.root.append(el)
+
+    def _text_ref(self, parent, tag: str, text: str, before=None):
+        el = etree.Element(bpmn(tag))
+        el.text = text
+        if before is None:
+            parent.append(el)
+        else:
+            before.addprevious(el)
+        return el
+
+    # --- passes ----------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.trim_texts()
+        self.flow_ids()
+        self.references()
+        self.executable()
+        self.data_stores()
+        self.dialect_tasks()
+        self.multi_instance()
+        self.link_events()
+        self.implicit_splits()
+        self.ignored_extensions()
+        if self.need_camunda_ns and CAMUNDA not in self.root.nsmap.values():
+            prefixes = [p for el in self.root.iter() if isinstance(el.tag, str) for p in el.nsmap if p]
+            etree.cleanup_namespaces(self.root, top_nsmap={"camunda": CAMUNDA}, keep_ns_prefixes=prefixes)
+
+    def trim_texts(self) -> None:
+        """Pretty-printed or CDATA-wrapped references and expressions: SpiffWorkflow compares them verbatim."""
+        for el in self.root.iter(*(bpmn(t) for t in TRIMMED_TEXT)):
+            if el.text is not None and el.text != el.text.strip() and len(el) == 0:
+                el.text = el.text.strip()
+
+    def flow_ids(self) -> None:
+        for flow in self.root.iter(bpmn("sequenceFlow")):
+            if flow.get("id"):
+                continue
+            source, target = flow.get("sourceRef") or "nowhere", flow.get("targetRef") or "nowhere"
+            new = self.new_id(f"Flow_auto_{source}_{target}")
+            flow.set("id", new)
+            self.warn(flow, f"sequence flow from '{source}' to '{target}' has no id (SpiffWorkflow would drop it); "
+                            f"it was given the id '{new}'", element_id=new)
+
+    def references(self) -> None:
+        defined = {kind: {el.get("id") for el in self.root.iter(bpmn(kind)) if el.get("id")}
+                   for _, kind, _ in REF_KINDS.values()}
+        holders = [(el, "messageRef", "message", None) for el in self.root.iter(bpmn("sendTask"), bpmn("receiveTask"))]
+        for definition, (attr, kind, code_attr) in REF_KINDS.items():
+            holders += [(el, attr, kind, code_attr) for el in self.root.iter(bpmn(definition))]
+        for el, attr, kind, code_attr in holders:
+            ref = el.get(attr)
+            if not ref or not ref.strip():
+                continue
+            ref = ref.strip()
+            if ":" in ref and ref.split(":", 1)[1] in defined[kind]:
+                ref = ref.split(":", 1)[1]  # tns:Error_1 -> Error_1, SpiffWorkflow matches the bare id
+            el.set(attr, ref)
+            if ref in defined[kind] or ref in self.shared_ids:
+                continue
+            if ref in self.ids:
+                continue  # names some other element: checks reports it
+            new = etree.Element(bpmn(kind), id=ref, name=ref)
+            if code_attr:
+                new.set(code_attr, ref)
+            self.insert_root_element(new)
+            defined[kind].add(ref)
+            self.ids.add(ref)
+            owner = el.getparent() if local(el).endswith("EventDefinition") else el
+            code = f" with {code_attr} '{ref}'" if code_attr else ""
+            self.warn(owner, f"{kind} '{ref}' is referenced but not defined; Yimen defined it{code}")
+
+    def executable(self) -> None:
+        for process in self.root.iter(bpmn("process")):
+            if not any(is_bpmn(c) and local(c) in FLOW_NODE_TAGS for c in process):
+                continue  # an empty pool: nothing to run
+            value = process.get("isExecutable")
+            if value == "true":
+                continue
+            process.set("isExecutable", "true")
+            name = process.get("id")
+            if value is None:
+                self.warn(process, f"process '{name}' does not say it is executable; Yimen runs it anyway")
+            else:
+                self.warn(process, f"process '{name}' is marked not executable; Yimen runs it anyway")
+
+    def data_stores(self) -> None:
+        stores = {el.get("id"): el for el in self.root.iter(bpmn("dataStore"))}
+        refs = {el.get("id"): el for el in self.root.iter(bpmn("dataStoreReference"))}
+        gone = {i for i in list(stores) + list(refs) if i}
+        if not gone:
+            return
+        removed_assocs: dict[str, int] = {}
+        for assoc in list(self.root.iter(bpmn("dataInputAssociation"), bpmn("dataOutputAssociation"))):
+            end = "sourceRef" if local(assoc) == "dataInputAssociation" else "targetRef"
+            ends = {(r.text or "").strip() for r in children(assoc, end)}
+            hit = ends & gone
+            if hit:
+                for ref in hit:
+                    removed_assocs[ref] = removed_assocs.get(ref, 0) + 1
+                if assoc.get("id"):
+                    gone.add(assoc.get("id"))
+                assoc.getparent().remove(assoc)
+        for store_id, el in list(stores.items()) + list(refs.items()):
+            what = "data store" if local(el) == "dataStore" else "data store reference"
+            count = removed_assocs.get(store_id, 0)
+            extra = f" (and {count} data association{'s' if count != 1 else ''} to it)" if count else ""
+            self.warn(el, f"{what} '{el.get('name') or store_id}' is ignored{extra}: "
+                          f"Yimen keeps case data in the instance, not in data stores")
+            el.getparent().remove(el)
+        for di in list(self.root.iter(f"{{{BPMNDI}}}BPMNShape", f"{{{BPMNDI}}}BPMNEdge")):
+            if di.get("bpmnElement") in gone:
+                di.getparent().remove(di)
+
+    def dialect_tasks(self) -> None:
+        # Flowable's "decision task" is a serviceTask of type dmn with a decisionTableReferenceKey field.
+        for task in list(self.root.iter(bpmn("serviceTask"))):
+            if (dialect_attr(task, "type") or "").strip().lower() == "dmn":
+                props = extension_properties(task)
+                key = props.get("decisionTableReferenceKey") or props.get("decisionReferenceKey")
+                if key:
+                    task.tag = bpmn("businessRuleTask")
+                    task.set(f"{{{CAMUNDA}}}decisionRef", key.strip())
+                    self.need_camunda_ns = True
+        for task in list(self.root.iter(bpmn("businessRuleTask"))):
+            decision = (task.get(f"{{{CAMUNDA}}}decisionRef") or dialect_attr(task, "decisionRef")
+                        or dialect_attr(task, "decisionTableReferenceKey")
+                        or dialect_attr(task, "decisionReferenceKey")
+                        or extension_properties(task).get("decisionTableReferenceKey"))
+            if decision and decision.strip():
+                if task.get(f"{{{CAMUNDA}}}decisionRef") != decision.strip():
+                    task.set(f"{{{CAMUNDA}}}decisionRef", decision.strip())
+                    self.need_camunda_ns = True
+            else:
+                task.tag = bpmn("serviceTask")
+                self.warn(task, f"business rule task '{task.get('id')}' names no decision "
+                                f"(camunda:decisionRef / flowable:decisionTableReferenceKey); it runs as a service task")
+        for task in list(self.root.iter(bpmn("sendTask"))):
+            if task.get("messageRef") or children(task, "messageEventDefinition"):
+                continue  # a message throw SpiffWorkflow handles itself
+            task.tag = bpmn("serviceTask")  # the way Camunda runs a send task: through its implementation
+            self.warn(task, f"send task '{task.get('id')}' sends no message; it runs as a service task")
+
+    def multi_instance(self) -> None:
+        for item in self.root.iter(bpmn("inputDataItem"), bpmn("outputDataItem")):
+            if not item.get("id") and item.get("name"):
+                item.set("id", item.get("name"))  # SpiffWorkflow names the variable by id
+        for mi in self.root.iter(bpmn("multiInstanceLoopCharacteristics")):
+            owner = mi.getparent()
+            for tag in ("loopCardinality", "completionCondition"):
+                for el in children(mi, tag):
+                    if not (el.text or "").strip():
+                        mi.remove(el)
+                        self.warn(owner, f"empty {tag} of multi-instance '{owner.get('id')}' removed")
+            collection = dialect_attr(mi, "collection")
+            if collection and not children(mi, "loopDataInputRef"):
+                name = simple_variable(collection) or COLLECTION_VAR
+                self._insert_mi_child(mi, self._text_ref(mi, "loopDataInputRef", name))
+                for card in children(mi, "loopCardinality"):
+                    mi.remove(card)
+                    self.warn(owner, f"multi-instance '{owner.get('id')}' has both a collection and a loop "
+                                     f"cardinality; the cardinality '{card.text}' is ignored")
+            element_var = dialect_attr(mi, "elementVariable")
+            if element_var and not children(mi, "inputDataItem"):
+                element_var = element_var.strip()
+                item = etree.Element(bpmn("inputDataItem"), id=element_var, name=element_var)
+                mi.append(item)
+                self._insert_mi_child(mi, item)
+
+    @staticmethod
+    def _insert_mi_child(mi, el) -> None:
+        mi.remove(el)
+        rank = MI_ORDER.index(local(el))
+        for i, child in enumerate(mi):
+            if is_bpmn(child) and local(child) in MI_ORDER and MI_ORDER.index(local(child)) > rank:
+                mi.insert(i, el)
+                return
+        mi.append(el)
+
+    def link_events(self) -> None:
+        """Link events (off-page connectors) become a plain flow from the throw to its catch."""
+        for container in self.containers():
+            def link_name(event):
+                definition = children(event, "linkEventDefinition")[0]
+                return (definition.get("name") or event.get("name") or "").strip()
+
+            throws = [e for e in children(container, "intermediateThrowEvent") if children(e, "linkEventDefinition")]
+            catches: dict[str, list] = {}
+            for e in children(container, "intermediateCatchEvent"):
+                if children(e, "linkEventDefinition"):
+                    catches.setdefault(link_name(e), []).append(e)
+            used = set()
+            for throw in throws:
+                name = link_name(throw)
+                targets = catches.get(name, [])
+                if len(targets) != 1 or not name:
+                    continue  # checks reports it
+                catch = targets[0]
+                self._add_flow(container, throw.get("id"), catch.get("id"))
+                for d in children(throw, "linkEventDefinition"):
+                    throw.remove(d)
+                used.add(catch)
+                self.warn(throw, f"link event '{name}' was replaced by a sequence flow from "
+                                 f"'{throw.get('id')}' to '{catch.get('id')}'")
+            for catch in used:
+                for d in children(catch, "linkEventDefinition"):
+                    catch.remove(d)
+
+    def _add_flow(self, container, source: str, target: str):
+        flow = etree.Element(bpmn("sequenceFlow"), id=self.new_id(f"Flow_auto_{source}_{target}"),
+                             sourceRef=source, targetRef=target)
+        container.append(flow)
+        return flow
+
+    def implicit_splits(self) -> None:
+        """Several (or conditional) flows out of a task or event: Camunda's implicit gateway, made explicit."""
+        for container in self.containers():
+            flows = children(container, "sequenceFlow")
+            nodes = [c for c in container if is_bpmn(c) and local(c) in FLOW_NODE_TAGS - GATEWAY_TAGS]
+            for node in nodes:
+                node_id = node.get("id")
+                outgoing = [f for f in flows if node_id and f.get("sourceRef") == node_id]
+                conditional = [f for f in outgoing if self._condition(f) is not None]
+                if len(outgoing) < 2 and not conditional:
+                    continue
+                self._split(container, node, outgoing, conditional)
+
+    @staticmethod
+    def _condition(flow):
+        cond = children(flow, "conditionExpression")
+        return cond[0] if cond and (cond[0].text or "").strip() else None
+
+    def _split(self, container, node, outgoing, conditional) -> None:
+        node_id = node.get("id")
+        kind = "inclusiveGateway" if conditional else "parallelGateway"
+        gateway = etree.Element(bpmn(kind), id=self.new_id(f"Gateway_auto_{node_id}"))
+        node.addnext(gateway)
+        default = node.attrib.pop("default", None)
+        if conditional and default:
+            gateway.set("default", default)
+        moved = {f.get("id") for f in outgoing}
+        for flow in outgoing:
+            flow.set("sourceRef", gateway.get("id"))
+            self._text_ref(gateway, "outgoing", flow.get("id"))
+            if conditional and self._condition(flow) is None and flow.get("id") != default:
+                cond = etree.SubElement(flow, bpmn("conditionExpression"))
+                cond.set(f"{{{XSI}}}type", "tFormalExpression")
+                cond.text = "${true}"  # an unconditional flow out of an activity is always taken
+        link = self._add_flow(container, node_id, gateway.get("id"))
+        self._text_ref(gateway, "incoming", link.get("id"), before=gateway[0] if len(gateway) else None)
+        for out in children(node, "outgoing"):
+            if (out.text or "").strip() in moved:
+                node.remove(out)
+        self._text_ref(node, "outgoing", link.get("id"))
+        for ref in list(self.root.iter(bpmn("flowNodeRef"))):
+            if (ref.text or "").strip() == node_id:
+                self._text_ref(ref.getparent(), "flowNodeRef", gateway.get("id"), before=ref)
+        what = "conditional" if conditional else "parallel"
+        self.warn(node, f"'{node_id}' has {len(outgoing)} outgoing flow{'s' if len(outgoing) != 1 else ''}"
+                        f"{' with conditions' if conditional else ''}; Yimen added the {what} gateway "
+                        f"'{gateway.get('id')}' the modeler implies")
+
+    def ignored_extensions(self) -> None:
+        for el in self.root.iter():
+            if not is_bpmn(el) or not children(el, "extensionElements"):
+                continue
+            kinds = []
+            for ext in extension_elements(el):
+                what = IGNORED_EXTENSIONS.get(local(ext))
+                if what and what not in kinds:
+                    kinds.append(what)
+            if kinds:
+                owner = el.get("id") or local(el)
+                self.warn(el, f"'{owner}': Yimen ignores {', '.join(kinds)}")
+

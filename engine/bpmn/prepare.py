@@ -1,0 +1,120 @@
+"""Everything an upload goes through before SpiffWorkflow parses it.
+
+parse safely -> normalize -> read metadata -> check, for every file, then
+the checks that need all files at once (decisions and called processes).
+Every error of every file is collected and raised as one ``BpmnInvalid``;
+otherwise each file comes back normalized, serialized and described.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from ..errors import BpmnInvalid, Problem
+from . import checks, metadata, normalize as normalizer
+from .dialects import CAMUNDA, children, is_bpmn, local
+from .metadata import source_line
+from .safe_xml import MAX_BYTES, kind_of, parse_untrusted
+
+SHARED_ROOT_ELEMENTS = ("error", "escalation", "message", "signal")
+
+
+@dataclass
+class PreparedFile:
+    filename: str
+    kind: str  # 'bpmn' | 'dmn'
+    tree: Any  # lxml.etree._ElementTree, normalized in place
+    xml: bytes  # the normalized tree, serialized
+    warnings: list[Problem] = field(default_factory=list)
+    metadata: dict[str, dict] = field(default_factory=dict)
+    processes: dict[str, dict] = field(default_factory=dict)
+    lines: dict[str, int | None] = field(default_factory=dict)
+
+
+def _shared_ids(root) -> set[str]:
+    return {el.get("id") for el in children(root, *SHARED_ROOT_ELEMENTS) if el.get("id")}
+
+
+def _dmn_problems(filename: str, root) -> tuple[list[Problem], str | None]:
+    """SpiffWorkflow reads one decision (table) per DMN file, through the 'dmn' or default prefix."""
+    ns = etree.QName(root).namespace
+    problems = []
+    if root.nsmap.get(None) != ns and root.nsmap.get("dmn") != ns:
+        problems.append(Problem(filename, root.get("id"), root.sourceline,
+                                "the DMN namespace must be the default namespace or use the prefix 'dmn'"))
+        return problems, None
+    decisions = [el for el in root if etree.QName(el).namespace == ns and etree.QName(el).localname == "decision"]
+    if len(decisions) != 1:
+        problems.append(Problem(filename, root.get("id"), root.sourceline,
+                                f"a DMN file must hold exactly one decision (this one has {len(decisions)})"))
+    for decision in decisions[:1]:
+        tables = [el for el in decision if etree.QName(el).localname == "decisionTable"]
+        if len(tables) != 1:
+            problems.append(Problem(filename, decision.get("id"), decision.sourceline,
+                                    f"decision '{decision.get('id')}' must be one decision table"))
+    return problems, (decisions[0].get("id") if decisions else None)
+
+
+def prepare(files: list[tuple[str, bytes]], allow_scripts: bool = False,
+            max_bytes: int = MAX_BYTES) -> list[PreparedFile]:
+    """Prepare every file of one upload or raise ``BpmnInvalid`` listing every error in all of them."""
+    errors: list[Problem] = []
+    parsed: list[tuple[str, str, Any]] = []
+    for filename, content in files:
+        try:
+            tree = parse_untrusted(filename, content, max_bytes)
+            parsed.append((filename, kind_of(tree, filename), tree))
+        except BpmnInvalid as exc:
+            errors.extend(exc.problems)
+
+    shared = {filename: _shared_ids(tree.getroot()) for filename, kind, tree in parsed if kind == "bpmn"}
+    decisions: set[str] = set()
+    prepared: list[PreparedFile] = []
+    for filename, kind, tree in parsed:
+        if kind == "dmn":
+            problems, decision = _dmn_problems(filename, tree.getroot())
+            errors.extend(problems)
+            if decision:
+                decisions.add(decision)
+            prepared.append(PreparedFile(filename, kind, tree, b"", [], {}, {}, metadata.element_lines(tree)))
+            continue
+        elsewhere = set().union(*(ids for other, ids in shared.items() if other != filename))
+        warnings = normalizer.normalize(filename, tree, elsewhere)
+        meta = metadata.extract(filename, tree)
+        errors.extend(checks.check(filename, tree, meta, allow_scripts=allow_scripts))
+        prepared.append(PreparedFile(filename, kind, tree, b"", warnings, meta, metadata.process_info(tree),
+                                     metadata.element_lines(tree)))
+
+    errors.extend(_cross_file(prepared, decisions))
+    if errors:
+        raise BpmnInvalid(errors)
+    for pf in prepared:
+        pf.xml = etree.tostring(pf.tree, xml_declaration=True, encoding="UTF-8")
+    return prepared
+
+
+def _cross_file(prepared: list[PreparedFile], decisions: set[str]) -> list[Problem]:
+    """Decisions and called processes must be part of the same upload."""
+    problems = []
+    processes = {pid for pf in prepared for pid in pf.processes}
+    for pf in prepared:
+        if pf.kind != "bpmn":
+            continue
+        for el in pf.tree.getroot().iter():
+            if not is_bpmn(el):
+                continue
+            if local(el) == "businessRuleTask":
+                ref = (el.get(f"{{{CAMUNDA}}}decisionRef") or "").strip()
+                if ref and "{" not in ref and ref not in decisions:
+                    problems.append(Problem(pf.filename, el.get("id"), source_line(el),
+                                            f"business rule task '{el.get('id')}' uses decision '{ref}', which is "
+                                            f"not in any DMN file of this upload"))
+            elif local(el) == "callActivity":
+                called = (el.get("calledElement") or "").strip()
+                if called and "{" not in called and called not in processes:
+                    problems.append(Problem(pf.filename, el.get("id"), source_line(el),
+                                            f"call activity '{el.get('id')}' calls process '{called}', which is "
+                                            f"not in this upload"))
+    return problems
