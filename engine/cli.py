@@ -113,6 +113,9 @@ def _build_parser() -> argparse.ArgumentParser:
     u.add_argument("--admin", action="store_true")
     u.add_argument("--name")
 
+    p = sub.add_parser("scheduler", parents=[common], help="run timers and handler retries periodically")
+    p.add_argument("--interval", type=float, default=10.0, help="seconds between sweeps")
+
     p = sub.add_parser("db", parents=[common], help="database schema")
     dsub = p.add_subparsers(dest="action", required=True)
     dsub.add_parser("upgrade", parents=[common], help="apply all migrations")
@@ -173,6 +176,11 @@ def _dispatch(args) -> Any:
         if args.command == "users":
             groups = [g.strip() for g in args.groups.split(",") if g.strip()]
             return yimen.add_user(args.user_id, groups, admin=args.admin, display_name=args.name, user=u)
+        if args.command == "scheduler":
+            from .scheduler import run_forever
+
+            run_forever(yimen.sessions, args.interval)
+            return {"stopped": True}
         if args.command == "audit":
             result = yimen.verify_audit()
             if not result["ok"]:

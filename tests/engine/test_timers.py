@@ -73,3 +73,24 @@ def test_concurrent_sweeps_fire_each_timer_once(yimen, pinned_clock):
         assert yimen.show(instance)["completed_elements"].count("one_hour") == 1
         assert len(yimen.tasks(instance=instance)) == 1
     assert yimen.verify_audit()["ok"]
+
+
+def test_scheduler_fires_due_timers_in_the_background(yimen, pinned_clock, monkeypatch):
+    """The APScheduler job sweeps on its own: once the clock passes the due time, the task opens."""
+    import time
+
+    from engine.scheduler import build
+
+    yimen.deploy([("wait.bpmn", WAIT)])
+    instance = yimen.start("wait")["instance"]
+    monkeypatch.setenv("YIMEN_NOW", (T0 + timedelta(hours=2)).isoformat())
+    scheduler = build(yimen.sessions, interval_seconds=0.2)
+    scheduler.start()
+    try:
+        for _ in range(100):
+            if yimen.tasks(instance=instance):
+                break
+            time.sleep(0.1)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert [t["element_id"] for t in yimen.tasks(instance=instance)] == ["after"]
