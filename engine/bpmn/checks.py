@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..errors import ExpressionError, Problem
 from .dialects import (
-    CAMUNDA, FLOW_NODE_TAGS, SUBPROCESS_TAGS, children, dialect_attr, is_bpmn, local,
+    CAMUNDA, FLOW_NODE_TAGS, SUBPROCESS_TAGS, children, dialect_attr, is_bpmn, local, tags,
 )
 from .metadata import HANDLER_PROPERTY, is_expression, is_service_like, source_line
 
@@ -81,6 +81,8 @@ class _Checker:
             self.exprs.compile_expression(text)
         except ExpressionError as exc:
             return getattr(exc, "message", None) or str(exc)
+        except Exception as exc:  # noqa: BLE001 - untrusted text must never crash a deployment
+            return f"{exc.__class__.__name__}: {exc}"
         return None
 
     def run(self) -> None:
@@ -91,6 +93,7 @@ class _Checker:
         self.timers()
         self.multi_instances()
         self.data_objects()
+        self.references()
 
     # --- ids -------------------------------------------------------------------------------------
 
@@ -117,9 +120,7 @@ class _Checker:
     # --- nodes -----------------------------------------------------------------------------------
 
     def flow_nodes(self) -> None:
-        for el in self.root.iter():
-            if not is_bpmn(el) or local(el) not in FLOW_NODE_TAGS:
-                continue
+        for el in self.root.iter(*tags(*FLOW_NODE_TAGS)):
             tag, el_id = local(el), el.get("id")
             if not el_id:
                 self.error(el, f"a {tag} has no id")
@@ -177,9 +178,7 @@ class _Checker:
     # --- flows -----------------------------------------------------------------------------------
 
     def sequence_flows(self) -> None:
-        for flow in self.root.iter():
-            if not is_bpmn(flow, "sequenceFlow"):
-                continue
+        for flow in self.root.iter(*tags("sequenceFlow")):
             container = flow.getparent()
             for attr in ("sourceRef", "targetRef"):
                 ref = flow.get(attr)
@@ -198,9 +197,7 @@ class _Checker:
             has_nodes = any(is_bpmn(c) and local(c) in FLOW_NODE_TAGS for c in process)
             if has_nodes and process.get("isExecutable", "true") == "true" and not children(process, "startEvent"):
                 self.error(process, f"process '{process.get('id')}' has no start event")
-        for sub in self.root.iter():
-            if not is_bpmn(sub) or local(sub) not in SUBPROCESS_TAGS:
-                continue
+        for sub in self.root.iter(*tags(*SUBPROCESS_TAGS)):
             starts, ends = children(sub, "startEvent"), children(sub, "endEvent")
             if local(sub) == "adHocSubProcess":
                 if starts or ends:
@@ -212,9 +209,7 @@ class _Checker:
                 self.error(sub, f"subprocess '{sub.get('id')}' needs an end event")
 
     def conditions(self) -> None:
-        for flow in self.root.iter():
-            if not is_bpmn(flow, "sequenceFlow"):
-                continue
+        for flow in self.root.iter(*tags("sequenceFlow")):
             for cond in children(flow, "conditionExpression"):
                 text = "".join(cond.itertext()).strip()
                 language = (cond.get("language") or "").strip().lower()
@@ -223,23 +218,27 @@ class _Checker:
                                      f"({language or 'external resource'}); Yimen only evaluates expressions")
                 elif text and (msg := self.compiles(text)) is not None:
                     self.error(flow, f"condition '{text}' of sequence flow '{flow.get('id')}' does not compile: {msg}")
-        for gateway in self.root.iter():
-            if not is_bpmn(gateway, "exclusiveGateway", "inclusiveGateway"):
-                continue
-            gid = gateway.get("id")
-            outgoing = [f for f in children(gateway.getparent(), "sequenceFlow") if gid and f.get("sourceRef") == gid]
-            if len(outgoing) < 2:
-                continue
+        for container in self.root.iter(*tags("process", *SUBPROCESS_TAGS)):
+            by_source: dict[str, list] = {}
+            for flow in children(container, "sequenceFlow"):
+                by_source.setdefault(flow.get("sourceRef"), []).append(flow)
+            for gateway in children(container, "exclusiveGateway", "inclusiveGateway"):
+                self.gateway_flows(gateway, by_source.get(gateway.get("id"), []) if gateway.get("id") else [])
+
+    def gateway_flows(self, gateway, outgoing) -> None:
+        gid = gateway.get("id")
+        if len(outgoing) >= 2:
             for flow in outgoing:
                 cond = children(flow, "conditionExpression")
                 if flow.get("id") != gateway.get("default") and not (cond and "".join(cond[0].itertext()).strip()):
                     self.error(flow, f"sequence flow '{flow.get('id')}' out of gateway '{gid}' has no condition "
                                      f"and is not the gateway's default flow")
+        if gateway.get("default") and gateway.get("default") not in {f.get("id") for f in outgoing}:
+            self.error(gateway, f"default flow '{gateway.get('default')}' of gateway '{gid}' is not one of its "
+                                f"outgoing flows")
 
     def timers(self) -> None:
-        for timer in self.root.iter():
-            if not is_bpmn(timer, "timerEventDefinition"):
-                continue
+        for timer in self.root.iter(*tags("timerEventDefinition")):
             owner = self.owner_of(timer)
             specs = [c for c in timer if is_bpmn(c, "timeDuration", "timeDate", "timeCycle")]
             texts = [(local(s), "".join(s.itertext()).strip()) for s in specs]
@@ -259,9 +258,7 @@ class _Checker:
         return bool(fn and fn(text))
 
     def multi_instances(self) -> None:
-        for mi in self.root.iter():
-            if not is_bpmn(mi, "multiInstanceLoopCharacteristics"):
-                continue
+        for mi in self.root.iter(*tags("multiInstanceLoopCharacteristics")):
             owner = mi.getparent()
             has = {tag: bool(children(mi, tag)) for tag in ("loopCardinality", "loopDataInputRef")}
             if not any(has.values()) and not dialect_attr(mi, "collection"):
@@ -279,15 +276,28 @@ class _Checker:
             if collection and is_expression(collection) and (msg := self.compiles(collection)) is not None:
                 self.error(owner, f"collection '{collection}' of '{owner.get('id')}' does not compile: {msg}")
 
+    def references(self) -> None:
+        """errorRef & co. naming an element of another kind (normalize adds the missing ones)."""
+        kinds = {"errorEventDefinition": ("errorRef", "error"),
+                 "escalationEventDefinition": ("escalationRef", "escalation"),
+                 "messageEventDefinition": ("messageRef", "message"),
+                 "signalEventDefinition": ("signalRef", "signal")}
+        for el in self.root.iter(*tags(*kinds)):
+            attr, kind = kinds[local(el)]
+            ref = el.get(attr)
+            target = self.by_id.get(ref) if ref else None
+            if target is not None and not is_bpmn(target, kind):
+                owner = self.owner_of(el)
+                article = "an" if kind[0] in "aeiou" else "a"
+                self.error(owner, f"{attr} '{ref}' of '{owner.get('id')}' names a {local(target)}, "
+                                  f"not {article} {kind}")
+
     def data_objects(self) -> None:
         """SpiffWorkflow looks a data object up in the task's scope and its parent only (deeper loops forever)."""
         scopes = {}
-        for container in self.root.iter():
-            if is_bpmn(container, "process", *SUBPROCESS_TAGS):
-                scopes[container] = {d.get("id") for d in children(container, "dataObject")}
-        for assoc in self.root.iter():
-            if not is_bpmn(assoc, "dataInputAssociation", "dataOutputAssociation"):
-                continue
+        for container in self.root.iter(*tags("process", *SUBPROCESS_TAGS)):
+            scopes[container] = {d.get("id") for d in children(container, "dataObject")}
+        for assoc in self.root.iter(*tags("dataInputAssociation", "dataOutputAssociation")):
             node = assoc.getparent()
             end = "sourceRef" if local(assoc) == "dataInputAssociation" else "targetRef"
             for ref_el in children(assoc, end):

@@ -59,14 +59,28 @@ def namespace(el) -> str | None:
     return tag[1:].split("}", 1)[0]
 
 
+_BPMN_PREFIX = f"{{{BPMN}}}"
+
+
 def is_bpmn(el, *names: str) -> bool:
     """True if ``el`` is a BPMN model element (with one of ``names``, if given)."""
-    return namespace(el) == BPMN and (not names or local(el) in names)
+    tag = el.tag
+    if not isinstance(tag, str) or not tag.startswith(_BPMN_PREFIX):
+        return False
+    return not names or tag[len(_BPMN_PREFIX):] in names
 
 
 def children(el, *names: str):
     """Direct BPMN children of ``el`` named ``names`` (any BPMN child if none given)."""
-    return [c for c in el if is_bpmn(c, *names)]
+    if names:
+        wanted = {_BPMN_PREFIX + n for n in names}
+        return [c for c in el if c.tag in wanted]
+    return [c for c in el if is_bpmn(c)]
+
+
+def tags(*names: str) -> list[str]:
+    """Clark names for ``root.iter(*tags(...))``."""
+    return [_BPMN_PREFIX + n for n in names]
 
 
 def dialect_attr(el, name: str) -> str | None:
@@ -125,12 +139,3 @@ def extension_properties(el) -> dict[str, str]:
 def line_of(el) -> int | None:
     line = getattr(el, "sourceline", None)
     return int(line) if line else None
-
-
-def qname_text(value: str | None) -> str | None:
-    """A reference as written (``tns:Error_1`` -> ``Error_1``): ids are matched without a prefix."""
-    if value is None:
-        return None
-    value = value.strip()
-    return value.split(":", 1)[1] if ":" in value else value
-

@@ -126,15 +126,13 @@ def _multi_instance(el) -> dict | None:
 
 
 def source_line(el) -> int | None:
-    """The element's line, or for an element normalization added, the nearest one it sits after."""
+    """The element's line; for an element normalization added, its previous sibling's or its parent's."""
     node = el
     while node is not None:
         if node.sourceline:
             return int(node.sourceline)
         prev = node.getprevious()
-        while prev is not None and not (isinstance(prev.tag, str) and prev.sourceline):
-            prev = prev.getprevious()
-        if prev is not None:
+        if prev is not None and isinstance(prev.tag, str) and prev.sourceline:
             return int(prev.sourceline)
         node = node.getparent()
     return None

@@ -17,8 +17,8 @@ from lxml import etree
 
 from ..errors import Problem
 from .dialects import (
-    BPMNDI, CAMUNDA, FLOW_NODE_TAGS, GATEWAY_TAGS, SUBPROCESS_TAGS, XSI,
-    bpmn, children, dialect_attr, extension_elements, extension_properties, is_bpmn, line_of, local,
+    BPMNDI, CAMUNDA, DIALECTS, FLOW_NODE_TAGS, GATEWAY_TAGS, SUBPROCESS_TAGS, XSI,
+    bpmn, children, dialect_attr, extension_properties, is_bpmn, line_of, local,
     namespace,
 )
 
@@ -68,7 +68,7 @@ def normalize(filename: str, tree, shared_ids: Collection[str] = ()) -> list[Pro
         return []  # DMN goes to SpiffWorkflow as uploaded
     n = _Normalizer(filename, root, shared_ids)
     n.run()
-    return n.warnings
+    return sorted(n.warnings, key=lambda p: p.line or 0)
 
 
 class _Normalizer:
@@ -241,8 +241,8 @@ class _Normalizer:
                     self.need_camunda_ns = True
             else:
                 task.tag = bpmn("serviceTask")
-                self.warn(task, f"business rule task '{task.get('id')}' names no decision "
-                                f"(camunda:decisionRef / flowable:decisionTableReferenceKey); it runs as a service task")
+                self.warn(task, f"business rule task '{task.get('id')}' names no decision (camunda:decisionRef / "
+                                f"flowable:decisionTableReferenceKey); it runs as a service task")
         for task in list(self.root.iter(bpmn("sendTask"))):
             if task.get("messageRef") or children(task, "messageEventDefinition"):
                 continue  # a message throw SpiffWorkflow handles itself
@@ -253,7 +253,7 @@ class _Normalizer:
         for item in self.root.iter(bpmn("inputDataItem"), bpmn("outputDataItem")):
             if not item.get("id") and item.get("name"):
                 item.set("id", item.get("name"))  # SpiffWorkflow names the variable by id
-        for mi in self.root.iter(bpmn("multiInstanceLoopCharacteristics")):
+        for mi in list(self.root.iter(bpmn("multiInstanceLoopCharacteristics"))):
             owner = mi.getparent()
             for tag in ("loopCardinality", "completionCondition"):
                 for el in children(mi, tag):
@@ -287,11 +287,11 @@ class _Normalizer:
 
     def link_events(self) -> None:
         """Link events (off-page connectors) become a plain flow from the throw to its catch."""
-        for container in self.containers():
-            def link_name(event):
-                definition = children(event, "linkEventDefinition")[0]
-                return (definition.get("name") or event.get("name") or "").strip()
+        def link_name(event):
+            definition = children(event, "linkEventDefinition")[0]
+            return (definition.get("name") or event.get("name") or "").strip()
 
+        for container in self.containers():
             throws = [e for e in children(container, "intermediateThrowEvent") if children(e, "linkEventDefinition")]
             catches: dict[str, list] = {}
             for e in children(container, "intermediateCatchEvent"):
@@ -322,23 +322,25 @@ class _Normalizer:
 
     def implicit_splits(self) -> None:
         """Several (or conditional) flows out of a task or event: Camunda's implicit gateway, made explicit."""
+        lane_refs: dict[str, list] = {}
+        for ref in self.root.iter(bpmn("flowNodeRef")):
+            lane_refs.setdefault((ref.text or "").strip(), []).append(ref)
         for container in self.containers():
-            flows = children(container, "sequenceFlow")
-            nodes = [c for c in container if is_bpmn(c) and local(c) in FLOW_NODE_TAGS - GATEWAY_TAGS]
-            for node in nodes:
-                node_id = node.get("id")
-                outgoing = [f for f in flows if node_id and f.get("sourceRef") == node_id]
+            by_source: dict[str, list] = {}
+            for flow in children(container, "sequenceFlow"):
+                by_source.setdefault(flow.get("sourceRef"), []).append(flow)
+            for node in [c for c in container if is_bpmn(c) and local(c) in FLOW_NODE_TAGS - GATEWAY_TAGS]:
+                outgoing = by_source.get(node.get("id"), []) if node.get("id") else []
                 conditional = [f for f in outgoing if self._condition(f) is not None]
-                if len(outgoing) < 2 and not conditional:
-                    continue
-                self._split(container, node, outgoing, conditional)
+                if len(outgoing) >= 2 or conditional:
+                    self._split(container, node, outgoing, conditional, lane_refs.get(node.get("id"), []))
 
     @staticmethod
     def _condition(flow):
         cond = children(flow, "conditionExpression")
         return cond[0] if cond and (cond[0].text or "").strip() else None
 
-    def _split(self, container, node, outgoing, conditional) -> None:
+    def _split(self, container, node, outgoing, conditional, lane_refs) -> None:
         node_id = node.get("id")
         kind = "inclusiveGateway" if conditional else "parallelGateway"
         gateway = etree.Element(bpmn(kind), id=self.new_id(f"Gateway_auto_{node_id}"))
@@ -360,21 +362,19 @@ class _Normalizer:
             if (out.text or "").strip() in moved:
                 node.remove(out)
         self._text_ref(node, "outgoing", link.get("id"))
-        for ref in list(self.root.iter(bpmn("flowNodeRef"))):
-            if (ref.text or "").strip() == node_id:
-                self._text_ref(ref.getparent(), "flowNodeRef", gateway.get("id"), before=ref)
+        for ref in lane_refs:
+            self._text_ref(ref.getparent(), "flowNodeRef", gateway.get("id"), before=ref)
         what = "conditional" if conditional else "parallel"
         self.warn(node, f"'{node_id}' has {len(outgoing)} outgoing flow{'s' if len(outgoing) != 1 else ''}"
                         f"{' with conditions' if conditional else ''}; Yimen added the {what} gateway "
                         f"'{gateway.get('id')}' the modeler implies")
 
     def ignored_extensions(self) -> None:
-        for el in self.root.iter():
-            if not is_bpmn(el) or not children(el, "extensionElements"):
-                continue
+        for ext_el in self.root.iter(bpmn("extensionElements")):
+            el = ext_el.getparent()
             kinds = []
-            for ext in extension_elements(el):
-                what = IGNORED_EXTENSIONS.get(local(ext))
+            for ext in ext_el:
+                what = IGNORED_EXTENSIONS.get(local(ext)) if namespace(ext) in DIALECTS else None
                 if what and what not in kinds:
                     kinds.append(what)
             if kinds:

@@ -7,7 +7,7 @@ understand into standard BPMN, and ``engine.bpmn.metadata`` keeps the rest
 """
 from __future__ import annotations
 
-from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.BpmnParser import DEFAULT_NSMAP, full_tag
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.task_parsers import CallActivityParser, SubWorkflowParser
 from SpiffWorkflow.bpmn.specs.defaults import (
@@ -17,6 +17,7 @@ from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
+from .dialects import CAMUNDA
 from .specs import HandlerTask, YimenParallelMultiInstance, YimenSequentialMultiInstance
 
 
@@ -52,3 +53,7 @@ class YimenParser(BpmnDmnParser):
         full_tag("callActivity"): (YimenCallActivityParser, CallActivity),
         full_tag("businessRuleTask"): (YimenBusinessRuleTaskParser, BusinessRuleTask),
     }
+
+    def __init__(self):
+        # The business-rule parser looks up ``camunda:decisionRef`` (normalize writes it for every dialect).
+        super().__init__(namespaces={**DEFAULT_NSMAP, "camunda": CAMUNDA})

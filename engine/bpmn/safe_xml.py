@@ -36,6 +36,7 @@ def _megabytes(n: int) -> str:
 
 
 def _has_declarations(content: bytes) -> bool:
+    # Anywhere in the file: strict (a literal "<!DOCTYPE" inside a CDATA section is refused too) but simple.
     return any(marker in content for marker in _MARKERS)
 
 
@@ -73,7 +74,8 @@ def kind_of(tree, filename: str = "") -> str:
         return "bpmn"
     if qname.namespace in DMN_NAMESPACES and qname.localname == "definitions":
         return "dmn"
-    found = f"<{qname.localname}>" + (f" in namespace '{qname.namespace}'" if qname.namespace else " without a namespace")
+    where = f" in namespace '{qname.namespace}'" if qname.namespace else " without a namespace"
+    found = f"<{qname.localname}>{where}"
     raise BpmnInvalid([Problem(filename, root.get("id"), root.sourceline,
                                f"not a BPMN 2.0 or DMN 1.1-1.3 file: the root element is {found}; "
                                f"expected <definitions> in '{BPMN}' or a DMN namespace")])

@@ -28,7 +28,15 @@ def _prepare_collection(spec, my_task) -> None:
     meta = getattr(spec, "yimen_meta", None) or {}
     mi = meta.get("multi_instance") or {}
     if spec.data_input is not None and spec.data_input.bpmn_id == COLLECTION_VAR and mi.get("collection"):
+        my_task._inherit_data()
         my_task.data[COLLECTION_VAR] = my_task.workflow.script_engine.evaluate(my_task, mi["collection"])
+
+
+def _forget_item(spec, my_task) -> None:
+    """The element variable is local to one instance (as in Camunda); SpiffWorkflow merges it
+    back into the step's data, which would make the next instance refuse to start."""
+    if spec.input_item is not None:
+        my_task.data.pop(spec.input_item.bpmn_id, None)
 
 
 class YimenParallelMultiInstance(ParallelMultiInstanceTask):
@@ -38,6 +46,10 @@ class YimenParallelMultiInstance(ParallelMultiInstanceTask):
             my_task.internal_data["yimen_collection_ready"] = True
         return super()._update_hook(my_task)
 
+    def create_child(self, my_task, item, key_or_index=None):
+        _forget_item(self, my_task)
+        return super().create_child(my_task, item, key_or_index)
+
 
 class YimenSequentialMultiInstance(SequentialMultiInstanceTask):
     def _update_hook(self, my_task):
@@ -45,3 +57,7 @@ class YimenSequentialMultiInstance(SequentialMultiInstanceTask):
             _prepare_collection(self, my_task)
             my_task.internal_data["yimen_collection_ready"] = True
         return super()._update_hook(my_task)
+
+    def create_child(self, my_task, item, key_or_index=None):
+        _forget_item(self, my_task)
+        return super().create_child(my_task, item, key_or_index)

@@ -11,7 +11,7 @@ from engine.bpmn.normalize import COLLECTION_VAR, normalize, simple_variable
 from engine.bpmn.safe_xml import parse_untrusted
 from engine.bpmn.specs import COLLECTION_VAR as SPEC_COLLECTION_VAR
 
-from .spiff_helpers import DATA, complete, prepared, read, ready, ready_names, workflow
+from .spiff_helpers import DATA, JuelLite, complete, prepared, read, ready, ready_names, workflow
 
 GOOD = ["approval_camunda.bpmn", "approval_flowable.bpmn", "approval_activiti.bpmn", "potential_owner.bpmn",
         "mi_camunda.bpmn", "mi_flowable.bpmn", "mi_activiti.bpmn", "flow_without_id.bpmn", "error_ref.bpmn",
@@ -127,7 +127,8 @@ def test_error_thrown_in_subprocess_reaches_boundary_event():
 
 def test_prefixed_reference_is_matched_to_its_definition():
     """errorRef="tns:Err" finds <error id="Err"> instead of adding another."""
-    xml = inline('<bpmn:error id="Err" errorCode="E1"/><bpmn:process id="p"><bpmn:startEvent id="s"/>'
+    xml = inline('<bpmn:error id="Err" errorCode="E1"/><bpmn:process id="p" isExecutable="true">'
+                 '<bpmn:startEvent id="s"/>'
                  '<bpmn:endEvent id="e"><bpmn:errorEventDefinition errorRef="tns:Err"/></bpmn:endEvent>'
                  '<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/></bpmn:process>',
                  'xmlns:tns="http://x"')
@@ -217,6 +218,25 @@ def test_activiti_complex_collection_uses_reserved_variable_and_drops_cardinalit
     assert reasons(pf) == ["multi-instance 'countersign' has both a collection and a loop cardinality; "
                            "the cardinality '3' is ignored"]
     assert xp(pf, "//bpmn:userTask[@id='sign_three']//bpmn:loopCardinality/text()") == ["${3}"]
+
+
+def test_sequential_multi_instance_runs_every_item_with_yimen_specs():
+    """Every item of a sequential loop gets its turn (Camunda keeps the element variable instance-local)."""
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+
+    from engine.bpmn.loader import attach_metadata
+    from engine.bpmn.parser import YimenParser
+
+    pf = prepared("mi_flowable.bpmn")[0]
+    parser = YimenParser()
+    parser.add_bpmn_xml(pf.tree.getroot(), filename=pf.filename)
+    spec = parser.get_spec("countersign_flowable")
+    attach_metadata(spec, pf.metadata)
+    wf = BpmnWorkflow(spec, script_engine=JuelLite())
+    wf.get_tasks(state=TaskState.READY)[0].data.update(departments=["a", "b"], rejected=False)
+    wf.do_engine_steps()
+    complete(wf, "countersign")
+    assert [t.data["department"] for t in ready(wf)] == ["b"]
 
 
 def test_activiti_complex_collection_runs_with_yimen_specs():
