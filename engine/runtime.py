@@ -109,7 +109,7 @@ def spiff_task(running: Running, task_id: str):
 def advance(ctx: Ctx, running: Running) -> None:
     """Run everything that can run without a person, then write state and rows."""
     workflow = running.workflow
-    jobs = {j.task_id: j for j in ctx.session.scalars(select(Job).where(Job.instance_id == running.instance.id))}
+    jobs: dict[str, Job] | None = None
     attempted: set[str] = set()
     try:
         for _ in range(10_000):
@@ -117,6 +117,9 @@ def advance(ctx: Ctx, running: Running) -> None:
             _collect_thrown_events(running)
             progressed = False
             for task in _started_handler_tasks(workflow):
+                if jobs is None:
+                    jobs = {j.task_id: j for j in ctx.session.scalars(
+                        select(Job).where(Job.instance_id == running.instance.id))}
                 task_id = str(task.id)
                 if task_id in attempted or task_id in jobs:
                     continue
@@ -202,8 +205,11 @@ def _collect_thrown_events(running: Running) -> None:
 
 def save(ctx: Ctx, running: Running) -> None:
     workflow, instance = running.workflow, running.instance
-    _sync_human_tasks(ctx, running)
-    _sync_waiting(ctx, running)
+    mirror = dict(instance.mirror or {})
+    _sync_human_tasks(ctx, running, mirror)
+    _sync_waiting(ctx, running, mirror)
+    if mirror != instance.mirror:
+        instance.mirror = mirror
     if workflow.is_completed() and instance.status == InstanceStatus.RUNNING:
         instance.status = InstanceStatus.COMPLETED
         instance.ended_at = ctx.now
@@ -229,9 +235,12 @@ def completed_elements(workflow: BpmnWorkflow) -> list[str]:
     return [t.task_spec.bpmn_id for t in done]
 
 
-def _sync_human_tasks(ctx: Ctx, running: Running) -> None:
+def _sync_human_tasks(ctx: Ctx, running: Running, mirror: dict) -> None:
     workflow, instance = running.workflow, running.instance
     ready = {str(t.id): t for t in _all_tasks(workflow) if t.state == TaskState.READY and t.task_spec.manual}
+    if sorted(ready) == mirror.get("tasks", []):
+        return
+    mirror["tasks"] = sorted(ready)
     rows = {r.id: r for r in ctx.session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.OPEN))}
     for task_id, row in rows.items():
@@ -295,7 +304,7 @@ def timer_due(task, definition) -> datetime | None:
     return None
 
 
-def _sync_waiting(ctx: Ctx, running: Running) -> None:
+def _sync_waiting(ctx: Ctx, running: Running, mirror: dict) -> None:
     workflow, instance = running.workflow, running.instance
     want_timers: dict[str, tuple[str, datetime]] = {}
     want_subs: set[tuple[str, str, str, str]] = set()
@@ -314,6 +323,13 @@ def _sync_waiting(ctx: Ctx, running: Running) -> None:
                 want_subs.add((str(task.id), element, "message", definition.name))
             elif isinstance(definition, SignalEventDefinition):
                 want_subs.add((str(task.id), element, "signal", definition.name))
+    summary = {
+        "timers": sorted([task_id, element, due.isoformat()] for task_id, (element, due) in want_timers.items()),
+        "subscriptions": sorted(list(key) for key in want_subs),
+    }
+    if summary == {"timers": mirror.get("timers", []), "subscriptions": mirror.get("subscriptions", [])}:
+        return
+    mirror.update(summary)
     existing = {t.task_id: t for t in ctx.session.scalars(select(Timer).where(Timer.instance_id == instance.id))}
     for task_id, row in existing.items():
         if task_id not in want_timers:
@@ -336,6 +352,7 @@ def _sync_waiting(ctx: Ctx, running: Running) -> None:
 
 def clear_rows(ctx: Ctx, instance: ProcessInstance, reason_status: str = TaskStatus.CANCELLED) -> None:
     """Close everything an ended instance still had open."""
+    instance.mirror = {}
     for row in ctx.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                            HumanTask.status == TaskStatus.OPEN)):
         row.status = reason_status

@@ -35,6 +35,9 @@ class ProcessInstance(Base):
     state: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     completed_elements: Mapped[list[Any]] = mapped_column(default=list)
+    # What the derived rows currently say (open task ids, timers, subscriptions), so a step
+    # that changes none of them skips those queries.
+    mirror: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_by: Mapped[str] = mapped_column(String(100))
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -113,6 +113,7 @@ def upgrade() -> None:
     sa.Column('state', sa.Text(), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('completed_elements', sa.JSON(), nullable=False),
+    sa.Column('mirror', sa.JSON(), nullable=False),
     sa.Column('started_by', sa.String(length=100), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
