@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -241,7 +241,7 @@ def _sync_human_tasks(ctx: Ctx, running: Running, mirror: dict) -> None:
     if sorted(ready) == mirror.get("tasks", []):
         return
     mirror["tasks"] = sorted(ready)
-    rows = {r.id: r for r in ctx.session.scalars(
+    rows = {r.spiff_task_id: r for r in ctx.session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.OPEN))}
     for task_id, row in rows.items():
         if task_id in ready:
@@ -250,9 +250,11 @@ def _sync_human_tasks(ctx: Ctx, running: Running, mirror: dict) -> None:
             task = workflow.get_task_from_id(UUID(task_id))
         except Exception:  # noqa: BLE001
             task = None
-        row.status = TaskStatus.COMPLETED if task is not None and task.state == TaskState.COMPLETED else TaskStatus.CANCELLED
+        done = task is not None and task.state == TaskState.COMPLETED
+        row.status = TaskStatus.COMPLETED if done else TaskStatus.CANCELLED
+        row.outcome = row.outcome or ("completed" if done else "cancelled")
         row.completed_at = row.completed_at or ctx.now
-        ctx.session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task_id))
+        ctx.session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
     for task_id, task in ready.items():
         if task_id not in rows:
             _open_task(ctx, instance, task)
@@ -265,7 +267,7 @@ def _open_task(ctx: Ctx, instance: ProcessInstance, task) -> HumanTask:
     users = assignment.resolve_names(meta.get("candidate_users"), data)
     groups = assignment.resolve_names(meta.get("candidate_groups"), data)
     row = HumanTask(
-        id=str(task.id), instance_id=instance.id, element_id=task.task_spec.bpmn_id,
+        id=str(uuid4()), spiff_task_id=str(task.id), instance_id=instance.id, element_id=task.task_spec.bpmn_id,
         name=meta.get("name") or getattr(task.task_spec, "bpmn_name", None) or task.task_spec.bpmn_id,
         lane=meta.get("lane") or getattr(task.task_spec, "lane", None),
         assignee=assignees[0] if assignees else None, candidate_users=users, candidate_groups=groups,
@@ -356,6 +358,7 @@ def clear_rows(ctx: Ctx, instance: ProcessInstance, reason_status: str = TaskSta
     for row in ctx.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                            HumanTask.status == TaskStatus.OPEN)):
         row.status = reason_status
+        row.outcome = row.outcome or "cancelled"
         row.completed_at = ctx.now
         ctx.session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
     ctx.session.execute(delete(Timer).where(Timer.instance_id == instance.id))

@@ -76,13 +76,14 @@ def complete(ctx: Ctx, task_id: str, data: dict[str, Any] | None = None) -> dict
     if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
         raise refuse(ctx.actor, "complete it", task_id)
     running = runtime.load(ctx, row.instance_id)
-    task = runtime.spiff_task(running, task_id)
+    task = runtime.spiff_task(running, row.spiff_task_id)
     if task.state != TaskState.READY:
         raise InvalidState(f"task {task_id} is not ready in its process", task_id=task_id)
     before = dict(task.data)
     task.data.update(data)
     task.run()
     row.status = TaskStatus.COMPLETED
+    row.outcome = "completed"
     row.completed_at = ctx.now
     row.completed_by = ctx.actor.id
     runtime.advance(ctx, running)

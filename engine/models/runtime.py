@@ -57,7 +57,12 @@ class TaskStatus:
 
 
 class HumanTask(Base):
-    """A user task waiting for (or done by) a person. ``id`` is SpiffWorkflow's task id."""
+    """A user task waiting for (or done by) a person.
+
+    ``spiff_task_id`` links to the task in the workflow state; a step that is
+    returned to (退回) or withdrawn (撤回) opens again with the same SpiffWorkflow
+    task, so each opening gets its own row and ``id``.
+    """
 
     __tablename__ = "human_task"
     __table_args__ = (
@@ -66,6 +71,7 @@ class HumanTask(Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36), index=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(500))
@@ -79,6 +85,10 @@ class HumanTask(Base):
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(100))
+    # Delegation (委派): the owner hands the task to ``assignee`` and gets it back when they finish.
+    owner: Mapped[str | None] = mapped_column(String(100))
+    delegation: Mapped[str | None] = mapped_column(String(20))  # pending | resolved
+    outcome: Mapped[str | None] = mapped_column(String(20))  # completed | returned | withdrawn | cancelled ...
 
 
 class TaskCandidate(Base):

@@ -145,6 +145,7 @@ def upgrade() -> None:
 
     op.create_table('human_task',
     sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('spiff_task_id', sa.String(length=36), nullable=False),
     sa.Column('instance_id', sa.Integer(), nullable=False),
     sa.Column('element_id', sa.String(length=200), nullable=False),
     sa.Column('name', sa.String(length=500), nullable=True),
@@ -158,11 +159,15 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_by', sa.String(length=100), nullable=True),
+    sa.Column('owner', sa.String(length=100), nullable=True),
+    sa.Column('delegation', sa.String(length=20), nullable=True),
+    sa.Column('outcome', sa.String(length=20), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], name=op.f('fk_human_task_instance_id_process_instance')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_human_task'))
     )
     with op.batch_alter_table('human_task', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_human_task_instance_id'), ['instance_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_human_task_spiff_task_id'), ['spiff_task_id'], unique=False)
         batch_op.create_index('ix_human_task_status_assignee', ['status', 'assignee'], unique=False)
         batch_op.create_index('ix_human_task_status_due', ['status', 'due'], unique=False)
 
@@ -252,6 +257,7 @@ def downgrade() -> None:
     with op.batch_alter_table('human_task', schema=None) as batch_op:
         batch_op.drop_index('ix_human_task_status_due')
         batch_op.drop_index('ix_human_task_status_assignee')
+        batch_op.drop_index(batch_op.f('ix_human_task_spiff_task_id'))
         batch_op.drop_index(batch_op.f('ix_human_task_instance_id'))
 
     op.drop_table('human_task')
