@@ -260,6 +260,11 @@ def _sync_human_tasks(ctx: Ctx, running: Running, mirror: dict) -> None:
             _open_task(ctx, instance, task)
 
 
+def open_rows(ctx: Ctx, instance_id: int) -> list[HumanTask]:
+    return list(ctx.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                            HumanTask.status == TaskStatus.OPEN)))
+
+
 def _open_task(ctx: Ctx, instance: ProcessInstance, task) -> HumanTask:
     meta = getattr(task.task_spec, "yimen_meta", None) or {}
     data = task.data

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, clock, queries, sweeps
 from .commands import deploy as deploy_cmd
-from .commands import events, identity, instances, tasks, timers
+from .commands import events, identity, instances, reassign, return_task, signers, tasks, timers, withdraw
 from .context import Actor, run_command
 from .db import make_engine, make_sessionmaker
 from .models import User
@@ -60,6 +60,24 @@ class Yimen:
 
     def complete(self, task_id: str, data: dict | None = None, user: str | None = None) -> dict:
         return self._run(user, tasks.complete, task_id=task_id, data=data)
+
+    def transfer(self, task_id: str, to_user: str, reason: str | None = None, user: str | None = None) -> dict:
+        return self._run(user, reassign.transfer, task_id=task_id, to_user=to_user, reason=reason)
+
+    def delegate(self, task_id: str, to_user: str, note: str | None = None, user: str | None = None) -> dict:
+        return self._run(user, reassign.delegate, task_id=task_id, to_user=to_user, note=note)
+
+    def return_to(self, task_id: str, target: str, reason: str, user: str | None = None) -> dict:
+        return self._run(user, return_task.return_to, task_id=task_id, target=target, reason=reason)
+
+    def withdraw(self, task_id: str, user: str | None = None) -> dict:
+        return self._run(user, withdraw.withdraw, task_id=task_id)
+
+    def add_signer(self, task_id: str, signer: str, position: str = "after", user: str | None = None) -> dict:
+        return self._run(user, signers.add_signer, task_id=task_id, user=signer, position=position)
+
+    def remove_signer(self, task_id: str, signer: str, user: str | None = None) -> dict:
+        return self._run(user, signers.remove_signer, task_id=task_id, user=signer)
 
     def message(self, name: str, data: dict | None = None, instance: int | None = None,
                 business_key: str | None = None, user: str | None = None) -> dict:

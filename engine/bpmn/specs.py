@@ -4,15 +4,22 @@
   it stops in STARTED so that the runtime calls the named handler, records
   retries and incidents, and completes it.
 * Multi-instance specs whose collection is a full expression (not a variable
-  name) evaluate it with Yimen's evaluator just before the step starts.
+  name) evaluate it with Yimen's evaluator just before the step starts; they
+  also apply the approval mode of a multi-person step (``yimen.approvalMode``:
+  会签 all, 或签 any, ratio, 依次 sequential) and allow signers to be added
+  (加签) or removed (减签) while the step runs.
 """
 from __future__ import annotations
 
+import math
+
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.defaults import (
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
     ServiceTask,
 )
+from SpiffWorkflow.util.task import TaskState
 
 COLLECTION_VAR = "_mi_collection"
 
@@ -40,6 +47,30 @@ def _forget_item(spec, my_task) -> None:
 
 
 class YimenParallelMultiInstance(ParallelMultiInstanceTask):
+    def merge_child(self, workflow, child):
+        """As SpiffWorkflow's, but cancels the other instances from a copy of the list
+        (cancelling while iterating the live children skips some)."""
+        MultiInstanceTask.merge_child(self, workflow, child)
+        my_task = child.parent
+        if self.check_completion_condition(my_task):
+            for other in list(self._instances(my_task)):
+                if not other.has_state(TaskState.FINISHED_MASK):
+                    other.cancel()
+            my_task._set_state(TaskState.READY)
+        elif self.children_complete(my_task):
+            my_task._set_state(TaskState.READY)
+
+    def children_complete(self, my_task):
+        """A removed signer (减签) is cancelled, not completed; it no longer holds the step open."""
+        instances = list(self._instances(my_task))
+        return all(c.state in (TaskState.COMPLETED, TaskState.CANCELLED) for c in instances)
+
+    def check_completion_condition(self, my_task):
+        decided = decide(self, my_task)
+        if decided:
+            return True
+        return super().check_completion_condition(my_task)
+
     def _update_hook(self, my_task):
         if not my_task.internal_data.get("yimen_collection_ready"):
             _prepare_collection(self, my_task)
@@ -52,6 +83,12 @@ class YimenParallelMultiInstance(ParallelMultiInstanceTask):
 
 
 class YimenSequentialMultiInstance(SequentialMultiInstanceTask):
+    def check_completion_condition(self, my_task):
+        decided = decide(self, my_task)
+        if decided:
+            return True
+        return super().check_completion_condition(my_task)
+
     def _update_hook(self, my_task):
         if not my_task.internal_data.get("yimen_collection_ready"):
             _prepare_collection(self, my_task)
@@ -61,3 +98,85 @@ class YimenSequentialMultiInstance(SequentialMultiInstanceTask):
     def create_child(self, my_task, item, key_or_index=None):
         _forget_item(self, my_task)
         return super().create_child(my_task, item, key_or_index)
+
+
+# --- approval modes of multi-person steps (会签 / 或签 / 比例签 / 依次签) --------------------------------
+
+APPROVAL_MODES = ("all", "any", "ratio", "sequential")
+
+
+def approval_mode(spec) -> tuple[str, float] | None:
+    """The ``yimen.approvalMode`` (and ``yimen.approvalRatio``) of a multi-instance step, if any."""
+    meta = getattr(spec, "yimen_meta", None) or {}
+    props = meta.get("properties") or {}
+    raw = (props.get("yimen.approvalMode") or "").strip().lower()
+    if not raw:
+        return None
+    mode, _, inline_ratio = raw.partition(":")
+    ratio = 1.0
+    if mode == "ratio":
+        ratio = parse_ratio(inline_ratio or props.get("yimen.approvalRatio") or "")
+    return mode, ratio
+
+
+def parse_ratio(text: str) -> float:
+    text = str(text).strip()
+    if "/" in text:
+        num, den = text.split("/", 1)
+        value = float(num) / float(den)
+    elif text.endswith("%"):
+        value = float(text[:-1]) / 100
+    else:
+        value = float(text)
+    if not 0 < value <= 1:
+        raise ValueError(f"approval ratio {text} is not in (0, 1]")
+    return value
+
+
+def _decisions(spec, my_task) -> list[bool]:
+    merged = set(my_task.internal_data.get("merged", []))
+    out = []
+    for child in my_task.children:
+        if str(child.id) in merged and child.task_spec.name == spec.task_spec:
+            out.append(bool(child.data.get("approved")))
+    return out
+
+
+def _expected_total(spec, my_task) -> int:
+    instances = [c for c in my_task.children if c.task_spec.name == spec.task_spec]
+    if isinstance(spec, SequentialMultiInstanceTask):
+        running = sum(1 for c in instances if not c.has_state(TaskState.FINISHED_MASK))
+        return len(my_task.internal_data.get("merged", [])) + len(my_task.internal_data.get("remaining", [])) + running
+    return sum(1 for c in instances if c.state != TaskState.CANCELLED)
+
+
+def decide(spec, my_task) -> bool | None:
+    """Apply the approval mode: record the outcome in ``approved``; True means the step is decided."""
+    mode = approval_mode(spec)
+    if mode is None:
+        return None
+    name, ratio = mode
+    decisions = _decisions(spec, my_task)
+    total = max(_expected_total(spec, my_task), 1)
+    approvals = sum(decisions)
+    rejections = len(decisions) - approvals
+    if name == "any":
+        outcome, done = (decisions[0] if decisions else None), bool(decisions)
+    elif name == "ratio":
+        needed = math.ceil(ratio * total - 1e-9)
+        if approvals >= needed:
+            outcome, done = True, True
+        elif rejections > total - needed:
+            outcome, done = False, True
+        else:
+            outcome, done = None, False
+    else:  # all / sequential: every signer must approve; the first rejection decides
+        if rejections:
+            outcome, done = False, True
+        else:
+            outcome, done = (True if len(decisions) >= total else None), False
+    my_task.internal_data["decisions"] = decisions
+    if outcome is not None:
+        my_task.data["approved"] = outcome
+        my_task.data[f"{spec.bpmn_id}_approved"] = outcome
+    return done

@@ -14,12 +14,14 @@ from SpiffWorkflow.util.task import TaskState
 from .. import runtime
 from ..assignment import check_data, may_claim, may_work_on, refuse
 from ..audit import diff
+from ..bpmn.specs import approval_mode
 from ..context import Ctx, command
 from ..errors import InvalidState, NotFound, ValidationError
 from ..models import HumanTask, TaskStatus
 
 
-def _open_task(ctx: Ctx, task_id: str) -> HumanTask:
+def load_open_task(ctx: Ctx, task_id: str) -> HumanTask:
+    """The open task row with this id, or the reason it cannot be acted on."""
     if not isinstance(task_id, str) or not task_id:
         raise ValidationError("a task id is required")
     row = ctx.session.get(HumanTask, task_id)
@@ -32,7 +34,7 @@ def _open_task(ctx: Ctx, task_id: str) -> HumanTask:
 
 @command("task.claim")
 def claim(ctx: Ctx, task_id: str, assignee: str | None = None) -> dict:
-    row = _open_task(ctx, task_id)
+    row = load_open_task(ctx, task_id)
     user = assignee or ctx.actor.id
     if user != ctx.actor.id and not ctx.actor.is_admin:
         raise refuse(ctx.actor, "claim it for someone else", task_id)
@@ -41,7 +43,7 @@ def claim(ctx: Ctx, task_id: str, assignee: str | None = None) -> dict:
     if not may_claim(ctx.actor, ctx.groups(), row.candidate_users, row.candidate_groups):
         raise refuse(ctx.actor, "claim it", task_id)
     row.assignee = user
-    _touch_instance(ctx, row)
+    touch_instance(ctx, row)
     ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
     ctx.audit.data = {"assignee": user}
     return {"task": task_id, "assignee": user}
@@ -49,19 +51,19 @@ def claim(ctx: Ctx, task_id: str, assignee: str | None = None) -> dict:
 
 @command("task.unclaim")
 def unclaim(ctx: Ctx, task_id: str) -> dict:
-    row = _open_task(ctx, task_id)
+    row = load_open_task(ctx, task_id)
     if not row.assignee:
         raise InvalidState(f"task {task_id} is not claimed", task_id=task_id)
     if row.assignee != ctx.actor.id and not ctx.actor.is_admin:
         raise refuse(ctx.actor, "unclaim it", task_id)
     previous, row.assignee = row.assignee, None
-    _touch_instance(ctx, row)
+    touch_instance(ctx, row)
     ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
     ctx.audit.data = {"previous_assignee": previous}
     return {"task": task_id, "assignee": None}
 
 
-def _touch_instance(ctx: Ctx, row: HumanTask) -> None:
+def touch_instance(ctx: Ctx, row: HumanTask) -> None:
     """Bump the instance version so a claim races correctly with a complete."""
     from ..models import ProcessInstance
 
@@ -72,15 +74,27 @@ def _touch_instance(ctx: Ctx, row: HumanTask) -> None:
 @command("task.complete")
 def complete(ctx: Ctx, task_id: str, data: dict[str, Any] | None = None) -> dict:
     data = check_data(data)
-    row = _open_task(ctx, task_id)
+    row = load_open_task(ctx, task_id)
     if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
         raise refuse(ctx.actor, "complete it", task_id)
     running = runtime.load(ctx, row.instance_id)
     task = runtime.spiff_task(running, row.spiff_task_id)
     if task.state != TaskState.READY:
         raise InvalidState(f"task {task_id} is not ready in its process", task_id=task_id)
+    if approval_mode(task.task_spec) is not None and not isinstance(data.get("approved"), bool):
+        raise ValidationError(f"step '{row.element_id}' is a multi-person approval: give approved=true or false",
+                              task_id=task_id)
     before = dict(task.data)
     task.data.update(data)
+    if row.delegation == "pending":
+        # 委派: the delegate's work goes back to the owner, who completes the step.
+        row.assignee, row.delegation = row.owner, "resolved"
+        runtime.save(ctx, running)
+        ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
+        ctx.audit.data = {"element": row.element_id, "delegation": "resolved", "owner": row.owner,
+                          "diff": diff(before, task.data)}
+        return {"task": task_id, "instance": row.instance_id, "status": running.instance.status,
+                "returned_to": row.owner}
     task.run()
     row.status = TaskStatus.COMPLETED
     row.outcome = "completed"

@@ -1,0 +1,50 @@
+"""Return (退回) a case to an earlier user step it has passed, with a reason.
+
+The returned-to step opens again as a new task; tasks on parallel branches
+that the return abandons are cancelled, and their timers and subscriptions go
+with them (SpiffWorkflow resets the task tree from the earlier step).
+"""
+from __future__ import annotations
+
+from SpiffWorkflow.util.task import TaskState
+
+from .. import runtime
+from ..assignment import may_work_on, refuse
+from ..context import Ctx, command
+from ..errors import InvalidState, NotFound, ValidationError
+from .tasks import load_open_task
+
+
+def _ancestors(task):
+    node = task.parent
+    while node is not None:
+        yield node
+        node = node.parent
+
+
+@command("task.return")
+def return_to(ctx: Ctx, task_id: str, target: str, reason: str) -> dict:
+    if not reason or not str(reason).strip():
+        raise ValidationError("a return (退回) needs a reason")
+    row = load_open_task(ctx, task_id)
+    if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
+        raise refuse(ctx.actor, "return it", task_id)
+    running = runtime.load(ctx, row.instance_id)
+    current = runtime.spiff_task(running, row.spiff_task_id)
+    spec_ids = {ts.bpmn_id for ts in current.workflow.spec.task_specs.values()}
+    if target not in spec_ids:
+        raise NotFound(f"step '{target}' does not exist in this process", target=target)
+    passed = [t for t in _ancestors(current)
+              if t.task_spec.bpmn_id == target and t.state == TaskState.COMPLETED and t.task_spec.manual]
+    if not passed:
+        raise InvalidState(f"the case has not passed user step '{target}' on its way to '{row.element_id}'; "
+                           "it can only be returned to an earlier step", target=target)
+    earlier = passed[0]  # nearest: the latest time the case went through that step
+    running.workflow.reset_from_task_id(earlier.id)
+    row.outcome = "returned"
+    runtime.advance(ctx, running)
+    reopened = [t for t in runtime.open_rows(ctx, row.instance_id) if t.spiff_task_id == str(earlier.id)]
+    ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
+    ctx.audit.data = {"from": row.element_id, "to": target, "reason": reason,
+                      "new_task": reopened[0].id if reopened else None}
+    return {"task": task_id, "returned_to": target, "new_task": reopened[0].id if reopened else None}
