@@ -71,6 +71,28 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("task")
     p.add_argument("--data")
 
+    p = sub.add_parser("transfer", parents=[common], help="transfer a task to another user (转办)")
+    p.add_argument("task")
+    p.add_argument("--to", required=True)
+    p.add_argument("--reason")
+    p = sub.add_parser("delegate", parents=[common], help="delegate a task; it comes back to you (委派)")
+    p.add_argument("task")
+    p.add_argument("--to", required=True)
+    p.add_argument("--note")
+    p = sub.add_parser("return", parents=[common], help="return the case to an earlier step (退回)")
+    p.add_argument("task")
+    p.add_argument("--to", required=True, help="element id of the earlier user step")
+    p.add_argument("--reason", required=True)
+    p = sub.add_parser("withdraw", parents=[common], help="withdraw your last completion (撤回)")
+    p.add_argument("task", help="the task you completed")
+    p = sub.add_parser("add-signer", parents=[common], help="add a signer to a multi-person step (加签)")
+    p.add_argument("task")
+    p.add_argument("--signer", required=True)
+    p.add_argument("--position", choices=["before", "after"], default="after")
+    p = sub.add_parser("remove-signer", parents=[common], help="remove a signer from a multi-person step (减签)")
+    p.add_argument("task")
+    p.add_argument("--signer", required=True)
+
     p = sub.add_parser("message", parents=[common], help="deliver a message")
     p.add_argument("name")
     p.add_argument("--data")
@@ -156,6 +178,18 @@ def _dispatch(args) -> Any:
             return yimen.unclaim(args.task, user=u)
         if args.command == "complete":
             return yimen.complete(args.task, _json_arg(args.data), user=u)
+        if args.command == "transfer":
+            return yimen.transfer(args.task, args.to, args.reason, user=u)
+        if args.command == "delegate":
+            return yimen.delegate(args.task, args.to, args.note, user=u)
+        if args.command == "return":
+            return yimen.return_to(args.task, args.to, args.reason, user=u)
+        if args.command == "withdraw":
+            return yimen.withdraw(args.task, user=u)
+        if args.command == "add-signer":
+            return yimen.add_signer(args.task, args.signer, args.position, user=u)
+        if args.command == "remove-signer":
+            return yimen.remove_signer(args.task, args.signer, user=u)
         if args.command == "message":
             return yimen.message(args.name, _json_arg(args.data), instance=args.instance,
                                  business_key=args.business_key, user=u)
