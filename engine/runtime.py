@@ -78,6 +78,13 @@ def load(ctx: Ctx, instance_id: int, *, must_run: bool = True) -> Running:
 
 
 def start(ctx: Ctx, definition_id: int, data: dict[str, Any], business_key: str | None) -> Running:
+    running = start_deferred(ctx, definition_id, data, business_key)
+    advance(ctx, running)
+    return running
+
+
+def start_deferred(ctx: Ctx, definition_id: int, data: dict[str, Any], business_key: str | None) -> Running:
+    """Create the instance row and workflow without running it (the caller advances it)."""
     loaded = definitions.load(ctx.session, definition_id)
     workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=script_engine(loaded.allow_scripts))
     for task in workflow.get_tasks(state=TaskState.READY):
@@ -89,9 +96,12 @@ def start(ctx: Ctx, definition_id: int, data: dict[str, Any], business_key: str 
     )
     ctx.session.add(instance)
     ctx.session.flush()
-    running = Running(instance, workflow, loaded)
-    advance(ctx, running)
-    return running
+    return Running(instance, workflow, loaded)
+
+
+def live_tasks(workflow: BpmnWorkflow):
+    """Tasks not finished yet: data set on them flows on to the steps that follow."""
+    return [t for t in _all_tasks(workflow) if not t.has_state(TaskState.FINISHED_MASK)]
 
 
 def spiff_task(running: Running, task_id: str):
@@ -217,6 +227,10 @@ def save(ctx: Ctx, running: Running) -> None:
     instance.completed_elements = completed_elements(workflow)
     instance.state = state.dump(workflow)
     instance.updated_at = ctx.now
+    if (instance.mirror or {}).get("case"):
+        from .cases import follow_process
+
+        follow_process(ctx, running)
 
 
 def visible_data(workflow: BpmnWorkflow) -> dict[str, Any]:
@@ -359,7 +373,7 @@ def _sync_waiting(ctx: Ctx, running: Running, mirror: dict) -> None:
 
 def clear_rows(ctx: Ctx, instance: ProcessInstance, reason_status: str = TaskStatus.CANCELLED) -> None:
     """Close everything an ended instance still had open."""
-    instance.mirror = {}
+    instance.mirror = {k: v for k, v in (instance.mirror or {}).items() if k == "case"}
     for row in ctx.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                            HumanTask.status == TaskStatus.OPEN)):
         row.status = reason_status

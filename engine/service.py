@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, clock, queries, sweeps
 from .commands import deploy as deploy_cmd
+from .commands import cases as case_cmd
 from .commands import events, identity, instances, reassign, return_task, signers, tasks, timers, withdraw
 from .context import Actor, run_command
 from .db import make_engine, make_sessionmaker
@@ -78,6 +79,43 @@ class Yimen:
 
     def remove_signer(self, task_id: str, signer: str, user: str | None = None) -> dict:
         return self._run(user, signers.remove_signer, task_id=task_id, user=signer)
+
+    # --- cases (办件) -------------------------------------------------------------
+    def submit(self, item_code: str, applicant: dict, materials: list[dict] | None = None, form: dict | None = None,
+               agent: dict | None = None, user: str | None = None) -> dict:
+        return self._run(user, case_cmd.submit, item_code=item_code, applicant=applicant, materials=materials,
+                         form=form, agent=agent)
+
+    def accept(self, case_id: int, opinion: str | None = None, user: str | None = None) -> dict:
+        return self._run(user, case_cmd.accept, case_id=case_id, opinion=opinion)
+
+    def not_accept(self, case_id: int, reason: str, competent_office: str | None = None,
+                   user: str | None = None) -> dict:
+        return self._run(user, case_cmd.not_accept, case_id=case_id, reason=reason,
+                         competent_office=competent_office)
+
+    def request_correction(self, case_id: int, problems: list[dict], user: str | None = None) -> dict:
+        return self._run(user, case_cmd.request_correction, case_id=case_id, problems=problems)
+
+    def accept_with_missing(self, case_id: int, supplement_days: int | None = None, opinion: str | None = None,
+                            user: str | None = None) -> dict:
+        return self._run(user, case_cmd.accept_with_missing, case_id=case_id, supplement_days=supplement_days,
+                         opinion=opinion)
+
+    def supplement(self, case_id: int, materials: list[dict], user: str | None = None) -> dict:
+        return self._run(user, case_cmd.supplement, case_id=case_id, materials=materials)
+
+    def decide(self, task_id: str, approved: bool, opinion: str, user: str | None = None) -> dict:
+        return self._run(user, case_cmd.decide, task_id=task_id, approved=approved, opinion=opinion)
+
+    def withdraw_application(self, case_id: int, reason: str | None = None, user: str | None = None) -> dict:
+        return self._run(user, case_cmd.withdraw_application, case_id=case_id, reason=reason)
+
+    def terminate_case(self, case_id: int, reason: str, user: str | None = None) -> dict:
+        return self._run(user, case_cmd.terminate, case_id=case_id, reason=reason)
+
+    def case(self, case_id: int) -> dict:
+        return self._read(case_cmd.view, case_id)
 
     def message(self, name: str, data: dict | None = None, instance: int | None = None,
                 business_key: str | None = None, user: str | None = None) -> dict:

@@ -7,7 +7,8 @@ from .. import definitions, runtime
 from ..assignment import check_data
 from ..context import Ctx, command
 from ..errors import PermissionDenied, ValidationError
-from ..models import InstanceStatus
+from ..cases import case_of_instance
+from ..models import CaseStatus, InstanceStatus
 
 
 @command("instance.start")
@@ -38,6 +39,9 @@ def terminate(ctx: Ctx, instance_id: int, reason: str) -> dict:
     running.instance.end_reason = reason
     running.instance.state = runtime.state.dump(running.workflow)
     running.instance.updated_at = ctx.now
+    case = case_of_instance(ctx.session, instance_id)
+    if case is not None:
+        case.status, case.concluded_at = CaseStatus.TERMINATED, ctx.now
     ctx.audit.instance_id = instance_id
     ctx.audit.data = {"reason": reason}
     return {"instance": instance_id, "status": running.instance.status}

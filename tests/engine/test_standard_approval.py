@@ -38,7 +38,8 @@ def test_accepted_case_runs_to_conclusion(staff):
     assert shown["status"] == "completed"
     assert shown["data"]["outcome"] == "approved"
     assert shown["completed_elements"] == [
-        "submitted", "accept", "acceptance_decision", "review", "conclude", "record_conclusion", "concluded"]
+        "submitted", "accept", "acceptance_decision", "review", "conclude", "materials_check", "record_conclusion",
+        "concluded"]
 
 
 def test_rejected_decision_concludes_not_approved(staff):

@@ -1,0 +1,155 @@
+"""Case helpers: numbers, materials on disk, notices, and following the process.
+
+A case's status is read off the process: user tasks and end events may
+carry the extension property ``yimen.caseStatus`` (e.g. ``under_review`` on a
+review step, ``not_accepted`` on the refusal end event); when such a step
+opens, or such an end event is reached, the case takes that status.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from .db import instance_path
+from .errors import NotFound, ValidationError
+from .models import ApprovalCase, CaseCounter, CaseMaterial, CaseNotice, CaseOpinion, HumanTask, TaskStatus
+from .models.cases import CaseStatus
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+STATUS_PROPERTY = "yimen.caseStatus"
+MAX_MATERIAL_BYTES = 20 * 1024 * 1024
+
+APPEAL_RIGHTS = (
+    "如不服本决定，可在收到本决定书之日起六十日内依法申请行政复议，或者在六个月内依法向人民法院提起行政诉讼。"
+    " If you disagree, you may apply for administrative reconsideration within 60 days of receiving this "
+    "decision, or bring an administrative lawsuit before a people's court within six months."
+)
+
+
+def next_number(ctx, office_code: str) -> str:
+    """``OFFICE-YYYYMMDD-NNNNN``: unique, readable, counted per office and local day."""
+    day = ctx.now.astimezone(LOCAL).date()
+    counter = ctx.session.scalars(select(CaseCounter).where(CaseCounter.office_code == office_code,
+                                                            CaseCounter.day == day).with_for_update()).first()
+    if counter is None:
+        counter = CaseCounter(office_code=office_code, day=day, last=0)
+        ctx.session.add(counter)
+    counter.last += 1
+    ctx.session.flush()
+    return f"{office_code}-{day:%Y%m%d}-{counter.last:05d}"
+
+
+def notice_number(case: ApprovalCase, kind: str, seq: int) -> str:
+    return f"{case.number}-{kind.upper()[:3]}{seq:02d}"
+
+
+def issue_notice(ctx, case: ApprovalCase, kind: str, content: dict[str, Any]) -> CaseNotice:
+    seq = len(list(ctx.session.scalars(select(CaseNotice.id).where(CaseNotice.case_id == case.id)))) + 1
+    notice = CaseNotice(case_id=case.id, kind=kind, number=notice_number(case, kind, seq),
+                        content={"case_number": case.number, "date": ctx.now.astimezone(LOCAL).date().isoformat(),
+                                 **content},
+                        issued_at=ctx.now, issued_by=ctx.actor.id)
+    ctx.session.add(notice)
+    return notice
+
+
+def record_opinion(ctx, case: ApprovalCase, row: HumanTask | None, decision: str, text: str | None) -> None:
+    ctx.session.add(CaseOpinion(case_id=case.id, task_id=row.id if row else None,
+                                element_id=row.element_id if row else None, step=row.name if row else None,
+                                user_id=ctx.actor.id, decision=decision, text=text, at=ctx.now))
+
+
+_SAFE_NAME = re.compile(r"[^\w.\-]+", re.UNICODE)
+
+
+def store_file(case_number: str, filename: str, content: bytes) -> tuple[str, str, int]:
+    """Write an uploaded material under the instance folder; returns (path, sha256, size)."""
+    if not isinstance(content, (bytes, bytearray)):
+        raise ValidationError(f"material file '{filename}' must be bytes")
+    if len(content) > MAX_MATERIAL_BYTES:
+        raise ValidationError(f"material file '{filename}' is larger than {MAX_MATERIAL_BYTES // (1024 * 1024)} MB")
+    digest = hashlib.sha256(content).hexdigest()
+    safe = _SAFE_NAME.sub("_", Path(filename or "file").name)[:120] or "file"
+    folder = instance_path() / "materials" / case_number
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest[:16]}-{safe}"
+    if not path.exists():
+        path.write_bytes(bytes(content))
+    return str(path), digest, len(content)
+
+
+def receive_material(ctx, case: ApprovalCase, material: CaseMaterial, filename: str, content: bytes) -> None:
+    path, digest, size = store_file(case.number, filename, content)
+    material.filename, material.stored_path, material.sha256, material.size = filename, path, digest, size
+    material.status, material.received_at = "received", ctx.now
+
+
+def case_of_instance(session, instance_id: int) -> ApprovalCase | None:
+    return session.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == instance_id)).first()
+
+
+def load_case(session, case_id: int) -> ApprovalCase:
+    case = session.get(ApprovalCase, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id} does not exist", case_id=case_id)
+    return case
+
+
+def follow_process(ctx, running) -> None:
+    """Set the case status from the step that just opened or the end event just reached."""
+    instance = running.instance
+    case_id = (instance.mirror or {}).get("case")
+    if not case_id:
+        return
+    case = ctx.session.get(ApprovalCase, case_id)
+    if case is None or case.status in (CaseStatus.WITHDRAWN, CaseStatus.TERMINATED):
+        return
+    meta = running.definition.meta
+    status = None
+    if instance.status == "completed":
+        last = instance.completed_elements[-1] if instance.completed_elements else None
+        status = ((meta.get(last) or {}).get("properties") or {}).get(STATUS_PROPERTY) or CaseStatus.CONCLUDED
+        data = instance.data or {}
+        if status == CaseStatus.CONCLUDED:
+            case.outcome = "approved" if data.get("approved") else "not_approved"
+        case.concluded_at = case.concluded_at or ctx.now
+    else:
+        rows = ctx.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                           HumanTask.status == TaskStatus.OPEN)
+                                   .order_by(HumanTask.created_at))
+        for row in rows:
+            status = ((meta.get(row.element_id) or {}).get("properties") or {}).get(STATUS_PROPERTY)
+            if status:
+                break
+    if status and status != case.status:
+        if status not in CaseStatus.ALL:
+            raise ValidationError(f"diagram sets unknown case status '{status}'")
+        case.status = status
+
+
+def case_dict(session, case: ApprovalCase) -> dict[str, Any]:
+    materials = session.scalars(select(CaseMaterial).where(CaseMaterial.case_id == case.id).order_by(CaseMaterial.id))
+    opinions = session.scalars(select(CaseOpinion).where(CaseOpinion.case_id == case.id).order_by(CaseOpinion.id))
+    notices = session.scalars(select(CaseNotice).where(CaseNotice.case_id == case.id).order_by(CaseNotice.id))
+    iso = lambda v: v.isoformat() if isinstance(v, datetime) else v  # noqa: E731
+    return {
+        "id": case.id, "number": case.number, "item": case.item_code, "instance": case.instance_id,
+        "status": case.status, "outcome": case.outcome,
+        "applicant": {"kind": case.applicant_kind, "name": case.applicant_name, "id_no": case.applicant_id_no,
+                      "user": case.applicant_user, "credit": case.applicant_credit},
+        "agent": {"name": case.agent_name, "user": case.agent_user} if case.agent_name or case.agent_user else None,
+        "submitted": iso(case.submitted_at), "accepted": iso(case.accepted_at), "concluded": iso(case.concluded_at),
+        "form": case.form,
+        "materials": [{"name": m.name, "required": m.required, "tolerable": m.tolerable, "status": m.status,
+                       "filename": m.filename, "sha256": m.sha256, "size": m.size} for m in materials],
+        "opinions": [{"step": o.step, "element_id": o.element_id, "user": o.user_id, "decision": o.decision,
+                      "text": o.text, "at": iso(o.at)} for o in opinions],
+        "notices": [{"kind": n.kind, "number": n.number, "content": n.content, "issued_at": iso(n.issued_at),
+                     "issued_by": n.issued_by} for n in notices],
+    }

@@ -1,0 +1,323 @@
+"""Case verbs: apply, and the window's decisions — accept (受理), not accept (不予受理),
+request correction (补正), accept with missing materials (容缺受理) — plus opinions
+on review steps, supplements, the applicant's withdrawal and termination.
+
+Window verbs act on the case's open acceptance task (form key
+``yimen:accept``) and complete it with the data the diagram branches on
+(``acceptance``: accepted | not_accepted | correction).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from .. import definitions, runtime
+from ..assignment import check_data, may_work_on, refuse
+from ..cases import (
+    APPEAL_RIGHTS, LOCAL, case_dict, issue_notice, load_case, next_number, receive_material, record_opinion,
+)
+from ..context import Ctx, command
+from ..errors import InvalidState, NotFound, PermissionDenied, ValidationError
+from ..models import ApprovalCase, CaseMaterial, HumanTask, InstanceStatus, TaskStatus
+from ..models.cases import CaseStatus
+
+ACCEPT_FORM = "yimen:accept"
+MAX_SUPPLEMENT_DAYS = 20
+
+
+def _item(ctx: Ctx, code: str):
+    from ..items import get_item
+
+    return get_item(ctx.session, code)
+
+
+def _item_materials(item) -> dict[str, dict]:
+    return {m["name"]: m for m in (item.materials or [])}
+
+
+@command("case.submit")
+def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[dict[str, Any]] | None = None,
+           form: dict[str, Any] | None = None, agent: dict[str, Any] | None = None) -> dict:
+    """An application (申请) for a service item: the case, its materials, and the started process."""
+    form = check_data(form)
+    item = _item(ctx, item_code)
+    if not item.enabled:
+        raise InvalidState(f"service item {item_code} is not open for applications")
+    if not isinstance(applicant, dict) or not str(applicant.get("name") or "").strip():
+        raise ValidationError("the applicant needs a name")
+    kind = applicant.get("kind", "person")
+    if kind not in ("person", "organisation"):
+        raise ValidationError("applicant kind must be 'person' or 'organisation'")
+    known = _item_materials(item)
+    given: dict[str, dict] = {}
+    for entry in materials or []:
+        name = entry.get("name")
+        if name not in known:
+            raise ValidationError(f"'{name}' is not a material of item {item_code}; expected one of {sorted(known)}")
+        if name in given:
+            raise ValidationError(f"material '{name}' is given twice")
+        given[name] = entry
+    number = next_number(ctx, item.office_code or "YM")
+    definition = definitions.latest(ctx.session, item.process_key, item.process_version)
+    data = {**form, "case_number": number, "item_code": item_code, "applicant": applicant.get("user"),
+            "applicant_name": applicant["name"]}
+    if agent and agent.get("user"):
+        data["agent"] = agent["user"]
+    # The case exists before the process starts so the first step can already set its status.
+    running = runtime.start_deferred(ctx, definition.id, data, business_key=number)
+    case = ApprovalCase(number=number, item_code=item_code, instance_id=running.instance.id,
+                        office_code=item.office_code or "YM", applicant_kind=kind, applicant_name=applicant["name"],
+                        applicant_id_no=applicant.get("id_no"), applicant_user=applicant.get("user"),
+                        applicant_credit=applicant.get("credit", "normal"),
+                        agent_name=(agent or {}).get("name"), agent_user=(agent or {}).get("user"),
+                        status=CaseStatus.SUBMITTED, submitted_at=ctx.now, form=form)
+    ctx.session.add(case)
+    ctx.session.flush()
+    for name, spec in known.items():
+        material = CaseMaterial(case_id=case.id, name=name, required=bool(spec.get("required", True)),
+                                tolerable=bool(spec.get("tolerable", False)), status="missing")
+        ctx.session.add(material)
+        if name in given:
+            receive_material(ctx, case, material, given[name].get("filename") or name, given[name].get("content", b""))
+    running.instance.mirror = {**(running.instance.mirror or {}), "case": case.id}
+    runtime.advance(ctx, running)
+    ctx.audit.instance_id = running.instance.id
+    ctx.audit.data = {"case": number, "item": item_code, "applicant": applicant["name"],
+                      "materials": sorted(given)}
+    return {"case": case.id, "number": number, "instance": running.instance.id, "status": case.status}
+
+
+def _window_task(ctx: Ctx, case: ApprovalCase) -> HumanTask:
+    row = ctx.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == case.instance_id, HumanTask.status == TaskStatus.OPEN,
+        HumanTask.form_key == ACCEPT_FORM)).first()
+    if row is None:
+        raise InvalidState(f"case {case.number} is not waiting for an acceptance decision (status {case.status})")
+    if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
+        raise refuse(ctx.actor, "decide on acceptance", row.id)
+    return row
+
+
+def _complete(ctx: Ctx, row: HumanTask, data: dict[str, Any]) -> runtime.Running:
+    running = runtime.load(ctx, row.instance_id)
+    task = runtime.spiff_task(running, row.spiff_task_id)
+    task.data.update(data)
+    task.run()
+    row.status, row.outcome, row.completed_at, row.completed_by = TaskStatus.COMPLETED, "completed", ctx.now, ctx.actor.id
+    runtime.advance(ctx, running)
+    return running
+
+
+@command("case.accept")
+def accept(ctx: Ctx, case_id: int, opinion: str | None = None) -> dict:
+    case = load_case(ctx.session, case_id)
+    row = _window_task(ctx, case)
+    missing = [m.name for m in _materials(ctx, case) if m.required and m.status != "received"]
+    if missing:
+        raise InvalidState(f"required materials are missing: {', '.join(missing)}; request a correction (补正) "
+                           "or accept with missing materials (容缺受理) if the item allows it", missing=missing)
+    case.accepted_at = ctx.now
+    item = _item(ctx, case.item_code)
+    notice = issue_notice(ctx, case, "acceptance", {"office": item.competent_office, "item": item.name,
+                                                    "accepted_on": ctx.now.astimezone(LOCAL).date().isoformat()})
+    record_opinion(ctx, case, row, "accepted", opinion)
+    _complete(ctx, row, {"acceptance": "accepted"})
+    ctx.audit.instance_id, ctx.audit.task_id = case.instance_id, row.id
+    ctx.audit.data = {"case": case.number, "notice": notice.number}
+    return {"case": case.id, "status": case.status, "notice": notice.number}
+
+
+@command("case.not_accept")
+def not_accept(ctx: Ctx, case_id: int, reason: str, competent_office: str | None = None) -> dict:
+    if not reason or not reason.strip():
+        raise ValidationError("not accepting (不予受理) needs the reason")
+    case = load_case(ctx.session, case_id)
+    row = _window_task(ctx, case)
+    content = {"reason": reason, "appeal_rights": APPEAL_RIGHTS}
+    if competent_office:
+        content["competent_office"] = competent_office
+    notice = issue_notice(ctx, case, "not_accepted", content)
+    record_opinion(ctx, case, row, "not_accepted", reason)
+    _complete(ctx, row, {"acceptance": "not_accepted", "not_accepted_reason": reason})
+    ctx.audit.instance_id, ctx.audit.task_id = case.instance_id, row.id
+    ctx.audit.data = {"case": case.number, "reason": reason, "notice": notice.number}
+    return {"case": case.id, "status": case.status, "notice": notice.number}
+
+
+def _materials(ctx: Ctx, case: ApprovalCase) -> list[CaseMaterial]:
+    return list(ctx.session.scalars(select(CaseMaterial).where(CaseMaterial.case_id == case.id)
+                                    .order_by(CaseMaterial.id)))
+
+
+@command("case.request_correction")
+def request_correction(ctx: Ctx, case_id: int, problems: list[dict[str, str]]) -> dict:
+    """补正: one notice listing everything missing or wrong (一次性告知); the case waits for the applicant."""
+    if not problems or not all(isinstance(p, dict) and str(p.get("problem") or "").strip() for p in problems):
+        raise ValidationError("a correction notice lists at least one problem, each with a 'problem' text")
+    case = load_case(ctx.session, case_id)
+    row = _window_task(ctx, case)
+    names = {m.name for m in _materials(ctx, case)}
+    for p in problems:
+        if p.get("material") and p["material"] not in names:
+            raise ValidationError(f"'{p['material']}' is not a material of this case")
+    notice = issue_notice(ctx, case, "correction", {"problems": problems})
+    record_opinion(ctx, case, row, "correction", "; ".join(p["problem"] for p in problems))
+    _complete(ctx, row, {"acceptance": "correction", "correction_items": problems})
+    ctx.audit.instance_id, ctx.audit.task_id = case.instance_id, row.id
+    ctx.audit.data = {"case": case.number, "problems": problems, "notice": notice.number}
+    return {"case": case.id, "status": case.status, "notice": notice.number}
+
+
+@command("case.accept_with_missing")
+def accept_with_missing(ctx: Ctx, case_id: int, supplement_days: int | None = None,
+                        opinion: str | None = None) -> dict:
+    """容缺受理: accept although tolerable (non-key) materials are missing; they must follow in time."""
+    case = load_case(ctx.session, case_id)
+    row = _window_task(ctx, case)
+    item = _item(ctx, case.item_code)
+    if not item.tolerance_allowed:
+        raise InvalidState(f"item {item.code} does not allow acceptance with missing materials (容缺受理)")
+    if case.applicant_credit == "bad":
+        raise InvalidState("applicants with bad credit cannot be accepted with missing materials")
+    missing = [m for m in _materials(ctx, case) if m.required and m.status != "received"]
+    if not missing:
+        raise InvalidState("no material is missing; accept the case normally")
+    intolerable = [m.name for m in missing if not m.tolerable]
+    if intolerable:
+        raise InvalidState(f"these missing materials may not be supplied later: {', '.join(intolerable)}",
+                           materials=intolerable)
+    days = supplement_days if supplement_days is not None else (item.supplement_days or MAX_SUPPLEMENT_DAYS)
+    if not isinstance(days, int) or not 1 <= days <= MAX_SUPPLEMENT_DAYS:
+        raise ValidationError(f"the supplement period is 1-{MAX_SUPPLEMENT_DAYS} working days")
+    due = _supplement_due(ctx, days)
+    case.accepted_at = ctx.now
+    names = [m.name for m in missing]
+    notice = issue_notice(ctx, case, "tolerance", {"office": item.competent_office, "missing": names,
+                                                   "supplement_due": due.isoformat(), "working_days": days})
+    record_opinion(ctx, case, row, "accepted_with_missing", opinion)
+    _complete(ctx, row, {"acceptance": "accepted", "tolerance": True, "missing_materials": names,
+                         "materials_complete": False, "supplement_due": due.isoformat()})
+    ctx.audit.instance_id, ctx.audit.task_id = case.instance_id, row.id
+    ctx.audit.data = {"case": case.number, "missing": names, "supplement_due": due.isoformat()}
+    return {"case": case.id, "status": case.status, "notice": notice.number, "supplement_due": due.isoformat()}
+
+
+def _supplement_due(ctx: Ctx, days: int):
+    """The end of the n-th working day after today (calendar days if no working-day calendar is installed)."""
+    try:
+        from .. import calendar as working_calendar
+    except ImportError:  # pragma: no cover - the calendar module ships with Yimen
+        working_calendar = None
+    if working_calendar is not None and hasattr(working_calendar, "load"):
+        return working_calendar.load(ctx.session).deadline(ctx.now, days)
+    return ctx.now + timedelta(days=days)
+
+
+@command("case.supplement")
+def supplement(ctx: Ctx, case_id: int, materials: list[dict[str, Any]]) -> dict:
+    """The applicant hands in materials that were missing (补正 or 容缺 supplements)."""
+    case = load_case(ctx.session, case_id)
+    if not ctx.actor.is_admin and ctx.actor.id not in (case.applicant_user, case.agent_user):
+        raise PermissionDenied(f"user '{ctx.actor.id}' is neither the applicant nor their agent")
+    if case.status in CaseStatus.FINAL:
+        raise InvalidState(f"case {case.number} is {case.status}")
+    by_name = {m.name: m for m in _materials(ctx, case)}
+    if not materials:
+        raise ValidationError("no materials given")
+    for entry in materials:
+        material = by_name.get(entry.get("name"))
+        if material is None:
+            raise ValidationError(f"'{entry.get('name')}' is not a material of this case")
+        receive_material(ctx, case, material, entry.get("filename") or material.name, entry.get("content", b""))
+    complete = all(m.status == "received" for m in by_name.values() if m.required)
+    running = runtime.load(ctx, case.instance_id)
+    delivered = False
+    if complete:
+        waiting = [t for t in running.workflow.event_manager.tasks.values()
+                   if getattr(t.task_spec.event_definition, "name", None) == "materials_supplemented"]
+        from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+        from SpiffWorkflow.bpmn.util import BpmnEvent
+
+        if waiting:
+            running.workflow.catch(BpmnEvent(MessageEventDefinition("materials_supplemented"),
+                                             payload={"materials_complete": True}))
+            delivered = True
+        else:
+            for task in runtime.live_tasks(running.workflow):
+                task.data["materials_complete"] = True
+    runtime.advance(ctx, running)
+    ctx.audit.instance_id = case.instance_id
+    ctx.audit.data = {"case": case.number, "materials": [m.get("name") for m in materials], "complete": complete}
+    return {"case": case.id, "complete": complete, "delivered": delivered, "status": case.status}
+
+
+@command("case.decide")
+def decide(ctx: Ctx, task_id: str, approved: bool, opinion: str) -> dict:
+    """Approve or reject at a review step, with the written opinion (审批意见) kept on the case."""
+    if not isinstance(approved, bool):
+        raise ValidationError("approved must be true or false")
+    if not opinion or not opinion.strip():
+        raise ValidationError("a decision needs an opinion")
+    row = ctx.session.get(HumanTask, task_id)
+    if row is None:
+        raise NotFound(f"task {task_id} does not exist", task_id=task_id)
+    if row.status != TaskStatus.OPEN:
+        raise InvalidState(f"task {task_id} is {row.status}, not open")
+    case = ctx.session.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == row.instance_id)).first()
+    if case is None:
+        raise InvalidState(f"task {task_id} does not belong to a case")
+    if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
+        raise refuse(ctx.actor, "decide it", task_id)
+    record_opinion(ctx, case, row, "approved" if approved else "rejected", opinion)
+    _complete(ctx, row, {"approved": approved, "opinion": opinion})
+    ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
+    ctx.audit.data = {"case": case.number, "approved": approved, "opinion": opinion}
+    return {"case": case.id, "status": case.status}
+
+
+@command("case.withdraw")
+def withdraw_application(ctx: Ctx, case_id: int, reason: str | None = None) -> dict:
+    """The applicant (or agent) withdraws the application before it is accepted."""
+    case = load_case(ctx.session, case_id)
+    if not ctx.actor.is_admin and ctx.actor.id not in (case.applicant_user, case.agent_user):
+        raise PermissionDenied(f"user '{ctx.actor.id}' is neither the applicant nor their agent")
+    if case.status not in (CaseStatus.SUBMITTED, CaseStatus.CORRECTION_REQUESTED) or case.accepted_at:
+        raise InvalidState(f"case {case.number} is {case.status}; an application can be withdrawn only before "
+                           "it is accepted")
+    _end(ctx, case, CaseStatus.WITHDRAWN, reason or "withdrawn by the applicant")
+    ctx.audit.instance_id = case.instance_id
+    ctx.audit.data = {"case": case.number, "reason": reason}
+    return {"case": case.id, "status": case.status}
+
+
+@command("case.terminate")
+def terminate(ctx: Ctx, case_id: int, reason: str) -> dict:
+    if not ctx.actor.is_admin:
+        raise PermissionDenied(f"user '{ctx.actor.id}' may not terminate cases")
+    if not reason or not reason.strip():
+        raise ValidationError("terminating a case needs a reason")
+    case = load_case(ctx.session, case_id)
+    if case.status in CaseStatus.FINAL:
+        raise InvalidState(f"case {case.number} is already {case.status}")
+    _end(ctx, case, CaseStatus.TERMINATED, reason)
+    ctx.audit.instance_id = case.instance_id
+    ctx.audit.data = {"case": case.number, "reason": reason}
+    return {"case": case.id, "status": case.status}
+
+
+def _end(ctx: Ctx, case: ApprovalCase, status: str, reason: str) -> None:
+    running = runtime.load(ctx, case.instance_id)
+    running.workflow.cancel()
+    runtime.clear_rows(ctx, running.instance)
+    running.instance.status = InstanceStatus.TERMINATED
+    running.instance.ended_at = ctx.now
+    running.instance.end_reason = reason
+    running.instance.state = runtime.state.dump(running.workflow)
+    case.status = status
+    case.concluded_at = ctx.now
+
+
+def view(ctx_session, case_id: int) -> dict:
+    return case_dict(ctx_session, load_case(ctx_session, case_id))

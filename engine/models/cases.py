@@ -1,0 +1,118 @@
+"""Cases (办件): an application for a service item, wrapping one process instance.
+
+A case carries what the process does not: its readable number, the
+applicant and agent, the materials received, the opinions given at each step
+and the written notices (acceptance, refusal, correction...). Its status
+follows the process (see ``engine.cases.follow_process``), never ad-hoc writes.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+
+class CaseStatus:
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    NOT_ACCEPTED = "not_accepted"
+    CORRECTION_REQUESTED = "correction_requested"
+    UNDER_REVIEW = "under_review"
+    SPECIAL_PROCEDURE = "special_procedure"
+    APPROVED = "approved"
+    NOT_APPROVED = "not_approved"
+    CONCLUDED = "concluded"
+    WITHDRAWN = "withdrawn"
+    TERMINATED = "terminated"
+    ALL = (SUBMITTED, ACCEPTED, NOT_ACCEPTED, CORRECTION_REQUESTED, UNDER_REVIEW, SPECIAL_PROCEDURE, APPROVED,
+           NOT_APPROVED, CONCLUDED, WITHDRAWN, TERMINATED)
+    FINAL = (NOT_ACCEPTED, CONCLUDED, WITHDRAWN, TERMINATED)
+
+
+class ApprovalCase(Base):
+    __tablename__ = "approval_case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(60), unique=True)
+    item_code: Mapped[str] = mapped_column(String(100), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), unique=True)
+    office_code: Mapped[str] = mapped_column(String(40))
+    applicant_kind: Mapped[str] = mapped_column(String(20))  # person | organisation
+    applicant_name: Mapped[str] = mapped_column(String(200))
+    applicant_id_no: Mapped[str | None] = mapped_column(String(60))
+    applicant_user: Mapped[str | None] = mapped_column(String(100), index=True)
+    applicant_credit: Mapped[str] = mapped_column(String(20), default="normal")  # good | normal | bad
+    agent_name: Mapped[str | None] = mapped_column(String(200))
+    agent_user: Mapped[str | None] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    submitted_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    concluded_at: Mapped[datetime | None]
+    form: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CaseMaterial(Base):
+    """A material of a case: required or tolerable-missing, received (file on disk) or missing."""
+
+    __tablename__ = "case_material"
+    __table_args__ = (UniqueConstraint("case_id", "name", name="uq_case_material_case_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("approval_case.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    required: Mapped[bool] = mapped_column(default=True)
+    tolerable: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(20))  # received | missing
+    filename: Mapped[str | None] = mapped_column(String(255))
+    stored_path: Mapped[str | None] = mapped_column(String(500))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None]
+    received_at: Mapped[datetime | None]
+
+
+class CaseOpinion(Base):
+    """Who decided what at which step, with their written opinion (审批意见)."""
+
+    __tablename__ = "case_opinion"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("approval_case.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    step: Mapped[str | None] = mapped_column(String(500))
+    user_id: Mapped[str] = mapped_column(String(100))
+    decision: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class CaseNotice(Base):
+    """A written notice given to the applicant (受理通知书, 不予受理决定书, 补正告知书...)."""
+
+    __tablename__ = "case_notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("approval_case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str] = mapped_column(String(80), unique=True)
+    content: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    issued_at: Mapped[datetime]
+    issued_by: Mapped[str] = mapped_column(String(100))
+
+
+class CaseCounter(Base):
+    """The last sequence number used per office and day, for readable case numbers."""
+
+    __tablename__ = "case_counter"
+
+    office_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)
