@@ -102,16 +102,25 @@ class YimenSequentialMultiInstance(SequentialMultiInstanceTask):
 
 # --- approval modes of multi-person steps (会签 / 或签 / 比例签 / 依次签) --------------------------------
 
-APPROVAL_MODES = ("all", "any", "ratio", "sequential")
+APPROVAL_MODES = ("all", "any", "ratio", "sequential", "each")
 
 
-def approval_mode(spec) -> tuple[str, float] | None:
-    """The ``yimen.approvalMode`` (and ``yimen.approvalRatio``) of a multi-instance step, if any."""
+def approval_mode(spec, my_task=None) -> tuple[str, float] | None:
+    """The ``yimen.approvalMode`` (and ``yimen.approvalRatio``) of a multi-instance step, if any.
+
+    The mode may be an expression (``${policy == 'strict' ? 'all' : 'each'}``), evaluated
+    against the step's data when ``my_task`` is given.
+    """
     meta = getattr(spec, "yimen_meta", None) or {}
     props = meta.get("properties") or {}
-    raw = (props.get("yimen.approvalMode") or "").strip().lower()
+    raw = (props.get("yimen.approvalMode") or "").strip()
     if not raw:
         return None
+    if "${" in raw or "#{" in raw:
+        if my_task is None:
+            return ("expression", 1.0)
+        raw = str(my_task.workflow.script_engine.evaluate(my_task, raw))
+    raw = raw.strip().lower()
     mode, _, inline_ratio = raw.partition(":")
     ratio = 1.0
     if mode == "ratio":
@@ -133,12 +142,19 @@ def parse_ratio(text: str) -> float:
     return value
 
 
-def _decisions(spec, my_task) -> list[bool]:
+def _decisions(spec, my_task) -> list[dict]:
+    """Each finished signer's decision, with the collection item it was for (a user, a department...)."""
     merged = set(my_task.internal_data.get("merged", []))
+    collection = None
+    if spec.data_input is not None and spec.data_input.exists(my_task):
+        collection = spec.data_input.get(my_task)
     out = []
     for child in my_task.children:
         if str(child.id) in merged and child.task_spec.name == spec.task_spec:
-            out.append(bool(child.data.get("approved")))
+            index = child.internal_data.get("key_or_index")
+            item = collection[index] if isinstance(collection, (list, dict)) and index is not None else index
+            out.append({"for": item, "approved": bool(child.data.get("approved")),
+                        "opinion": child.data.get("opinion")})
     return out
 
 
@@ -152,16 +168,20 @@ def _expected_total(spec, my_task) -> int:
 
 def decide(spec, my_task) -> bool | None:
     """Apply the approval mode: record the outcome in ``approved``; True means the step is decided."""
-    mode = approval_mode(spec)
+    mode = approval_mode(spec, my_task)
     if mode is None:
         return None
     name, ratio = mode
-    decisions = _decisions(spec, my_task)
+    records = _decisions(spec, my_task)
+    decisions = [r["approved"] for r in records]
     total = max(_expected_total(spec, my_task), 1)
     approvals = sum(decisions)
     rejections = len(decisions) - approvals
     if name == "any":
         outcome, done = (decisions[0] if decisions else None), bool(decisions)
+    elif name == "each":
+        # every signer decides on their own part; approved if any part is approved (并联: conclude with the rest)
+        outcome, done = ((approvals > 0) if len(decisions) >= total else None), False
     elif name == "ratio":
         needed = math.ceil(ratio * total - 1e-9)
         if approvals >= needed:
@@ -170,12 +190,15 @@ def decide(spec, my_task) -> bool | None:
             outcome, done = False, True
         else:
             outcome, done = None, False
-    else:  # all / sequential: every signer must approve; the first rejection decides
+    elif name in ("all", "sequential"):  # every signer must approve; the first rejection decides
         if rejections:
             outcome, done = False, True
         else:
             outcome, done = (True if len(decisions) >= total else None), False
+    else:
+        raise ValueError(f"unknown approval mode '{name}' (expected one of {', '.join(APPROVAL_MODES)})")
     my_task.internal_data["decisions"] = decisions
+    my_task.data[f"{spec.bpmn_id}_decisions"] = records
     if outcome is not None:
         my_task.data["approved"] = outcome
         my_task.data[f"{spec.bpmn_id}_approved"] = outcome

@@ -63,6 +63,10 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
     definition = definitions.latest(ctx.session, item.process_key, item.process_version)
     data = {**form, "case_number": number, "item_code": item_code, "applicant": applicant.get("user"),
             "applicant_name": applicant["name"]}
+    if getattr(item, "departments", None):
+        # 并联审批: the departments that review and what a rejection by one of them means
+        data["departments"] = list(item.departments)
+        data["department_rejection"] = getattr(item, "department_rejection", None) or "reject_case"
     if agent and agent.get("user"):
         data["agent"] = agent["user"]
     # The case exists before the process starts so the first step can already set its status.
