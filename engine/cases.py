@@ -18,11 +18,15 @@ from sqlalchemy import select
 
 from .db import instance_path
 from .errors import NotFound, ValidationError
-from .models import ApprovalCase, CaseCounter, CaseMaterial, CaseNotice, CaseOpinion, HumanTask, TaskStatus
+from .models import (
+    ApprovalCase, CaseCounter, CaseMaterial, CaseNotice, CaseOpinion, CreditRecord, HumanTask, TaskStatus,
+)
 from .models.cases import CaseStatus
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 STATUS_PROPERTY = "yimen.caseStatus"
+OUTCOME_PROPERTY = "yimen.caseOutcome"    # e.g. "revoked" on the end event of a false commitment
+CREDIT_PROPERTY = "yimen.credit"          # a credit record kind written when this end event is reached
 MAX_MATERIAL_BYTES = 20 * 1024 * 1024
 
 APPEAL_RIGHTS = (
@@ -101,9 +105,39 @@ def load_case(session, case_id: int) -> ApprovalCase:
     return case
 
 
+def follow_extension(ctx, running) -> None:
+    """When an extension (延期) request is decided, move the case's limit and tell the applicant why."""
+    instance = running.instance
+    case = ctx.session.get(ApprovalCase, (instance.mirror or {}).get("extension_of"))
+    if case is None or instance.status != "completed":
+        return
+    data = instance.data or {}
+    if data.get("approved") is True:
+        case.extension_days = int(data.get("days") or 0)
+        issue_notice(ctx, case, "extension", {"reason": data.get("reason"), "working_days": case.extension_days,
+                                              "approved_by": ctx.actor.id})
+
+
+def has_false_commitment(session, case: ApprovalCase) -> bool:
+    clauses = []
+    if case.applicant_id_no:
+        clauses.append(CreditRecord.applicant_id_no == case.applicant_id_no)
+    if case.applicant_user:
+        clauses.append(CreditRecord.applicant_user == case.applicant_user)
+    if not clauses:
+        return False
+    from sqlalchemy import or_
+
+    return session.scalars(select(CreditRecord.id).where(CreditRecord.kind == "false_commitment",
+                                                         or_(*clauses)).limit(1)).first() is not None
+
+
 def follow_process(ctx, running) -> None:
     """Set the case status from the step that just opened or the end event just reached."""
     instance = running.instance
+    if (instance.mirror or {}).get("extension_of"):
+        follow_extension(ctx, running)
+        return
     case_id = (instance.mirror or {}).get("case")
     if not case_id:
         return
@@ -114,10 +148,15 @@ def follow_process(ctx, running) -> None:
     status = None
     if instance.status == "completed":
         last = instance.completed_elements[-1] if instance.completed_elements else None
-        status = ((meta.get(last) or {}).get("properties") or {}).get(STATUS_PROPERTY) or CaseStatus.CONCLUDED
+        props = (meta.get(last) or {}).get("properties") or {}
+        status = props.get(STATUS_PROPERTY) or CaseStatus.CONCLUDED
         data = instance.data or {}
         if status == CaseStatus.CONCLUDED:
-            case.outcome = "approved" if data.get("approved") else "not_approved"
+            case.outcome = props.get(OUTCOME_PROPERTY) or ("approved" if data.get("approved") else "not_approved")
+        if props.get(CREDIT_PROPERTY):
+            ctx.session.add(CreditRecord(applicant_name=case.applicant_name, applicant_id_no=case.applicant_id_no,
+                                         applicant_user=case.applicant_user, kind=props[CREDIT_PROPERTY],
+                                         case_id=case.id, note=data.get("verification_note"), at=ctx.now))
         case.concluded_at = case.concluded_at or ctx.now
     else:
         rows = ctx.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,

@@ -227,7 +227,7 @@ def save(ctx: Ctx, running: Running) -> None:
     instance.completed_elements = completed_elements(workflow)
     instance.state = state.dump(workflow)
     instance.updated_at = ctx.now
-    if (instance.mirror or {}).get("case"):
+    if (instance.mirror or {}).get("case") or (instance.mirror or {}).get("extension_of"):
         from .cases import follow_process
 
         follow_process(ctx, running)

@@ -108,6 +108,12 @@ class Yimen:
     def decide(self, task_id: str, approved: bool, opinion: str, user: str | None = None) -> dict:
         return self._run(user, case_cmd.decide, task_id=task_id, approved=approved, opinion=opinion)
 
+    def verify_commitment(self, task_id: str, commitment_true: bool, note: str, user: str | None = None) -> dict:
+        return self._run(user, case_cmd.verify_commitment, task_id=task_id, commitment_true=commitment_true, note=note)
+
+    def request_extension(self, case_id: int, reason: str, user: str | None = None) -> dict:
+        return self._run(user, case_cmd.request_extension, case_id=case_id, reason=reason)
+
     def withdraw_application(self, case_id: int, reason: str | None = None, user: str | None = None) -> dict:
         return self._run(user, case_cmd.withdraw_application, case_id=case_id, reason=reason)
 

@@ -16,14 +16,17 @@ from sqlalchemy import select
 from .. import definitions, runtime
 from ..assignment import check_data, may_work_on, refuse
 from ..cases import (
-    APPEAL_RIGHTS, LOCAL, case_dict, issue_notice, load_case, next_number, receive_material, record_opinion,
+    APPEAL_RIGHTS, LOCAL, case_dict, has_false_commitment, issue_notice, load_case, next_number, receive_material,
+    record_opinion,
 )
 from ..context import Ctx, command
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationError
-from ..models import ApprovalCase, CaseMaterial, HumanTask, InstanceStatus, TaskStatus
+from ..models import ApprovalCase, CaseMaterial, HumanTask, InstanceStatus, ProcessInstance, TaskStatus
 from ..models.cases import CaseStatus
 
 ACCEPT_FORM = "yimen:accept"
+COMMITMENT_PROCESS = "notify_commit"
+EXTENSION_PROCESS = "extension"
 MAX_SUPPLEMENT_DAYS = 20
 
 
@@ -79,6 +82,9 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
                         status=CaseStatus.SUBMITTED, submitted_at=ctx.now, form=form)
     ctx.session.add(case)
     ctx.session.flush()
+    if definition.key == COMMITMENT_PROCESS and (case.applicant_credit == "bad" or has_false_commitment(ctx.session, case)):
+        raise InvalidState("applicants with bad credit or an earlier false commitment cannot use notify-and-commit "
+                           "(告知承诺); apply through the standard procedure")
     for name, spec in known.items():
         material = CaseMaterial(case_id=case.id, name=name, required=bool(spec.get("required", True)),
                                 tolerable=bool(spec.get("tolerable", False)), status="missing")
@@ -279,6 +285,53 @@ def decide(ctx: Ctx, task_id: str, approved: bool, opinion: str) -> dict:
     ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
     ctx.audit.data = {"case": case.number, "approved": approved, "opinion": opinion}
     return {"case": case.id, "status": case.status}
+
+
+@command("case.verify")
+def verify_commitment(ctx: Ctx, task_id: str, commitment_true: bool, note: str) -> dict:
+    """核查: the supervising department reports whether the commitment was true."""
+    if not isinstance(commitment_true, bool):
+        raise ValidationError("commitment_true must be true or false")
+    if not note or not note.strip():
+        raise ValidationError("a verification needs a note of what was checked")
+    row = ctx.session.get(HumanTask, task_id)
+    if row is None or row.status != TaskStatus.OPEN or row.form_key != "yimen:verification":
+        raise InvalidState(f"task {task_id} is not an open verification (核查) task")
+    if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
+        raise refuse(ctx.actor, "verify it", task_id)
+    case = ctx.session.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == row.instance_id)).one()
+    record_opinion(ctx, case, row, "commitment_true" if commitment_true else "commitment_false", note)
+    _complete(ctx, row, {"commitment_true": commitment_true, "verification_note": note})
+    ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
+    ctx.audit.data = {"case": case.number, "commitment_true": commitment_true, "note": note}
+    return {"case": case.id, "status": case.status, "outcome": case.outcome}
+
+
+@command("case.request_extension")
+def request_extension(ctx: Ctx, case_id: int, reason: str) -> dict:
+    """延期: ask the head of the office for 10 more working days (15 for joint handling)."""
+    if not reason or not reason.strip():
+        raise ValidationError("an extension request needs a reason (it is told to the applicant)")
+    case = load_case(ctx.session, case_id)
+    if case.accepted_at is None or case.status in CaseStatus.FINAL:
+        raise InvalidState(f"case {case.number} is {case.status}; only an accepted, open case can be extended")
+    if case.extension_days:
+        raise InvalidState(f"case {case.number} was already extended once")
+    pending = ctx.session.scalars(select(HumanTask.id).join(
+        ProcessInstance, ProcessInstance.id == HumanTask.instance_id).where(
+        ProcessInstance.business_key == f"{case.number}-EXT", HumanTask.status == TaskStatus.OPEN)).first()
+    if pending:
+        raise InvalidState(f"an extension request for case {case.number} is already waiting for approval")
+    item = _item(ctx, case.item_code)
+    days = 15 if getattr(item, "joint_handling", False) else 10
+    definition = definitions.latest(ctx.session, EXTENSION_PROCESS)
+    running = runtime.start_deferred(ctx, definition.id, {"case_number": case.number, "reason": reason, "days": days},
+                                     business_key=f"{case.number}-EXT")
+    running.instance.mirror = {"extension_of": case.id}
+    runtime.advance(ctx, running)
+    ctx.audit.instance_id = running.instance.id
+    ctx.audit.data = {"case": case.number, "reason": reason, "days": days}
+    return {"case": case.id, "instance": running.instance.id, "days": days}
 
 
 @command("case.withdraw")

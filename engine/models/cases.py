@@ -54,6 +54,7 @@ class ApprovalCase(Base):
     accepted_at: Mapped[datetime | None]
     concluded_at: Mapped[datetime | None]
     form: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    extension_days: Mapped[int] = mapped_column(default=0)
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -116,3 +117,18 @@ class CaseCounter(Base):
     office_code: Mapped[str] = mapped_column(String(40), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     last: Mapped[int] = mapped_column(default=0)
+
+
+class CreditRecord(Base):
+    """A mark against an applicant's credit (信用), e.g. a false commitment under 告知承诺."""
+
+    __tablename__ = "credit_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    applicant_name: Mapped[str] = mapped_column(String(200))
+    applicant_id_no: Mapped[str | None] = mapped_column(String(60), index=True)
+    applicant_user: Mapped[str | None] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("approval_case.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]

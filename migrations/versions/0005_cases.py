@@ -4,8 +4,8 @@ Revision ID: 0005
 Revises: 0001
 Create Date: 2026-11-23
 
-Cases (办件): applications for service items, their materials, opinions, notices
-and the per-office daily counter behind readable case numbers.
+Cases (办件): applications for service items, their materials, opinions, notices,
+the per-office daily counter behind readable case numbers, and credit records.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -43,6 +43,7 @@ def upgrade() -> None:
     sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('concluded_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('form', sa.JSON(), nullable=False),
+    sa.Column('extension_days', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], name=op.f('fk_approval_case_instance_id_process_instance')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_approval_case')),
@@ -105,9 +106,30 @@ def upgrade() -> None:
     with op.batch_alter_table('case_opinion', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_opinion_case_id'), ['case_id'], unique=False)
 
+    op.create_table('credit_record',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('applicant_name', sa.String(length=200), nullable=False),
+    sa.Column('applicant_id_no', sa.String(length=60), nullable=True),
+    sa.Column('applicant_user', sa.String(length=100), nullable=True),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['approval_case.id'], name=op.f('fk_credit_record_case_id_approval_case')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_credit_record'))
+    )
+    with op.batch_alter_table('credit_record', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_credit_record_applicant_id_no'), ['applicant_id_no'], unique=False)
+        batch_op.create_index(batch_op.f('ix_credit_record_applicant_user'), ['applicant_user'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('credit_record', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_credit_record_applicant_user'))
+        batch_op.drop_index(batch_op.f('ix_credit_record_applicant_id_no'))
+
+    op.drop_table('credit_record')
     with op.batch_alter_table('case_opinion', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_opinion_case_id'))
 
