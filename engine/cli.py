@@ -93,6 +93,53 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("task")
     p.add_argument("--signer", required=True)
 
+    p = sub.add_parser("cases", parents=[common], help="cases (办件): apply, window decisions, opinions")
+    csub = p.add_subparsers(dest="action", required=True)
+    c = csub.add_parser("submit", parents=[common], help="apply for a service item")
+    c.add_argument("item")
+    c.add_argument("--applicant", required=True, help='JSON, e.g. {"name": "张三", "user": "zhang"}')
+    c.add_argument("--agent", help="JSON of the agent (代办员)")
+    c.add_argument("--material", action="append", default=[], metavar="NAME=PATH",
+                   help="a material and the file that carries it (repeatable)")
+    c.add_argument("--form", help="JSON form data")
+    c = csub.add_parser("show", parents=[common], help="show a case")
+    c.add_argument("case", type=int)
+    c = csub.add_parser("accept", parents=[common], help="受理: accept at the window")
+    c.add_argument("case", type=int)
+    c.add_argument("--opinion")
+    c = csub.add_parser("not-accept", parents=[common], help="不予受理: refuse with the reason")
+    c.add_argument("case", type=int)
+    c.add_argument("--reason", required=True)
+    c.add_argument("--competent-office")
+    c = csub.add_parser("correction", parents=[common], help="补正: one notice with every problem")
+    c.add_argument("case", type=int)
+    c.add_argument("--problem", action="append", required=True, metavar="[MATERIAL:]TEXT")
+    c = csub.add_parser("tolerate", parents=[common], help="容缺受理: accept with tolerable materials missing")
+    c.add_argument("case", type=int)
+    c.add_argument("--days", type=int)
+    c.add_argument("--opinion")
+    c = csub.add_parser("supplement", parents=[common], help="hand in missing materials")
+    c.add_argument("case", type=int)
+    c.add_argument("--material", action="append", required=True, metavar="NAME=PATH")
+    c = csub.add_parser("decide", parents=[common], help="approve or reject a review step with an opinion")
+    c.add_argument("task")
+    c.add_argument("--approved", action="store_true")
+    c.add_argument("--rejected", action="store_true")
+    c.add_argument("--opinion", required=True)
+    c = csub.add_parser("verify", parents=[common], help="核查: report whether a commitment was true")
+    c.add_argument("task")
+    c.add_argument("--false", dest="false_commitment", action="store_true")
+    c.add_argument("--note", required=True)
+    c = csub.add_parser("extend", parents=[common], help="延期: ask the head of office for more time")
+    c.add_argument("case", type=int)
+    c.add_argument("--reason", required=True)
+    c = csub.add_parser("withdraw", parents=[common], help="the applicant withdraws before acceptance")
+    c.add_argument("case", type=int)
+    c.add_argument("--reason")
+    c = csub.add_parser("terminate", parents=[common], help="terminate a case")
+    c.add_argument("case", type=int)
+    c.add_argument("--reason", required=True)
+
     p = sub.add_parser("message", parents=[common], help="deliver a message")
     p.add_argument("name")
     p.add_argument("--data")
@@ -190,6 +237,8 @@ def _dispatch(args) -> Any:
             return yimen.add_signer(args.task, args.signer, args.position, user=u)
         if args.command == "remove-signer":
             return yimen.remove_signer(args.task, args.signer, user=u)
+        if args.command == "cases":
+            return _cases(yimen, args, u)
         if args.command == "message":
             return yimen.message(args.name, _json_arg(args.data), instance=args.instance,
                                  business_key=args.business_key, user=u)
@@ -223,6 +272,52 @@ def _dispatch(args) -> Any:
         raise ValidationError(f"unknown command {args.command}")
     finally:
         yimen.close()
+
+
+def _materials(specs: list[str]) -> list[dict]:
+    out = []
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not Path(path).is_file():
+            raise ValidationError(f"--material '{spec}' must be NAME=PATH of an existing file")
+        out.append({"name": name, "filename": Path(path).name, "content": Path(path).read_bytes()})
+    return out
+
+
+def _cases(yimen, args, u):
+    a = args.action
+    if a == "submit":
+        return yimen.submit(args.item, _json_arg(args.applicant), _materials(args.material), _json_arg(args.form),
+                            _json_arg(args.agent), user=u)
+    if a == "show":
+        return yimen.case(args.case)
+    if a == "accept":
+        return yimen.accept(args.case, args.opinion, user=u)
+    if a == "not-accept":
+        return yimen.not_accept(args.case, args.reason, args.competent_office, user=u)
+    if a == "correction":
+        problems = []
+        for text in args.problem:
+            material, sep, problem = text.partition(":")
+            problems.append({"material": material, "problem": problem} if sep else {"problem": text})
+        return yimen.request_correction(args.case, problems, user=u)
+    if a == "tolerate":
+        return yimen.accept_with_missing(args.case, args.days, args.opinion, user=u)
+    if a == "supplement":
+        return yimen.supplement(args.case, _materials(args.material), user=u)
+    if a == "decide":
+        if args.approved == args.rejected:
+            raise ValidationError("give exactly one of --approved or --rejected")
+        return yimen.decide(args.task, args.approved, args.opinion, user=u)
+    if a == "verify":
+        return yimen.verify_commitment(args.task, not args.false_commitment, args.note, user=u)
+    if a == "extend":
+        return yimen.request_extension(args.case, args.reason, user=u)
+    if a == "withdraw":
+        return yimen.withdraw_application(args.case, args.reason, user=u)
+    if a == "terminate":
+        return yimen.terminate_case(args.case, args.reason, user=u)
+    raise ValidationError(f"unknown cases action {a}")
 
 
 class _AuditBroken(Exception):
