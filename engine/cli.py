@@ -36,13 +36,21 @@ def _instant(text: str | None):
         raise ValidationError(f"'{text}' is not an ISO 8601 date-time") from exc
 
 
+def _common_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """The options every command takes. Only the top level sets defaults, so an option given
+    before a sub-command is not overwritten by the sub-command's own (absent) copy."""
+    extra = {} if defaults else {"default": argparse.SUPPRESS}
+    parser.add_argument("--json", action="store_true", help="print one line of JSON", **extra)
+    parser.add_argument("--user", help="act as this user (default: the local administrator)", **extra)
+    parser.add_argument("--database-url", help="overrides YIMEN_DATABASE_URL", **extra)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print one line of JSON")
-    common.add_argument("--user", help="act as this user (default: the local administrator)")
-    common.add_argument("--database-url", help="overrides YIMEN_DATABASE_URL")
+    _common_options(common, defaults=False)
 
     parser = argparse.ArgumentParser(prog="yimen", description="Yimen (一门) approval engine")
+    _common_options(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("deploy", parents=[common], help="deploy BPMN/DMN files")

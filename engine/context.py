@@ -53,6 +53,7 @@ class Ctx:
     now: datetime
     audit: AuditNote = field(default_factory=AuditNote)
     after_commit: list[Callable[[], Any]] = field(default_factory=list)
+    delivered: list[int] = field(default_factory=list)  # instances reached by messages/signals in this command
     _groups: frozenset[str] | None = None
 
     def groups(self) -> frozenset[str]:

@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEv
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition, TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select
@@ -141,6 +142,60 @@ def advance(ctx: Ctx, running: Running) -> None:
     except SpiffWorkflowException as exc:
         raise WorkflowError(_spiff_message(exc), instance_id=running.instance.id) from exc
     save(ctx, running)
+    _pass_on_thrown(ctx, running)
+
+
+# --- messages and signals between instances -------------------------------------------------------
+
+MAX_DELIVERIES = 1000
+
+
+def waiting(ctx: Ctx, kind: str, name: str, instance_id: int | None = None,
+            business_key: str | None = None) -> list[int]:
+    """Running instances subscribed to a message or signal (optionally narrowed by id or business key)."""
+    stmt = (select(EventSubscription.instance_id)
+            .join(ProcessInstance, ProcessInstance.id == EventSubscription.instance_id)
+            .where(EventSubscription.kind == kind, EventSubscription.name == name,
+                   ProcessInstance.status == InstanceStatus.RUNNING))
+    if instance_id is not None:
+        stmt = stmt.where(EventSubscription.instance_id == instance_id)
+    if business_key is not None:
+        stmt = stmt.where(ProcessInstance.business_key == business_key)
+    return sorted(set(ctx.session.scalars(stmt)))
+
+
+def deliver(ctx: Ctx, instance_id: int, kind: str, name: str, payload: dict[str, Any]) -> None:
+    """Let one instance catch a message or signal, then run it on."""
+    if len(ctx.delivered) >= MAX_DELIVERIES:
+        raise InvalidState(f"events cascade through more than {MAX_DELIVERIES} instances; refusing to go on")
+    running = load(ctx, instance_id)
+    definition = MessageEventDefinition(name) if kind == "message" else SignalEventDefinition(name)
+    running.workflow.catch(BpmnEvent(definition, payload=dict(payload)))
+    ctx.delivered.append(instance_id)
+    advance(ctx, running)
+
+
+def _pass_on_thrown(ctx: Ctx, running: Running) -> None:
+    """Deliver what this instance threw to the other instances waiting for it (same transaction).
+
+    A signal reaches every waiting instance; a thrown message reaches one waiting
+    instance with the thrower's business key (a message needs a correlation).
+    """
+    for event in running.events:
+        if "throw" not in event or event.get("passed_on"):
+            continue
+        event["passed_on"] = True
+        kind, name = event["throw"], event["name"]
+        payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+        payload = {k: v for k, v in payload.items() if not str(k).startswith("_")}
+        targets = [i for i in waiting(ctx, kind, name) if i != running.instance.id]
+        if kind == "message":
+            key = running.instance.business_key
+            targets = [i for i in waiting(ctx, kind, name, business_key=key) if i != running.instance.id][:1] \
+                if key is not None else []
+        event["delivered_to"] = targets
+        for target in targets:
+            deliver(ctx, target, kind, name, payload)
 
 
 def _spiff_message(exc: Exception) -> str:
@@ -281,7 +336,11 @@ def open_rows(ctx: Ctx, instance_id: int) -> list[HumanTask]:
 
 def _open_task(ctx: Ctx, instance: ProcessInstance, task) -> HumanTask:
     meta = getattr(task.task_spec, "yimen_meta", None) or {}
-    data = task.data
+    from collections import ChainMap
+
+    from .script_engine import multi_instance_variables
+
+    data = ChainMap(multi_instance_variables(task), task.data)
     assignees = assignment.resolve_names(meta.get("assignee"), data)
     users = assignment.resolve_names(meta.get("candidate_users"), data)
     groups = assignment.resolve_names(meta.get("candidate_groups"), data)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from . import audit, clock, queries, sweeps
 from .commands import deploy as deploy_cmd
 from .commands import cases as case_cmd
-from .commands import events, identity, instances, reassign, return_task, signers, tasks, timers, withdraw
+from .commands import events, identity, instances, notices, reassign, return_task, signers, tasks, timers, withdraw
 from .context import Actor, run_command
 from .db import make_engine, make_sessionmaker
 from .models import User
@@ -107,6 +107,12 @@ class Yimen:
 
     def decide(self, task_id: str, approved: bool, opinion: str, user: str | None = None) -> dict:
         return self._run(user, case_cmd.decide, task_id=task_id, approved=approved, opinion=opinion)
+
+    def urge(self, instance: int, message: str | None = None, user: str | None = None) -> dict:
+        return self._run(user, notices.urge, instance_id=instance, message=message)
+
+    def carbon_copy(self, instance: int, users: list[str], note: str | None = None, user: str | None = None) -> dict:
+        return self._run(user, notices.carbon_copy, instance_id=instance, users=users, note=note)
 
     def verify_commitment(self, task_id: str, commitment_true: bool, note: str, user: str | None = None) -> dict:
         return self._run(user, case_cmd.verify_commitment, task_id=task_id, commitment_true=commitment_true, note=note)

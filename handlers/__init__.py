@@ -12,6 +12,7 @@ way Camunda / Flowable / Activiti do (``topic``, ``delegateExpression``,
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any, Callable
 
 Handler = Callable[[dict[str, Any]], dict[str, Any] | None]
@@ -56,7 +57,10 @@ _loaded = False
 
 
 def _load_builtin() -> None:
+    """Import the shipped handlers and any modules named in ``YIMEN_HANDLER_MODULES`` (comma-separated)."""
     global _loaded
     if not _loaded:
         _loaded = True
         importlib.import_module("handlers.builtin")
+        for module in filter(None, (m.strip() for m in os.environ.get("YIMEN_HANDLER_MODULES", "").split(","))):
+            importlib.import_module(module)

@@ -94,6 +94,46 @@ class _Checker:
         self.multi_instances()
         self.data_objects()
         self.references()
+        self.unsafe_constructs()
+        self.yimen_properties()
+
+    # --- what SpiffWorkflow would evaluate with Python's eval ------------------------------------
+
+    def unsafe_constructs(self) -> None:
+        """SpiffWorkflow evaluates these with ``eval`` instead of the script engine; refuse them."""
+        for sub in self.root.iter(*tags("adHocSubProcess")):
+            self.error(sub, f"ad hoc subprocess '{sub.get('id')}' is not supported (SpiffWorkflow would evaluate its "
+                            "completion condition outside Yimen's restricted evaluator); draw an embedded "
+                            "subprocess instead")
+        for prop in self.root.iter(*tags("correlationProperty")):
+            self.error(prop, f"correlation property '{prop.get('id')}' is not supported (its retrieval expression "
+                             "would run outside Yimen's restricted evaluator); correlate messages by business key "
+                             "or instance instead")
+
+    def yimen_properties(self) -> None:
+        """Yimen's own extension properties must hold values Yimen understands."""
+        from .specs import APPROVAL_MODES, parse_ratio
+
+        for element_id, meta in self.metadata.items():
+            props = meta.get("properties") or {}
+            el = self.by_id.get(element_id)
+            if el is None:
+                continue
+            mode = (props.get("yimen.approvalMode") or "").strip()
+            if mode and "${" not in mode and "#{" not in mode:
+                name, _, inline = mode.lower().partition(":")
+                if name not in APPROVAL_MODES:
+                    self.error(el, f"yimen.approvalMode '{mode}' is not one of {', '.join(APPROVAL_MODES)}")
+                elif name == "ratio":
+                    try:
+                        parse_ratio(inline or props.get("yimen.approvalRatio") or "")
+                    except (ValueError, ZeroDivisionError):
+                        self.error(el, "a ratio approval mode needs a share in (0, 1], e.g. ratio:2/3, ratio:60% "
+                                       "or yimen.approvalRatio=0.6")
+                if not meta.get("multi_instance"):
+                    self.error(el, "yimen.approvalMode applies only to a multi-instance (multi-person) step")
+                elif name == "sequential" and not meta["multi_instance"].get("sequential"):
+                    self.error(el, "yimen.approvalMode 'sequential' needs isSequential=\"true\" on the loop")
 
     # --- ids -------------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from ..errors import BpmnInvalid, Problem
@@ -38,13 +38,13 @@ def _problem_from(exc: Exception, lines_by_file: dict[str, dict[str, int]], defa
 def attach_metadata(spec, meta: dict[str, dict]) -> None:
     """Give every task spec its element's metadata, and wire multi-instance merges.
 
-    SpiffWorkflow connects a multi-instance step to its instances' completion
+    SpiffWorkflow connects a loop or multi-instance step to its instances' completion
     only when it creates them; a spec parsed afresh (another process, a cache
     miss) must be connected here or restored steps would never finish.
     """
     for task_spec in spec.task_specs.values():
         task_spec.yimen_meta = meta.get(getattr(task_spec, "bpmn_id", None) or "", {})
-        if isinstance(task_spec, MultiInstanceTask):
+        if isinstance(task_spec, LoopTask):
             child = spec.task_specs.get(task_spec.task_spec)
             if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
                 child.completed_event.connect(task_spec.merge_child)

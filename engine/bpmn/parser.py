@@ -11,14 +11,14 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import DEFAULT_NSMAP, full_tag
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.task_parsers import CallActivityParser, SubWorkflowParser
 from SpiffWorkflow.bpmn.specs.defaults import (
-    CallActivity, ManualTask, NoneTask, SubWorkflowTask, TransactionSubprocess, UserTask,
+    CallActivity, ManualTask, SubWorkflowTask, TransactionSubprocess, UserTask,
 )
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from .dialects import CAMUNDA
-from .specs import HandlerTask, YimenParallelMultiInstance, YimenSequentialMultiInstance
+from .specs import HandlerTask, PassThroughTask, YimenParallelMultiInstance, YimenSequentialMultiInstance
 
 
 class _YimenMultiInstance:
@@ -46,7 +46,7 @@ class YimenParser(BpmnDmnParser):
     OVERRIDE_PARSER_CLASSES = {
         full_tag("userTask"): (YimenTaskParser, UserTask),
         full_tag("manualTask"): (YimenTaskParser, ManualTask),
-        full_tag("task"): (YimenTaskParser, NoneTask),
+        full_tag("task"): (YimenTaskParser, PassThroughTask),
         full_tag("serviceTask"): (YimenTaskParser, HandlerTask),
         full_tag("subProcess"): (YimenSubWorkflowParser, SubWorkflowTask),
         full_tag("transaction"): (YimenSubWorkflowParser, TransactionSubprocess),

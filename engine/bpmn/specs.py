@@ -15,6 +15,7 @@ import math
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.defaults import (
+    NoneTask,
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
     ServiceTask,
@@ -22,6 +23,14 @@ from SpiffWorkflow.bpmn.specs.defaults import (
 from SpiffWorkflow.util.task import TaskState
 
 COLLECTION_VAR = "_mi_collection"
+
+
+class PassThroughTask(NoneTask):
+    """A plain ``bpmn:task`` passes straight through, as in Camunda and Flowable."""
+
+    def __init__(self, wf_spec, bpmn_id, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
 
 
 class HandlerTask(ServiceTask):
@@ -83,6 +92,17 @@ class YimenParallelMultiInstance(ParallelMultiInstanceTask):
 
 
 class YimenSequentialMultiInstance(SequentialMultiInstanceTask):
+    def merge_child(self, workflow, child):
+        """As SpiffWorkflow's, but the approval mode sees every decision, the last one included
+        (SpiffWorkflow skips the completion check once all instances are done)."""
+        MultiInstanceTask.merge_child(self, workflow, child)
+        my_task = child.parent
+        decided = self.check_completion_condition(my_task)
+        if decided or self.children_complete(my_task):
+            my_task._set_state(TaskState.READY)
+        else:
+            self.add_next_child(my_task)
+
     def check_completion_condition(self, my_task):
         decided = decide(self, my_task)
         if decided:

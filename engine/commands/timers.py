@@ -1,6 +1,7 @@
 """Fire the due timers of one instance, and retry failed service-task handlers."""
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 from SpiffWorkflow.util.task import TaskState
@@ -8,7 +9,8 @@ from sqlalchemy import select
 
 from .. import runtime
 from ..context import Ctx, command
-from ..errors import InvalidState, NotFound, PermissionDenied
+from ..errors import EngineError, InvalidState, NotFound, PermissionDenied
+from ..runtime import WorkflowError
 from ..models import Incident, InstanceStatus, Job, JobStatus, ProcessInstance, Timer
 
 
@@ -35,6 +37,25 @@ def fire_next_timers(ctx: Ctx, until: datetime, skip: set[int]) -> dict:
     """
     claimed = claim_due(ctx, Timer, Timer.due_at, until, skip)
     instance_id = claimed.instance_id
+    with _blame(instance_id):
+        return _fire(ctx, instance_id, until)
+
+
+@contextlib.contextmanager
+def _blame(instance_id: int):
+    """Any failure while handling a claimed instance names it, so a sweep can skip it and go on."""
+    try:
+        yield
+    except EngineError as exc:
+        exc.details.setdefault("instance_id", instance_id)
+        raise
+    except NothingDue:
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. a SpiffWorkflow error from a broken diagram
+        raise WorkflowError(f"{exc.__class__.__name__}: {exc}", instance_id=instance_id) from exc
+
+
+def _fire(ctx: Ctx, instance_id: int, until: datetime) -> dict:
     due = {t.task_id: t.due_at for t in ctx.session.scalars(
         select(Timer).where(Timer.instance_id == instance_id, Timer.due_at <= until))}
     running = runtime.load(ctx, instance_id)
@@ -74,7 +95,8 @@ def retry_next_job(ctx: Ctx, until: datetime, skip: set[int]) -> dict:
     """Claim one job whose backoff has passed and run its handler again."""
     job = claim_due(ctx, Job, Job.next_run_at, until, skip, Job.status == JobStatus.PENDING)
     instance_id = job.instance_id
-    return {"instance": instance_id, "job": job.id, "ok": _retry_job(ctx, job)}
+    with _blame(instance_id):
+        return {"instance": instance_id, "job": job.id, "ok": _retry_job(ctx, job)}
 
 
 @command("incident.retry")

@@ -7,11 +7,11 @@ from .runtime import (
 )
 from .identity import Membership, User
 from .audit import AuditEvent, AuditHead
-from .cases import ApprovalCase, CaseCounter, CaseMaterial, CaseNotice, CaseOpinion, CaseStatus, CreditRecord
+from .cases import ApprovalCase, CaseCounter, CaseMaterial, CaseNotice, CaseOpinion, CaseStatus, CreditRecord, CarbonCopy
 
 __all__ = [
     "Base", "Deployment", "DeploymentFile", "ProcessDefinition", "EventSubscription", "HumanTask",
     "Incident", "InstanceStatus", "Job", "JobStatus", "ProcessInstance", "TaskCandidate", "TaskStatus",
     "Timer", "Membership", "User", "AuditEvent", "AuditHead", "ApprovalCase", "CaseCounter", "CaseMaterial",
-    "CaseNotice", "CaseOpinion", "CaseStatus", "CreditRecord",
+    "CaseNotice", "CaseOpinion", "CaseStatus", "CreditRecord", "CarbonCopy",
 ]

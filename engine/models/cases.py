@@ -132,3 +132,17 @@ class CreditRecord(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("approval_case.id"))
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime]
+
+
+class CarbonCopy(Base):
+    """抄送: a user given read access to an instance (and a notice about it)."""
+
+    __tablename__ = "carbon_copy"
+    __table_args__ = (UniqueConstraint("instance_id", "user_id", name="uq_carbon_copy_instance_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(100), index=True)
+    by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)

@@ -121,10 +121,24 @@ def upgrade() -> None:
     with op.batch_alter_table('credit_record', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_credit_record_applicant_id_no'), ['applicant_id_no'], unique=False)
         batch_op.create_index(batch_op.f('ix_credit_record_applicant_user'), ['applicant_user'], unique=False)
-
+    op.create_table('carbon_copy',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('instance_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.String(length=100), nullable=False),
+    sa.Column('by', sa.String(length=100), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], name=op.f('fk_carbon_copy_instance_id_process_instance')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_carbon_copy')),
+    sa.UniqueConstraint('instance_id', 'user_id', name='uq_carbon_copy_instance_user')
+    )
+    with op.batch_alter_table('carbon_copy', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_carbon_copy_instance_id'), ['instance_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_carbon_copy_user_id'), ['user_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table('carbon_copy')
     with op.batch_alter_table('credit_record', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_credit_record_applicant_user'))
         batch_op.drop_index(batch_op.f('ix_credit_record_applicant_id_no'))

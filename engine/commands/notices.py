@@ -1,0 +1,80 @@
+"""Urge (催办) the people working on a case, and carbon-copy (抄送) it to others.
+
+Both leave the system as notifications through the transactional outbox
+(``engine.notify``), written in the same transaction as the audit event.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..context import Ctx, command
+from ..errors import InvalidState, NotFound, PermissionDenied, ValidationError
+from ..models import CarbonCopy, HumanTask, Membership, ProcessInstance, TaskStatus, User
+
+
+def _instance(ctx: Ctx, instance_id: int) -> ProcessInstance:
+    instance = ctx.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"instance {instance_id} does not exist", instance_id=instance_id)
+    return instance
+
+
+def _notify(ctx: Ctx, user_id: str, subject: str, body: str, instance_id: int) -> None:
+    from ..notify import notify_user
+
+    notify_user(ctx, user_id, subject, body, instance_id=instance_id)
+
+
+def current_handlers(ctx: Ctx, instance_id: int) -> list[str]:
+    """The assignees of the open tasks, or (for unclaimed ones) their candidate users and group members."""
+    people: list[str] = []
+    for row in ctx.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                           HumanTask.status == TaskStatus.OPEN)):
+        names = [row.assignee] if row.assignee else list(row.candidate_users or [])
+        if not row.assignee and row.candidate_groups:
+            names += list(ctx.session.scalars(select(Membership.user_id).where(
+                Membership.group_id.in_(row.candidate_groups))))
+        people += [n for n in names if n and n not in people]
+    return people
+
+
+@command("case.urge")
+def urge(ctx: Ctx, instance_id: int, message: str | None = None) -> dict:
+    """催办: remind everyone currently holding the case."""
+    instance = _instance(ctx, instance_id)
+    if instance.status != "running":
+        raise InvalidState(f"instance {instance_id} is {instance.status}; there is nobody to urge")
+    if not ctx.actor.is_admin and "supervisor" not in ctx.groups() and ctx.actor.id != instance.started_by:
+        raise PermissionDenied(f"user '{ctx.actor.id}' may not urge this case")
+    people = current_handlers(ctx, instance_id)
+    subject = f"催办 Reminder: case {instance.business_key or instance.id}"
+    for person in people:
+        _notify(ctx, person, subject, message or "请尽快办理。 Please handle this case promptly.", instance_id)
+    ctx.audit.instance_id = instance_id
+    ctx.audit.data = {"urged": people, "message": message}
+    return {"instance": instance_id, "urged": people}
+
+
+@command("case.carbon_copy")
+def carbon_copy(ctx: Ctx, instance_id: int, users: list[str], note: str | None = None) -> dict:
+    """抄送: give other users read access to the case and tell them."""
+    instance = _instance(ctx, instance_id)
+    if not users:
+        raise ValidationError("name at least one user to copy")
+    handlers = current_handlers(ctx, instance_id)
+    if not ctx.actor.is_admin and ctx.actor.id not in handlers:
+        raise PermissionDenied(f"user '{ctx.actor.id}' is not working on this case and may not copy it")
+    added = []
+    for user in users:
+        if ctx.session.get(User, user) is None:
+            raise NotFound(f"user '{user}' does not exist", user=user)
+        exists = ctx.session.scalars(select(CarbonCopy).where(CarbonCopy.instance_id == instance_id,
+                                                              CarbonCopy.user_id == user)).first()
+        if exists is None:
+            ctx.session.add(CarbonCopy(instance_id=instance_id, user_id=user, by=ctx.actor.id, at=ctx.now, note=note))
+            added.append(user)
+            _notify(ctx, user, f"抄送 Copied: case {instance.business_key or instance.id}",
+                    note or f"{ctx.actor.id} copied this case to you.", instance_id)
+    ctx.audit.instance_id = instance_id
+    ctx.audit.data = {"copied_to": added, "note": note}
+    return {"instance": instance_id, "copied_to": added}
