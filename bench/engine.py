@@ -137,7 +137,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 # --- Yimen ----------------------------------------------------------------------------------------------
 
 def yimen_setup(url: str) -> tuple[Yimen, float]:
-    """Deploy the diagram and add the staff (untimed, apart from the deploy itself: reported as setup)."""
+    """Add the staff and deploy the diagram; returns the service and the deploy time."""
     definitions.clear_cache()  # the cache is per process and keyed by id; each variant deploys its own
     service = Yimen(url)
     for user, group in STAFF.items():

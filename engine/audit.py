@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead
@@ -31,23 +31,21 @@ def _canonical(data: Any) -> Any:
     return json.loads(json.dumps(data, ensure_ascii=False, default=str, sort_keys=True))
 
 
-def append_event(ctx, action: str, instance_id: int | None, task_id: str | None, data: dict) -> AuditEvent:
+def append_event(ctx, action: str, instance_id: int | None, task_id: str | None, data: dict) -> str:
+    """Append one event; returns its hash. Plain statements (no ORM bookkeeping): this runs in every command."""
     session: Session = ctx.session
-    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one_or_none()
+    session.flush()  # the command's own row changes first, then the chain head: one lock order for everyone
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()).first()
     if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
-        session.flush()
+        raise RuntimeError("the audit chain head is missing; run 'yimen db upgrade'")
     seq = head.seq + 1
-    at = ctx.now.isoformat()
     data = _canonical(data or {})
-    digest = _digest(seq, at, ctx.actor.id, action, instance_id, task_id, data, head.hash)
-    event = AuditEvent(seq=seq, at=ctx.now, actor=ctx.actor.id, action=action, instance_id=instance_id,
-                       task_id=task_id, data=data, prev_hash=head.hash, hash=digest)
-    session.add(event)
-    head.seq = seq
-    head.hash = digest
-    return event
+    digest = _digest(seq, ctx.now.isoformat(), ctx.actor.id, action, instance_id, task_id, data, head.hash)
+    session.execute(insert(AuditEvent).values(seq=seq, at=ctx.now, actor=ctx.actor.id, action=action,
+                                              instance_id=instance_id, task_id=task_id, data=data,
+                                              prev_hash=head.hash, hash=digest))
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=digest))
+    return digest
 
 
 def verify(session: Session) -> dict[str, Any]:

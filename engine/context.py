@@ -27,7 +27,7 @@ class Actor:
     """Who runs a command. ``groups`` are filled from memberships when needed."""
 
     id: str
-    is_admin: bool = False
+    is_admin: bool | None = False  # None: not known yet, read from the user table by run_command
     is_system: bool = False
 
     @classmethod
@@ -66,11 +66,21 @@ class Ctx:
         return self._groups
 
 
+def resolve_actor(session: Session, actor: Actor) -> Actor:
+    """A named user's admin flag is read in the command's own transaction (``is_admin=None`` = look it up)."""
+    if actor.is_admin is not None:
+        return actor
+    from .models import User
+
+    row = session.get(User, actor.id)
+    return Actor(actor.id, is_admin=bool(row and row.is_admin))
+
+
 def run_command(session_factory: Callable[[], Session], actor: Actor, fn, /, **kwargs):
     """Run one command in its own transaction."""
     session = session_factory()
     try:
-        ctx = Ctx(session=session, actor=actor, now=clock.now())
+        ctx = Ctx(session=session, actor=resolve_actor(session, actor), now=clock.now())
         try:
             result = fn(ctx, **kwargs)
             session.commit()

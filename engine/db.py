@@ -60,7 +60,8 @@ def _setup_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front; queries (``yimen_read_only``) read a snapshot without it.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("yimen_read_only") else "BEGIN IMMEDIATE")
 
 
 def is_postgres(session_or_engine) -> bool:

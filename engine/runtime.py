@@ -305,18 +305,27 @@ def completed_elements(workflow: BpmnWorkflow) -> list[str]:
 
 
 def _sync_human_tasks(ctx: Ctx, running: Running, mirror: dict) -> None:
+    """Open a row for each newly ready user task; close rows whose task is done or gone.
+
+    ``mirror["tasks"]`` maps the open SpiffWorkflow task ids to their row ids, so a
+    step that changes nothing, or changes only known rows, needs no query.
+    """
     workflow, instance = running.workflow, running.instance
     ready = {str(t.id): t for t in _all_tasks(workflow) if t.state == TaskState.READY and t.task_spec.manual}
-    if sorted(ready) == mirror.get("tasks", []):
+    known = mirror.get("tasks")
+    if not isinstance(known, dict):
+        known = {r.spiff_task_id: r.id for r in open_rows(ctx, instance.id)}
+    if set(ready) == set(known):
+        mirror["tasks"] = known
         return
-    mirror["tasks"] = sorted(ready)
-    rows = {r.spiff_task_id: r for r in ctx.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.OPEN))}
-    for task_id, row in rows.items():
-        if task_id in ready:
+    for spiff_id, row_id in known.items():
+        if spiff_id in ready:
+            continue
+        row = ctx.session.get(HumanTask, row_id)
+        if row is None or row.status != TaskStatus.OPEN:
             continue
         try:
-            task = workflow.get_task_from_id(UUID(task_id))
+            task = workflow.get_task_from_id(UUID(spiff_id))
         except Exception:  # noqa: BLE001
             task = None
         done = task is not None and task.state == TaskState.COMPLETED
@@ -324,9 +333,11 @@ def _sync_human_tasks(ctx: Ctx, running: Running, mirror: dict) -> None:
         row.outcome = row.outcome or ("completed" if done else "cancelled")
         row.completed_at = row.completed_at or ctx.now
         ctx.session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
-    for task_id, task in ready.items():
-        if task_id not in rows:
-            _open_task(ctx, instance, task)
+    opened = {spiff_id: row_id for spiff_id, row_id in known.items() if spiff_id in ready}
+    for spiff_id, task in ready.items():
+        if spiff_id not in opened:
+            opened[spiff_id] = _open_task(ctx, instance, task).id
+    mirror["tasks"] = opened
 
 
 def open_rows(ctx: Ctx, instance_id: int) -> list[HumanTask]:

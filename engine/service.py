@@ -27,18 +27,18 @@ class Yimen:
 
     # --- actors ---------------------------------------------------------------
     def actor(self, user: str | None) -> Actor:
-        """No user means the local administrator (the command line's default)."""
+        """No user means the local administrator (the command line's default); a named
+        user's rights are read inside the command's own transaction."""
         if user is None:
             return Actor.admin()
-        with self.sessions() as session:
-            row = session.get(User, user)
-            return Actor(user, is_admin=bool(row and row.is_admin))
+        return Actor(user, is_admin=None)
 
     def _run(self, user: str | None, fn, /, **kwargs):
         return run_command(self.sessions, self.actor(user), fn, **kwargs)
 
     def _read(self, fn, *args, **kwargs):
         with self.sessions() as session:
+            session.connection(execution_options={"yimen_read_only": True})
             try:
                 return fn(session, *args, **kwargs)
             finally:

@@ -22,7 +22,9 @@ from engine.service import Yimen
 DATA = Path(__file__).parent / "data"
 PROCESSES = Path(__file__).parent.parent / "processes"
 PG_ADMIN_URL = os.environ.get("YIMEN_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PG_URL = os.environ.get("YIMEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/yimen_test")
+# One database per test run, so runs on one machine (a developer's and a helper's) never collide.
+PG_URL = os.environ.get("YIMEN_TEST_POSTGRES_URL",
+                        f"postgresql+psycopg://postgres@127.0.0.1:5432/yimen_test_{os.getpid()}")
 
 
 class RoundTripYimen(Yimen):
@@ -41,7 +43,7 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
+def postgres_url():
     if os.environ.get("YIMEN_SKIP_POSTGRES") == "1":
         pytest.skip("YIMEN_SKIP_POSTGRES=1")
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -49,9 +51,11 @@ def postgres_url() -> str:
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
     upgrade(PG_URL)
-    return PG_URL
+    yield PG_URL
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
 
 
 def _empty_postgres(url: str) -> None:

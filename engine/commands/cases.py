@@ -115,7 +115,7 @@ def _complete(ctx: Ctx, row: HumanTask, data: dict[str, Any]) -> runtime.Running
     task = runtime.spiff_task(running, row.spiff_task_id)
     task.data.update(data)
     task.run()
-    row.status, row.outcome, row.completed_at, row.completed_by = TaskStatus.COMPLETED, "completed", ctx.now, ctx.actor.id
+    row.outcome, row.completed_by = "completed", ctx.actor.id  # the row is closed by runtime's sync
     runtime.advance(ctx, running)
     return running
 

@@ -96,10 +96,7 @@ def complete(ctx: Ctx, task_id: str, data: dict[str, Any] | None = None) -> dict
         return {"task": task_id, "instance": row.instance_id, "status": running.instance.status,
                 "returned_to": row.owner}
     task.run()
-    row.status = TaskStatus.COMPLETED
-    row.outcome = "completed"
-    row.completed_at = ctx.now
-    row.completed_by = ctx.actor.id
+    row.outcome, row.completed_by = "completed", ctx.actor.id  # the row is closed by runtime's sync
     runtime.advance(ctx, running)
     ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
     ctx.audit.data = {"element": row.element_id, "diff": diff(before, task.data), "handlers": running.events}
