@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEv
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition, TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -88,6 +89,11 @@ def start_deferred(ctx: Ctx, definition_id: int, data: dict[str, Any], business_
     """Create the instance row and workflow without running it (the caller advances it)."""
     loaded = definitions.load(ctx.session, definition_id)
     workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=script_engine(loaded.allow_scripts))
+    data = dict(data)
+    for meta in loaded.meta.values():
+        # camunda:initiator / flowable:initiator on the start event names the variable that holds the starter
+        if meta.get("type") == "startEvent" and meta.get("initiator") and meta.get("process_id") == loaded.key:
+            data.setdefault(meta["initiator"], ctx.actor.id)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(copy.deepcopy(data))
     instance = ProcessInstance(
@@ -279,7 +285,7 @@ def save(ctx: Ctx, running: Running) -> None:
         instance.status = InstanceStatus.COMPLETED
         instance.ended_at = ctx.now
     instance.data = visible_data(workflow)
-    instance.completed_elements = completed_elements(workflow)
+    instance.completed_elements = completed_elements(workflow, (instance.mirror or {}).get("cycle_firings"))
     instance.state = state.dump(workflow)
     instance.updated_at = ctx.now
     if (instance.mirror or {}).get("case") or (instance.mirror or {}).get("extension_of"):
@@ -295,13 +301,16 @@ def visible_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     return {k: v for k, v in data.items() if not str(k).startswith("_") and k != "data_objects"}
 
 
-def completed_elements(workflow: BpmnWorkflow) -> list[str]:
+def completed_elements(workflow: BpmnWorkflow, cycle_firings: list | None = None) -> list[str]:
     """Element ids of completed tasks in the order they completed (a loop or a
-    multi-instance step appears once per completion)."""
-    done = [t for t in _all_tasks(workflow)
-            if t.state == TaskState.COMPLETED and getattr(t.task_spec, "bpmn_id", None)]
-    done.sort(key=lambda t: t.last_state_change)
-    return [t.task_spec.bpmn_id for t in done]
+    multi-instance step appears once per instance, not again for its wrapper;
+    a repeating timer appears once per firing)."""
+    done = [(t.last_state_change, t.task_spec.bpmn_id) for t in _all_tasks(workflow)
+            if t.state == TaskState.COMPLETED and getattr(t.task_spec, "bpmn_id", None)
+            and not isinstance(t.task_spec, LoopTask)]
+    done += [(at, element) for at, element in cycle_firings or []]
+    done.sort(key=lambda pair: pair[0])
+    return [element for _, element in done]
 
 
 def _sync_human_tasks(ctx: Ctx, running: Running, mirror: dict) -> None:
@@ -377,6 +386,32 @@ def _definitions_of(event_definition):
     return [event_definition]
 
 
+def cycle_positions(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """Where each waiting repeating timer is in its cycle (to tell afterwards which ones fired)."""
+    out = {}
+    for task in workflow.event_manager.tasks.values():
+        for definition in _definitions_of(task.task_spec.event_definition):
+            if isinstance(definition, CycleTimerEventDefinition):
+                value = task.internal_data.get("event_value")
+                out[str(task.id)] = (task.task_spec.bpmn_id, value.get("cycles") if isinstance(value, dict) else None)
+    return out
+
+
+def record_cycle_firings(running: Running, before: dict[str, Any]) -> None:
+    """A repeating timer stays waiting when it fires; note each firing for ``completed_elements``."""
+    import time
+
+    after = cycle_positions(running.workflow)
+    firings = list((running.instance.mirror or {}).get("cycle_firings", []))
+    for task_id, (element, cycles) in before.items():
+        now_cycles = after.get(task_id, (element, None))[1]
+        if cycles is not None and now_cycles != cycles:
+            count = (cycles - now_cycles) if isinstance(now_cycles, int) and cycles > now_cycles else 1
+            firings += [[time.time(), element]] * count
+    if firings:
+        running.instance.mirror = {**(running.instance.mirror or {}), "cycle_firings": firings}
+
+
 def timer_due(task, definition) -> datetime | None:
     value = task.internal_data.get("event_value")
     if value is None:
@@ -443,7 +478,7 @@ def _sync_waiting(ctx: Ctx, running: Running, mirror: dict) -> None:
 
 def clear_rows(ctx: Ctx, instance: ProcessInstance, reason_status: str = TaskStatus.CANCELLED) -> None:
     """Close everything an ended instance still had open."""
-    instance.mirror = {k: v for k, v in (instance.mirror or {}).items() if k == "case"}
+    instance.mirror = {k: v for k, v in (instance.mirror or {}).items() if k in ("case", "cycle_firings")}
     for row in ctx.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                            HumanTask.status == TaskStatus.OPEN)):
         row.status = reason_status

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from . import audit, clock, queries, sweeps
 from .commands import deploy as deploy_cmd
 from .commands import cases as case_cmd
+from .commands import items as item_cmd
 from .commands import events, identity, instances, notices, reassign, return_task, signers, tasks, timers, withdraw
 from .context import Actor, run_command
 from .db import make_engine, make_sessionmaker
@@ -79,6 +80,41 @@ class Yimen:
 
     def remove_signer(self, task_id: str, signer: str, user: str | None = None) -> dict:
         return self._run(user, signers.remove_signer, task_id=task_id, user=signer)
+
+    # --- service items (事项) -------------------------------------------------------
+    def save_item(self, item: dict, user: str | None = None) -> dict:
+        return self._run(user, item_cmd.save_item, item=item)
+
+    def import_items(self, text: str, fmt: str = "json", user: str | None = None) -> dict:
+        return self._run(user, item_cmd.import_items, text=text, fmt=fmt)
+
+    def set_item_enabled(self, code: str, enabled: bool, user: str | None = None) -> dict:
+        return self._run(user, item_cmd.set_enabled, code=code, enabled=enabled)
+
+    def item(self, code: str) -> dict:
+        from .items import get_item, item_dict
+
+        return self._read(lambda s: item_dict(get_item(s, code)))
+
+    def items(self) -> list[dict]:
+        from sqlalchemy import select
+
+        from .items import item_dict
+        from .models import ServiceItem
+
+        return self._read(lambda s: [item_dict(i) for i in s.scalars(select(ServiceItem).order_by(ServiceItem.code))])
+
+    def export_items(self, fmt: str = "json") -> str:
+        from sqlalchemy import select
+
+        from .items import export_csv, export_json
+        from .models import ServiceItem
+
+        def run(s):
+            rows = list(s.scalars(select(ServiceItem).order_by(ServiceItem.code)))
+            return export_json(rows) if fmt == "json" else export_csv(rows)
+
+        return self._read(run)
 
     # --- cases (办件) -------------------------------------------------------------
     def submit(self, item_code: str, applicant: dict, materials: list[dict] | None = None, form: dict | None = None,

@@ -126,6 +126,7 @@ class _Normalizer:
         self.executable()
         self.data_stores()
         self.dialect_tasks()
+        self.plain_tasks()
         self.multi_instance()
         self.link_events()
         self.implicit_splits()
@@ -139,6 +140,12 @@ class _Normalizer:
         for el in self.root.iter(*(bpmn(t) for t in TRIMMED_TEXT)):
             if el.text is not None and el.text != el.text.strip() and len(el) == 0:
                 el.text = el.text.strip()
+
+    def plain_tasks(self) -> None:
+        """An untyped ``bpmn:task`` does nothing; Yimen passes through it (as Camunda does) and says so."""
+        for task in self.root.iter(bpmn("task")):
+            self.warn(task, f"task '{task.get('id')}' has no type (user, service...); Yimen passes straight "
+                            "through it")
 
     def flow_ids(self) -> None:
         for flow in self.root.iter(bpmn("sequenceFlow")):

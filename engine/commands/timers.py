@@ -59,7 +59,9 @@ def _fire(ctx: Ctx, instance_id: int, until: datetime) -> dict:
     due = {t.task_id: t.due_at for t in ctx.session.scalars(
         select(Timer).where(Timer.instance_id == instance_id, Timer.due_at <= until))}
     running = runtime.load(ctx, instance_id)
+    cycles = runtime.cycle_positions(running.workflow)
     running.workflow.refresh_timers()
+    runtime.record_cycle_firings(running, cycles)
     runtime.advance(ctx, running)
     after = {t.task_id: t.due_at for t in ctx.session.scalars(select(Timer).where(Timer.instance_id == instance_id))}
     fired = [task_id for task_id, due_at in due.items() if after.get(task_id) != due_at]

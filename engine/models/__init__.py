@@ -6,12 +6,13 @@ from .runtime import (
     ProcessInstance, TaskCandidate, TaskStatus, Timer,
 )
 from .identity import Membership, User
+from .items import ServiceItem
 from .audit import AuditEvent, AuditHead
 from .cases import ApprovalCase, CaseCounter, CaseMaterial, CaseNotice, CaseOpinion, CaseStatus, CreditRecord, CarbonCopy
 
 __all__ = [
     "Base", "Deployment", "DeploymentFile", "ProcessDefinition", "EventSubscription", "HumanTask",
     "Incident", "InstanceStatus", "Job", "JobStatus", "ProcessInstance", "TaskCandidate", "TaskStatus",
-    "Timer", "Membership", "User", "AuditEvent", "AuditHead", "ApprovalCase", "CaseCounter", "CaseMaterial",
+    "Timer", "Membership", "User", "ServiceItem", "AuditEvent", "AuditHead", "ApprovalCase", "CaseCounter", "CaseMaterial",
     "CaseNotice", "CaseOpinion", "CaseStatus", "CreditRecord", "CarbonCopy",
 ]
