@@ -305,14 +305,14 @@ def test_business_rule_task_without_decision_runs_as_service_task():
     assert "runs as a service task" in warnings[0].reason
 
 
-def test_plain_task_passes_through_untouched():
-    """A bpmn:task is neither changed nor warned about."""
+def test_plain_task_passes_through_untouched_with_a_warning():
+    """A bpmn:task is not changed, but the designer is told it does nothing."""
     xml = inline('<bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s"/>'
                  '<bpmn:task id="t" name="Just a task"/><bpmn:endEvent id="e"/>'
                  '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>'
                  '<bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/></bpmn:process>')
     tree, warnings = normalized(xml)
-    assert warnings == []
+    assert [w.element_id for w in warnings] == ["t"] and "passes straight through" in warnings[0].reason
     assert etree.tostring(tree.getroot()) == etree.tostring(etree.fromstring(xml))
 
 
