@@ -105,6 +105,11 @@ class _Checker:
             self.error(sub, f"ad hoc subprocess '{sub.get('id')}' is not supported (SpiffWorkflow would evaluate its "
                             "completion condition outside Yimen's restricted evaluator); draw an embedded "
                             "subprocess instead")
+        for sub in self.root.iter(*tags("subProcess")):
+            if sub.get("triggeredByEvent") == "true":
+                self.error(sub, f"event subprocess '{sub.get('id')}' is not supported yet: SpiffWorkflow 3.2 neither "
+                                "interrupts the main flow nor keeps the diagram unchanged when one is triggered; "
+                                "draw a boundary event on an embedded subprocess (or on the task) instead")
         for prop in self.root.iter(*tags("correlationProperty")):
             self.error(prop, f"correlation property '{prop.get('id')}' is not supported (its retrieval expression "
                              "would run outside Yimen's restricted evaluator); correlate messages by business key "

@@ -329,6 +329,9 @@ def test_message_event_subprocess_interrupts_the_main_flow(yimen):
     assert shown["completed_elements"][-3:] == ["withdraw_start", "record_withdrawal", "withdrawn_end"]
 
 
+@pytest.mark.xfail(strict=True, raises=BpmnInvalid, reason=(
+    "event subprocesses are refused at deploy (engine/bpmn/checks.py unsafe_constructs) until the engine "
+    "supports them: see test_message_event_subprocess_interrupts_the_main_flow for what is missing"))
 def test_event_subprocess_not_triggered_lets_the_main_flow_finish(yimen):
     """Without its message the event subprocess never runs and stops listening when the process ends."""
     deploy(yimen, "event_subprocess")

@@ -161,3 +161,21 @@ def test_a_broken_instance_does_not_block_other_timers(yimen, monkeypatch):
     result = yimen.fire_timers(until=t0 + timedelta(hours=3))
     assert result["fired"] == 1 and result["errors"][0]["details"]["instance_id"] == broken
     assert [t["assignee"] for t in yimen.tasks(instance=fine)] == ["li"]
+
+
+EVENT_SUB = diagram("""<bpmn:message id="m" name="stop"/>
+<bpmn:process id="evsub" isExecutable="true">
+  <bpmn:startEvent id="s"/><bpmn:userTask id="t"/><bpmn:endEvent id="e"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/><bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+  <bpmn:subProcess id="on_stop" triggeredByEvent="true">
+    <bpmn:startEvent id="ss"><bpmn:messageEventDefinition messageRef="m"/></bpmn:startEvent>
+    <bpmn:endEvent id="se"/><bpmn:sequenceFlow id="g1" sourceRef="ss" targetRef="se"/>
+  </bpmn:subProcess>
+</bpmn:process>""")
+
+
+def test_event_subprocess_is_refused_with_a_reason_until_supported(yimen):
+    """Event subprocesses would run wrongly on SpiffWorkflow 3.2; the upload says so and stores nothing."""
+    with pytest.raises(BpmnInvalid) as err:
+        yimen.deploy([("evsub.bpmn", EVENT_SUB)])
+    assert err.value.problems[0].element_id == "on_stop"
