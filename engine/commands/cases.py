@@ -27,6 +27,7 @@ from ..models.cases import CaseStatus
 ACCEPT_FORM = "yimen:accept"
 COMMITMENT_PROCESS = "notify_commit"
 EXTENSION_PROCESS = "extension"
+SUPPLEMENTED = "materials_supplemented"  # the message a diagram waits for until 容缺 materials arrive
 MAX_SUPPLEMENT_DAYS = 20
 
 
@@ -242,22 +243,15 @@ def supplement(ctx: Ctx, case_id: int, materials: list[dict[str, Any]]) -> dict:
             raise ValidationError(f"'{entry.get('name')}' is not a material of this case")
         receive_material(ctx, case, material, entry.get("filename") or material.name, entry.get("content", b""))
     complete = all(m.status == "received" for m in by_name.values() if m.required)
-    running = runtime.load(ctx, case.instance_id)
     delivered = False
-    if complete:
-        waiting = [t for t in running.workflow.event_manager.tasks.values()
-                   if getattr(t.task_spec.event_definition, "name", None) == "materials_supplemented"]
-        from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-        from SpiffWorkflow.bpmn.util import BpmnEvent
-
-        if waiting:
-            running.workflow.catch(BpmnEvent(MessageEventDefinition("materials_supplemented"),
-                                             payload={"materials_complete": True}))
-            delivered = True
-        else:
-            for task in runtime.live_tasks(running.workflow):
-                task.data["materials_complete"] = True
-    runtime.advance(ctx, running)
+    if complete and case.instance_id in runtime.waiting(ctx, "message", SUPPLEMENTED, instance_id=case.instance_id):
+        runtime.deliver(ctx, case.instance_id, "message", SUPPLEMENTED, {"materials_complete": True})
+        delivered = True
+    elif complete:
+        running = runtime.load(ctx, case.instance_id)
+        for task in runtime.live_tasks(running.workflow):
+            task.data["materials_complete"] = True
+        runtime.advance(ctx, running)
     ctx.audit.instance_id = case.instance_id
     ctx.audit.data = {"case": case.number, "materials": [m.get("name") for m in materials], "complete": complete}
     return {"case": case.id, "complete": complete, "delivered": delivered, "status": case.status}
