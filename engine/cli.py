@@ -141,6 +141,13 @@ def _build_parser() -> argparse.ArgumentParser:
     c = csub.add_parser("extend", parents=[common], help="延期: ask the head of office for more time")
     c.add_argument("case", type=int)
     c.add_argument("--reason", required=True)
+    c = csub.add_parser("urge", parents=[common], help="催办: remind whoever holds the case")
+    c.add_argument("instance", type=int)
+    c.add_argument("--message")
+    c = csub.add_parser("copy", parents=[common], help="抄送: give other users read access and a notice")
+    c.add_argument("instance", type=int)
+    c.add_argument("--to", required=True, help="comma-separated user ids")
+    c.add_argument("--note")
     c = csub.add_parser("withdraw", parents=[common], help="the applicant withdraws before acceptance")
     c.add_argument("case", type=int)
     c.add_argument("--reason")
@@ -192,6 +199,21 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scheduler", parents=[common], help="run timers and handler retries periodically")
     p.add_argument("--interval", type=float, default=10.0, help="seconds between sweeps")
+
+    p = sub.add_parser("notifications", parents=[common], help="in-app notices of a user")
+    p.add_argument("--for", dest="for_user", help="whose notices (default: --user)")
+    p.add_argument("--unread", action="store_true")
+
+    p = sub.add_parser("items", parents=[common], help="the service-item catalogue (事项)")
+    isub2 = p.add_subparsers(dest="action", required=True)
+    i2 = isub2.add_parser("import", parents=[common], help="import items (all or nothing)")
+    i2.add_argument("file")
+    i2.add_argument("--format", choices=["json", "csv"], default=None)
+    i2 = isub2.add_parser("export", parents=[common], help="print the catalogue")
+    i2.add_argument("--format", choices=["json", "csv"], default="json")
+    isub2.add_parser("list", parents=[common], help="list items")
+    i2 = isub2.add_parser("show", parents=[common], help="show one item")
+    i2.add_argument("code")
 
     p = sub.add_parser("db", parents=[common], help="database schema")
     dsub = p.add_subparsers(dest="action", required=True)
@@ -245,6 +267,24 @@ def _dispatch(args) -> Any:
             return yimen.add_signer(args.task, args.signer, args.position, user=u)
         if args.command == "remove-signer":
             return yimen.remove_signer(args.task, args.signer, user=u)
+        if args.command == "notifications":
+            who = args.for_user or u
+            if not who:
+                raise ValidationError("whose notifications? give --for USER or --user USER")
+            return yimen.notifications(who, args.unread)
+        if args.command == "items":
+            if args.action == "import":
+                path = Path(args.file)
+                if not path.is_file():
+                    raise ValidationError(f"file '{args.file}' does not exist")
+                fmt = args.format or ("csv" if path.suffix.lower() == ".csv" else "json")
+                return yimen.import_items(path.read_text(encoding="utf-8"), fmt, user=u)
+            if args.action == "export":
+                return {"format": args.format, "content": yimen.export_items(args.format)}
+            if args.action == "list":
+                return [{"code": i["code"], "name": i["name"], "process": i["process_key"], "enabled": i["enabled"]}
+                        for i in yimen.items()]
+            return yimen.item(args.code)
         if args.command == "cases":
             return _cases(yimen, args, u)
         if args.command == "message":
@@ -321,6 +361,11 @@ def _cases(yimen, args, u):
         return yimen.verify_commitment(args.task, not args.false_commitment, args.note, user=u)
     if a == "extend":
         return yimen.request_extension(args.case, args.reason, user=u)
+    if a == "urge":
+        return yimen.urge(args.instance, args.message, user=u)
+    if a == "copy":
+        return yimen.carbon_copy(args.instance, [x.strip() for x in args.to.split(",") if x.strip()], args.note,
+                                 user=u)
     if a == "withdraw":
         return yimen.withdraw_application(args.case, args.reason, user=u)
     if a == "terminate":

@@ -150,6 +150,11 @@ class Yimen:
     def carbon_copy(self, instance: int, users: list[str], note: str | None = None, user: str | None = None) -> dict:
         return self._run(user, notices.carbon_copy, instance_id=instance, users=users, note=note)
 
+    def notifications(self, user: str, unread_only: bool = False) -> list[dict]:
+        from .notify import notifications
+
+        return self._read(notifications, user, unread_only)
+
     def verify_commitment(self, task_id: str, commitment_true: bool, note: str, user: str | None = None) -> dict:
         return self._run(user, case_cmd.verify_commitment, task_id=task_id, commitment_true=commitment_true, note=note)
 

@@ -71,6 +71,9 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
         # 并联审批: the departments that review and what a rejection by one of them means
         data["departments"] = list(item.departments)
         data["department_rejection"] = getattr(item, "department_rejection", None) or "reject_case"
+    if item.verification_days:
+        # 告知承诺: the diagram dates the post-approval verification (核查) from this
+        data["verification_days"] = item.verification_days
     if agent and agent.get("user"):
         data["agent"] = agent["user"]
     # The case exists before the process starts so the first step can already set its status.

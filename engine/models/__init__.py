@@ -7,12 +7,13 @@ from .runtime import (
 )
 from .identity import Membership, User
 from .items import ServiceItem
+from .notifications import Notification
 from .audit import AuditEvent, AuditHead
 from .cases import ApprovalCase, CaseCounter, CaseMaterial, CaseNotice, CaseOpinion, CaseStatus, CreditRecord, CarbonCopy
 
 __all__ = [
     "Base", "Deployment", "DeploymentFile", "ProcessDefinition", "EventSubscription", "HumanTask",
     "Incident", "InstanceStatus", "Job", "JobStatus", "ProcessInstance", "TaskCandidate", "TaskStatus",
-    "Timer", "Membership", "User", "ServiceItem", "AuditEvent", "AuditHead", "ApprovalCase", "CaseCounter", "CaseMaterial",
+    "Timer", "Membership", "User", "ServiceItem", "Notification", "AuditEvent", "AuditHead", "ApprovalCase", "CaseCounter", "CaseMaterial",
     "CaseNotice", "CaseOpinion", "CaseStatus", "CreditRecord", "CarbonCopy",
 ]

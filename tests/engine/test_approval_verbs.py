@@ -252,3 +252,33 @@ def test_withdraw_after_the_next_person_acted_is_refused(standard):
     with pytest.raises(InvalidState):
         yimen.withdraw(review["id"], user="li")
     assert _task(yimen, instance)["element_id"] == "conclude"
+
+
+def test_urge_notifies_everyone_holding_the_case(standard):
+    """催办 sends an in-app notice to the candidates of the open step (the window group)."""
+    yimen, instance = standard
+    yimen.add_user("chen", groups=["window"])
+    result = yimen.urge(instance, "请今天办理")
+    assert set(result["urged"]) == {"wang", "chen"}
+    assert yimen.notifications("wang")[0]["body"] == "请今天办理"
+    assert yimen.notifications("li") == []
+
+
+def test_urge_by_an_outsider_is_refused_and_sends_nothing(standard):
+    """A reviewer who does not hold the case cannot urge it; no notice is written."""
+    yimen, instance = standard
+    with pytest.raises(PermissionDenied):
+        yimen.urge(instance, "hurry", user="li")
+    assert yimen.notifications("wang") == []
+
+
+def test_carbon_copy_gives_a_notice_once(standard):
+    """抄送 by the current handler notifies the copied user once; unknown users are not_found."""
+    yimen, instance = standard
+    with pytest.raises(NotFound):
+        yimen.carbon_copy(instance, ["ghost"], user="wang")
+    assert yimen.carbon_copy(instance, ["zhao"], note="FYI", user="wang")["copied_to"] == ["zhao"]
+    assert yimen.carbon_copy(instance, ["zhao"], user="wang")["copied_to"] == []
+    assert [n["body"] for n in yimen.notifications("zhao")] == ["FYI"]
+    with pytest.raises(PermissionDenied):
+        yimen.carbon_copy(instance, ["liu"], user="li")

@@ -226,3 +226,73 @@ def test_two_window_staff_accepting_at_once_one_wins(office):
         t.join()
     assert outcomes.count("ok") == 1
     assert len(office.case(case)["notices"]) == 1
+
+
+@pytest.fixture
+def demo(yimen):
+    for name in ("standard_approval", "parallel_approval", "notify_commit", "extension"):
+        yimen.deploy([read(f"{name}.bpmn")])
+    yimen.import_items((read("items/demo_items.json")[1]).decode("utf-8"))
+    for user, groups in (("wang", ["window"]), ("zhang", []), ("sun", ["supervision"]), ("head", ["office-head"]),
+                         ("li", ["reviewer"]), ("zhao", ["approver"]), ("m", ["market"]), ("f", ["fire"]),
+                         ("e", ["environment"])):
+        yimen.add_user(user, groups=groups)
+    return yimen
+
+
+def test_joint_case_reviews_with_every_department_of_the_item(demo):
+    """并联审批 case: the item's departments review at once; one rejection, the rest conclude the case."""
+    case = demo.submit("330100-XK-003", {"name": "小张面馆", "kind": "organisation", "user": "zhang"},
+                       [{"name": "联合申请表 Joint application form", "filename": "a.pdf", "content": b"x"}])["case"]
+    demo.accept(case, user="wang")
+    reviews = {t["candidate_groups"][0]: t for t in demo.tasks(instance=demo.case(case)["instance"])}
+    assert set(reviews) == {"market", "fire", "environment"}
+    demo.decide(reviews["fire"]["id"], False, "消防通道不畅", user="f")
+    demo.decide(reviews["market"]["id"], True, "同意", user="m")
+    demo.decide(reviews["environment"]["id"], True, "同意", user="e")
+    (delivery,) = demo.tasks(instance=demo.case(case)["instance"])
+    demo.complete(delivery["id"], {}, user="wang")
+    shown = demo.case(case)
+    assert (shown["status"], shown["outcome"]) == ("concluded", "approved")
+    assert len(shown["opinions"]) == 4
+
+
+def test_false_commitment_revokes_and_bars_the_next_commitment(demo):
+    """告知承诺: a false commitment revokes the decision, writes a credit record, and closes the route."""
+    applicant = {"name": "李四", "user": "zhang", "id_no": "330100199001010011"}
+    commitment = [{"name": "告知承诺书 Commitment", "filename": "c.pdf", "content": b"c"}]
+    case = demo.submit("330100-XK-004", applicant, commitment, user="zhang")["case"]
+    instance = demo.case(case)["instance"]
+    (sign,) = demo.tasks(instance=instance)
+    demo.complete(sign["id"], {"committed": True}, user="zhang")
+    (decide,) = demo.tasks(instance=instance)
+    demo.decide(decide["id"], True, "当场准予", user="wang")
+    (verify,) = demo.tasks(instance=instance)
+    assert demo.case(case)["status"] == "approved"
+    demo.verify_commitment(verify["id"], False, "现场与承诺不符", user="sun")
+    assert (demo.case(case)["status"], demo.case(case)["outcome"]) == ("concluded", "revoked")
+    with pytest.raises(InvalidState):
+        demo.submit("330100-XK-004", applicant, commitment, user="zhang")
+
+
+def test_extension_needs_the_head_and_is_told_to_the_applicant(demo):
+    """延期: once per case; the head's approval adds 10 working days and a notice with the reason."""
+    case = demo.submit("330100-XK-001", {"name": "张三", "user": "zhang"},
+                       files(*[m for m in (FORM_D, LICENCE_D, RULES_D)]), user="zhang")["case"]
+    with pytest.raises(InvalidState):
+        demo.request_extension(case, "too early")
+    demo.accept(case, user="wang")
+    result = demo.request_extension(case, "需要组织专家评审", user="li")
+    assert result["days"] == 10
+    with pytest.raises(InvalidState):
+        demo.request_extension(case, "again", user="li")
+    (approval,) = demo.tasks(instance=result["instance"])
+    demo.complete(approval["id"], {"approved": True}, user="head")
+    notice = [n for n in demo.case(case)["notices"] if n["kind"] == "extension"][0]
+    assert notice["content"]["reason"] == "需要组织专家评审" and notice["content"]["working_days"] == 10
+    with pytest.raises(InvalidState):
+        demo.request_extension(case, "a second time", user="li")
+
+
+FORM_D, LICENCE_D, RULES_D = ("食品经营许可申请书 Application form", "营业执照 Business licence",
+                              "食品安全管理制度 Food safety rules")
