@@ -18,6 +18,7 @@ from .commands import items as item_cmd
 from .commands import events, identity, instances, notices, reassign, return_task, signers, tasks, timers, withdraw
 from .context import Actor, run_command
 from .db import make_engine, make_sessionmaker
+from .errors import NotFound
 from .models import User
 
 
@@ -184,9 +185,50 @@ class Yimen:
         return self._run(user, timers.retry_incident, incident_id=incident)
 
     def add_user(self, user_id: str, groups: list[str] | None = None, admin: bool = False,
-                 display_name: str | None = None, user: str | None = None) -> dict:
+                 display_name: str | None = None, user: str | None = None, roles: list[str] | None = None,
+                 department: str | None = None, email: str | None = None, phone: str | None = None,
+                 password: str | None = None) -> dict:
         return self._run(user, identity.add_user, user_id=user_id, groups=groups or [], admin=admin,
-                         display_name=display_name)
+                         display_name=display_name, roles=roles, department=department, email=email,
+                         phone=phone, password=password)
+
+    def save_department(self, department_id: str, name: str, level: str, parent: str | None = None,
+                        user: str | None = None) -> dict:
+        return self._run(user, identity.save_department, department_id=department_id, name=name, level=level,
+                         parent=parent)
+
+    def set_password(self, user_id: str, password: str, user: str | None = None) -> dict:
+        return self._run(user, identity.set_password, user_id=user_id, password=password)
+
+    def create_token(self, user_id: str, name: str, user: str | None = None) -> dict:
+        return self._run(user, identity.create_token, user_id=user_id, name=name)
+
+    def revoke_token(self, token_id: int, user: str | None = None) -> dict:
+        return self._run(user, identity.revoke_token, token_id=token_id)
+
+    def authenticate(self, user_id: str, password: str) -> dict | None:
+        """The signed-in user's details, or None for an unknown user or a wrong password."""
+        def run(s):
+            found = identity.authenticate(s, user_id, password)
+            return identity.user_dict(s, found) if found else None
+        return self._read(run)
+
+    def user_for_token(self, token: str) -> dict | None:
+        def run(s):
+            found = identity.user_for_token(s, token)
+            return identity.user_dict(s, found) if found else None
+        return self._read(run)
+
+    def user(self, user_id: str) -> dict:
+        def run(s):
+            found = s.get(User, user_id)
+            if found is None:
+                raise NotFound(f"user '{user_id}' does not exist")
+            return identity.user_dict(s, found)
+        return self._read(run)
+
+    def departments(self) -> list[dict]:
+        return self._read(identity.departments)
 
     def fire_timers(self, until: datetime | None = None) -> dict:
         return sweeps.fire_due_timers(self.sessions, until)

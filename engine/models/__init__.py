@@ -5,15 +5,18 @@ from .runtime import (
     EventSubscription, HumanTask, Incident, InstanceStatus, Job, JobStatus,
     ProcessInstance, TaskCandidate, TaskStatus, Timer,
 )
-from .identity import Membership, User
+from .identity import ApiToken, Department, Membership, User
+from .calendar import CalendarDay, CalendarYear, DayKind
+from .outbox import OutboxMessage, OutboxStatus
 from .items import ServiceItem
 from .notifications import Notification
 from .audit import AuditEvent, AuditHead
-from .cases import ApprovalCase, CaseCounter, CaseMaterial, CaseNotice, CaseOpinion, CaseStatus, CreditRecord, CarbonCopy
+from .cases import ApprovalCase, CaseCounter, CaseMaterial, CaseNotice, CaseOpinion, CaseRating, CaseStatus, CreditRecord, CarbonCopy
 
 __all__ = [
     "Base", "Deployment", "DeploymentFile", "ProcessDefinition", "EventSubscription", "HumanTask",
     "Incident", "InstanceStatus", "Job", "JobStatus", "ProcessInstance", "TaskCandidate", "TaskStatus",
     "Timer", "Membership", "User", "ServiceItem", "Notification", "AuditEvent", "AuditHead", "ApprovalCase", "CaseCounter", "CaseMaterial",
-    "CaseNotice", "CaseOpinion", "CaseStatus", "CreditRecord", "CarbonCopy",
+    "CaseNotice", "CaseOpinion", "CaseStatus", "CreditRecord", "CarbonCopy", "CaseRating", "ApiToken", "Department",
+    "CalendarDay", "CalendarYear", "DayKind", "OutboxMessage", "OutboxStatus",
 ]

@@ -146,3 +146,16 @@ class CarbonCopy(Base):
     by: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseRating(Base):
+    """The applicant's rating of a concluded case (好差评): 1 (very bad) to 5 (very good)."""
+
+    __tablename__ = "case_rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("approval_case.id"), unique=True)
+    score: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text)
+    rated_by: Mapped[str] = mapped_column(String(100))
+    rated_at: Mapped[datetime]

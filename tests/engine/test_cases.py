@@ -234,8 +234,8 @@ def demo(yimen):
         yimen.deploy([read(f"{name}.bpmn")])
     yimen.import_items((read("items/demo_items.json")[1]).decode("utf-8"))
     for user, groups in (("wang", ["window"]), ("zhang", []), ("sun", ["supervision"]), ("head", ["office-head"]),
-                         ("li", ["reviewer"]), ("zhao", ["approver"]), ("m", ["market"]), ("f", ["fire"]),
-                         ("e", ["environment"])):
+                         ("li", ["reviewer"]), ("zhao", ["approver"]), ("m", ["SJ"]), ("f", ["XF"]),
+                         ("e", ["HB"])):
         yimen.add_user(user, groups=groups)
     return yimen
 
@@ -246,10 +246,10 @@ def test_joint_case_reviews_with_every_department_of_the_item(demo):
                        [{"name": "联合申请表 Joint application form", "filename": "a.pdf", "content": b"x"}])["case"]
     demo.accept(case, user="wang")
     reviews = {t["candidate_groups"][0]: t for t in demo.tasks(instance=demo.case(case)["instance"])}
-    assert set(reviews) == {"market", "fire", "environment"}
-    demo.decide(reviews["fire"]["id"], False, "消防通道不畅", user="f")
-    demo.decide(reviews["market"]["id"], True, "同意", user="m")
-    demo.decide(reviews["environment"]["id"], True, "同意", user="e")
+    assert set(reviews) == {"SJ", "XF", "HB"}
+    demo.decide(reviews["XF"]["id"], False, "消防通道不畅", user="f")
+    demo.decide(reviews["SJ"]["id"], True, "同意", user="m")
+    demo.decide(reviews["HB"]["id"], True, "同意", user="e")
     (delivery,) = demo.tasks(instance=demo.case(case)["instance"])
     demo.complete(delivery["id"], {}, user="wang")
     shown = demo.case(case)

@@ -1,0 +1,38 @@
+"""The working-day calendar (工作日历): which dates are holidays or make-up working days.
+
+Dates not in the table follow the week (Monday to Friday work). A year counts
+as entered only when it has a ``CalendarYear`` row, so a computation that
+reaches an unknown year fails instead of guessing.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+
+class DayKind:
+    HOLIDAY = "holiday"        # 法定节假日 (a weekday off)
+    WORKDAY = "workday"        # 调休 (a weekend day worked)
+    NORMAL = "normal"          # as the week says; kept to record an explicit override
+    ALL = (HOLIDAY, WORKDAY, NORMAL)
+
+
+class CalendarDay(Base):
+    __tablename__ = "calendar_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(100))
+
+
+class CalendarYear(Base):
+    __tablename__ = "calendar_year"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(100))  # e.g. "chinesecalendar 1.11.0", "file", "admin"
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
