@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from . import case_clock
 from .db import instance_path
 from .errors import NotFound, ValidationError
 from .models import (
@@ -116,6 +117,7 @@ def follow_extension(ctx, running) -> None:
         case.extension_days = int(data.get("days") or 0)
         issue_notice(ctx, case, "extension", {"reason": data.get("reason"), "working_days": case.extension_days,
                                               "approved_by": ctx.actor.id})
+        case_clock.follow(ctx, case)
 
 
 def has_false_commitment(session, case: ApprovalCase) -> bool:
@@ -170,9 +172,12 @@ def follow_process(ctx, running) -> None:
         if status not in CaseStatus.ALL:
             raise ValidationError(f"diagram sets unknown case status '{status}'")
         case.status = status
+    case_clock.follow(ctx, case)
 
 
 def case_dict(session, case: ApprovalCase) -> dict[str, Any]:
+    from . import supervision
+
     materials = session.scalars(select(CaseMaterial).where(CaseMaterial.case_id == case.id).order_by(CaseMaterial.id))
     opinions = session.scalars(select(CaseOpinion).where(CaseOpinion.case_id == case.id).order_by(CaseOpinion.id))
     notices = session.scalars(select(CaseNotice).where(CaseNotice.case_id == case.id).order_by(CaseNotice.id))
@@ -191,4 +196,8 @@ def case_dict(session, case: ApprovalCase) -> dict[str, Any]:
                       "text": o.text, "at": iso(o.at)} for o in opinions],
         "notices": [{"kind": n.kind, "number": n.number, "content": n.content, "issued_at": iso(n.issued_at),
                      "issued_by": n.issued_by} for n in notices],
+        "extension_days": case.extension_days,
+        "clock": case_clock.clock_of_case(session, case.id),
+        "special_procedures": supervision.procedures(session, case.id),
+        "cards": supervision.cards(session, case_id=case.id)["items"],
     }

@@ -176,6 +176,14 @@ def _build_parser() -> argparse.ArgumentParser:
     j = jsub.add_parser("run", parents=[common], help="retry handlers whose backoff has passed")
     j.add_argument("--until")
 
+    p = sub.add_parser("outbox", parents=[common], help="the outbox (发件箱): e-mail and SMS to send")
+    osub = p.add_subparsers(dest="action", required=True)
+    o = osub.add_parser("dispatch", parents=[common], help="send every message due up to --until (default now)")
+    o.add_argument("--until")
+    o = osub.add_parser("list", parents=[common], help="outbox messages, newest first")
+    o.add_argument("--status", choices=["pending", "sent", "failed"])
+    o.add_argument("--limit", type=int, default=100)
+
     p = sub.add_parser("incidents", parents=[common], help="open incidents")
     isub = p.add_subparsers(dest="action")
     i = isub.add_parser("retry", parents=[common], help="retry an incident")
@@ -215,6 +223,77 @@ def _build_parser() -> argparse.ArgumentParser:
     i2 = isub2.add_parser("show", parents=[common], help="show one item")
     i2.add_argument("code")
 
+    p = sub.add_parser("calendar", parents=[common], help="the working-day calendar (工作日历)")
+    lsub = p.add_subparsers(dest="action", required=True)
+    c = lsub.add_parser("seed", parents=[common], help="enter years from the chinesecalendar package")
+    c.add_argument("--years", help="comma-separated years (default: all it knows)")
+    c = lsub.add_parser("import", parents=[common], help="enter whole years from a CSV (date,kind,name) or JSON file")
+    c.add_argument("file")
+    c = lsub.add_parser("set", parents=[common], help="set one day: holiday, workday (调休) or normal")
+    c.add_argument("day")
+    c.add_argument("kind", choices=["holiday", "workday", "normal"])
+    c.add_argument("--name")
+    c = lsub.add_parser("show", parents=[common], help="the exceptional days of a year")
+    c.add_argument("year", type=int)
+    lsub.add_parser("years", parents=[common], help="the entered years")
+    c = lsub.add_parser("add", parents=[common], help="the N-th working day after DATE")
+    c.add_argument("day")
+    c.add_argument("n", type=int)
+    c = lsub.add_parser("between", parents=[common], help="working days after A up to and including B")
+    c.add_argument("a")
+    c.add_argument("b")
+
+    p = sub.add_parser("clock", parents=[common], help="the case clock: deadlines, warnings and cards")
+    ksub = p.add_subparsers(dest="action", required=True)
+    k = ksub.add_parser("sweep", parents=[common], help="advance every watch due up to --until (default now)")
+    k.add_argument("--until")
+    k = ksub.add_parser("watches", parents=[common], help="running clocks, e.g. --department SJ --state red")
+    k.add_argument("--department")
+    k.add_argument("--state", choices=["normal", "warning", "yellow", "red"])
+    k.add_argument("--kind", default="case", choices=["case", "step", "acceptance"])
+    k.add_argument("--item")
+    k = ksub.add_parser("due", parents=[common], help="everything due within N working days")
+    k.add_argument("working_days", type=int)
+    k.add_argument("--department")
+    ksub.add_parser("overview", parents=[common], help="counts by department and item, on-time rates")
+    k = ksub.add_parser("pause", parents=[common], help="特别程序: start a special procedure (pauses the clock)")
+    k.add_argument("case", type=int)
+    k.add_argument("--kind", required=True)
+    k.add_argument("--reason", required=True)
+    k.add_argument("--expected-days", type=int, required=True)
+    k = ksub.add_parser("resume", parents=[common], help="end the special procedure with its result")
+    k.add_argument("case", type=int)
+    k.add_argument("--result", required=True)
+
+    p = sub.add_parser("supervision", parents=[common], help="督查: cards, appeals and supervision orders")
+    vsub = p.add_subparsers(dest="action", required=True)
+    v = vsub.add_parser("cards", parents=[common], help="list cards")
+    v.add_argument("--department")
+    v.add_argument("--status")
+    v = vsub.add_parser("confirm", parents=[common], help="issue (or --drop) a card held for confirmation")
+    v.add_argument("card", type=int)
+    v.add_argument("--drop", action="store_true")
+    v.add_argument("--note")
+    v = vsub.add_parser("appeal", parents=[common], help="appeal a card of your department")
+    v.add_argument("card", type=int)
+    v.add_argument("--reason", required=True)
+    v = vsub.add_parser("decide", parents=[common], help="decide an appeal: --grant or not")
+    v.add_argument("card", type=int)
+    v.add_argument("--grant", action="store_true")
+    v.add_argument("--note", required=True)
+    v = vsub.add_parser("order", parents=[common], help="督办: order a department or person to act")
+    v.add_argument("--content", required=True)
+    v.add_argument("--days", type=int, required=True, help="deadline in working days")
+    v.add_argument("--case", type=int)
+    v.add_argument("--department")
+    v.add_argument("--to", dest="assignee")
+    vsub.add_parser("orders", parents=[common], help="list supervision orders")
+    v = vsub.add_parser("answer", parents=[common], help="answer a supervision order")
+    v.add_argument("order", type=int)
+    v.add_argument("--reply", required=True)
+    v = vsub.add_parser("close", parents=[common], help="close a supervision order")
+    v.add_argument("order", type=int)
+
     p = sub.add_parser("db", parents=[common], help="database schema")
     dsub = p.add_subparsers(dest="action", required=True)
     dsub.add_parser("upgrade", parents=[common], help="apply all migrations")
@@ -223,6 +302,69 @@ def _build_parser() -> argparse.ArgumentParser:
     asub = p.add_subparsers(dest="action", required=True)
     asub.add_parser("verify", parents=[common], help="check the hash chain")
     return parser
+
+
+def _calendar(yimen, args, u) -> Any:
+    from datetime import date
+
+    def day(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError as exc:
+            raise ValidationError(f"'{text}' is not a date (YYYY-MM-DD)") from exc
+
+    if args.action == "seed":
+        years = [int(y) for y in args.years.split(",") if y.strip()] if args.years else None
+        return yimen.seed_calendar(years, user=u)
+    if args.action == "import":
+        path = Path(args.file)
+        if not path.is_file():
+            raise ValidationError(f"file '{args.file}' does not exist")
+        return yimen.import_calendar(path.read_text(encoding="utf-8"),
+                                     "json" if path.suffix.lower() == ".json" else "csv", user=u)
+    if args.action == "set":
+        return yimen.set_calendar_day(args.day, args.kind, args.name, user=u)
+    if args.action == "show":
+        return yimen.calendar(args.year)
+    if args.action == "years":
+        return yimen.calendar_years()
+    cal = yimen.working_calendar()
+    if args.action == "add":
+        return {"day": cal.add_working_days(day(args.day), args.n).isoformat()}
+    return {"working_days": cal.working_days_between(day(args.a), day(args.b))}
+
+
+def _clock(yimen, args, u) -> Any:
+    if args.action == "sweep":
+        return yimen.advance_deadlines(_instant(args.until))
+    if args.action == "watches":
+        return yimen.watches(department=args.department, state=args.state, kind=args.kind, item=args.item)
+    if args.action == "due":
+        return yimen.due_within(args.working_days, department=args.department)
+    if args.action == "overview":
+        return yimen.supervision_overview()
+    if args.action == "pause":
+        return yimen.start_special_procedure(args.case, args.kind, args.reason, args.expected_days, user=u)
+    return yimen.end_special_procedure(args.case, args.result, user=u)
+
+
+def _supervision(yimen, args, u) -> Any:
+    if args.action == "cards":
+        return yimen.cards(department=args.department, status=args.status)
+    if args.action == "confirm":
+        return yimen.confirm_card(args.card, not args.drop, args.note, user=u)
+    if args.action == "appeal":
+        return yimen.appeal_card(args.card, args.reason, user=u)
+    if args.action == "decide":
+        return yimen.decide_appeal(args.card, args.grant, args.note, user=u)
+    if args.action == "order":
+        return yimen.issue_order(args.content, args.days, case_id=args.case, department=args.department,
+                                 assignee=args.assignee, user=u)
+    if args.action == "orders":
+        return yimen.orders()
+    if args.action == "answer":
+        return yimen.answer_order(args.order, args.reply, user=u)
+    return yimen.close_order(args.order, user=u)
 
 
 def _dispatch(args) -> Any:
@@ -287,6 +429,12 @@ def _dispatch(args) -> Any:
             return yimen.item(args.code)
         if args.command == "cases":
             return _cases(yimen, args, u)
+        if args.command == "calendar":
+            return _calendar(yimen, args, u)
+        if args.command == "clock":
+            return _clock(yimen, args, u)
+        if args.command == "supervision":
+            return _supervision(yimen, args, u)
         if args.command == "message":
             return yimen.message(args.name, _json_arg(args.data), instance=args.instance,
                                  business_key=args.business_key, user=u)
@@ -296,6 +444,10 @@ def _dispatch(args) -> Any:
             return yimen.fire_timers(_instant(args.until))
         if args.command == "jobs":
             return yimen.run_jobs(_instant(args.until))
+        if args.command == "outbox":
+            if args.action == "dispatch":
+                return yimen.dispatch_outbox(_instant(args.until))
+            return yimen.outbox(args.status, args.limit)
         if args.command == "incidents":
             if args.action == "retry":
                 return yimen.retry_incident(args.incident, user=u)

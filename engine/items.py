@@ -18,7 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "result": {}, "place_hours": None, "consultation": None, "complaint": None, "online_depth": 0, "visits": 1,
     "process_version": None, "joint_handling": False, "departments": [], "department_rejection": "reject_case",
     "commitment_allowed": False, "verification_days": None, "tolerance_allowed": False, "supplement_days": None,
-    "enabled": True,
+    "card_mode": "auto", "enabled": True,
 }
 FIELDS = REQUIRED + tuple(DEFAULTS)
 LIST_FIELDS = ("materials", "special_procedures", "fees", "departments")
@@ -96,6 +96,8 @@ def validate_item(data: dict[str, Any]) -> dict[str, Any]:
             problems.append("supplement_days: must end before the promised limit")
     if item["commitment_allowed"] and not item.get("verification_days"):
         problems.append("verification_days: required when notify-and-commit (告知承诺) is allowed")
+    if item["card_mode"] not in ("auto", "confirm"):
+        problems.append("card_mode: auto (cards issued at once) or confirm (held for a supervisor)")
     if item["department_rejection"] not in ("reject_case", "conclude_with_rest"):
         problems.append("department_rejection: reject_case or conclude_with_rest")
     if problems:

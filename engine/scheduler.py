@@ -38,6 +38,10 @@ def build(session_factory, interval_seconds: float = 10.0) -> BackgroundSchedule
                       seconds=interval_seconds, id="fire_due_timers", max_instances=1, coalesce=True)
     scheduler.add_job(_guarded("jobs", sweeps.run_due_jobs, session_factory), "interval",
                       seconds=interval_seconds, id="run_due_jobs", max_instances=1, coalesce=True)
+    scheduler.add_job(_guarded("deadlines", sweeps.advance_deadlines, session_factory), "interval",
+                      seconds=interval_seconds, id="advance_deadlines", max_instances=1, coalesce=True)
+    scheduler.add_job(_guarded("outbox", sweeps.dispatch_outbox, session_factory), "interval",
+                      seconds=interval_seconds, id="dispatch_outbox", max_instances=1, coalesce=True)
     return scheduler
 
 

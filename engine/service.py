@@ -11,10 +11,12 @@ from typing import Any, Iterable
 
 from sqlalchemy.orm import Session
 
-from . import audit, clock, queries, sweeps
+from . import audit, clock, queries, supervision, sweeps
 from .commands import deploy as deploy_cmd
 from .commands import cases as case_cmd
+from .commands import calendar as calendar_cmd
 from .commands import items as item_cmd
+from .commands import supervision as supervision_cmd
 from .commands import events, identity, instances, notices, reassign, return_task, signers, tasks, timers, withdraw
 from .context import Actor, run_command
 from .db import make_engine, make_sessionmaker
@@ -230,11 +232,103 @@ class Yimen:
     def departments(self) -> list[dict]:
         return self._read(identity.departments)
 
+    # --- the working-day calendar (工作日历) -------------------------------------------
+    def seed_calendar(self, years: list[int] | None = None, user: str | None = None) -> dict:
+        return self._run(user, calendar_cmd.seed_calendar, years=years)
+
+    def import_calendar(self, text: str, fmt: str = "csv", user: str | None = None) -> dict:
+        return self._run(user, calendar_cmd.import_calendar, text=text, fmt=fmt)
+
+    def set_calendar_day(self, day: str, kind: str, name: str | None = None, user: str | None = None) -> dict:
+        return self._run(user, calendar_cmd.set_day, day=day, kind=kind, name=name)
+
+    def calendar(self, year: int) -> list[dict]:
+        return self._read(calendar_cmd.calendar_days, year)
+
+    def calendar_years(self) -> list[dict]:
+        return self._read(calendar_cmd.calendar_years)
+
+    def working_calendar(self):
+        """The calendar's pure computations (add / count working days), as entered now."""
+        from . import calendar
+
+        return self._read(calendar.load)
+
+    # --- the case clock and supervision (督查) -----------------------------------------
+    def advance_deadlines(self, until: datetime | None = None) -> dict:
+        return sweeps.advance_deadlines(self.sessions, until)
+
+    def start_special_procedure(self, case_id: int, kind: str, reason: str, expected_days: int,
+                                user: str | None = None) -> dict:
+        return self._run(user, supervision_cmd.start_special_procedure, case_id=case_id, kind=kind, reason=reason,
+                         expected_days=expected_days)
+
+    def end_special_procedure(self, case_id: int, result: str, user: str | None = None) -> dict:
+        return self._run(user, supervision_cmd.end_special_procedure, case_id=case_id, result=result)
+
+    def confirm_card(self, card_id: int, confirm: bool = True, note: str | None = None,
+                     user: str | None = None) -> dict:
+        return self._run(user, supervision_cmd.confirm_card, card_id=card_id, confirm=confirm, note=note)
+
+    def appeal_card(self, card_id: int, reason: str, user: str | None = None) -> dict:
+        return self._run(user, supervision_cmd.appeal_card, card_id=card_id, reason=reason)
+
+    def decide_appeal(self, card_id: int, granted: bool, note: str, user: str | None = None) -> dict:
+        return self._run(user, supervision_cmd.decide_appeal, card_id=card_id, granted=granted, note=note)
+
+    def issue_order(self, content: str, deadline_days: int, case_id: int | None = None,
+                    department: str | None = None, assignee: str | None = None, user: str | None = None) -> dict:
+        return self._run(user, supervision_cmd.issue_order, content=content, deadline_days=deadline_days,
+                         case_id=case_id, department=department, assignee=assignee)
+
+    def answer_order(self, order_id: int, reply: str, user: str | None = None) -> dict:
+        return self._run(user, supervision_cmd.answer_order, order_id=order_id, reply=reply)
+
+    def close_order(self, order_id: int, user: str | None = None) -> dict:
+        return self._run(user, supervision_cmd.close_order, order_id=order_id)
+
+    def watches(self, **filters) -> dict:
+        """Running clocks, e.g. ``watches(department="SJ", state="red")``."""
+        return self._read(supervision.watches, **filters)
+
+    def due_within(self, working_days: int, department: str | None = None, limit: int = 100,
+                   offset: int = 0) -> dict:
+        """Everything whose promised limit ends within the next ``working_days`` working days."""
+        def run(s):
+            from . import calendar
+
+            moment = calendar.load(s).deadline(clock.now(), working_days)
+            return supervision.due_before(s, moment, department=department, limit=limit, offset=offset)
+        return self._read(run)
+
+    def supervision_overview(self) -> dict:
+        def run(s):
+            from . import calendar
+
+            return {**supervision.overview(s), "performance": supervision.performance(s, calendar.load(s))}
+        return self._read(run)
+
+    def cards(self, **filters) -> dict:
+        return self._read(supervision.cards, **filters)
+
+    def orders(self, **filters) -> dict:
+        return self._read(supervision.orders, **filters)
+
     def fire_timers(self, until: datetime | None = None) -> dict:
         return sweeps.fire_due_timers(self.sessions, until)
 
     def run_jobs(self, until: datetime | None = None) -> dict:
         return sweeps.run_due_jobs(self.sessions, until)
+
+    # --- the outbox (发件箱): e-mail and SMS ------------------------------------------
+    def dispatch_outbox(self, until: datetime | None = None) -> dict:
+        """Send the e-mail and SMS due up to ``until`` (default now)."""
+        return sweeps.dispatch_outbox(self.sessions, until)
+
+    def outbox(self, status: str | None = None, limit: int = 100) -> list[dict]:
+        from .outbox import messages
+
+        return self._read(messages, status=status, limit=limit)
 
     # --- queries -----------------------------------------------------------------
     def tasks(self, instance: int | None = None, user: str | None = None, group: str | None = None,

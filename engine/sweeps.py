@@ -1,4 +1,4 @@
-"""Background sweeps: fire due timers and retry due handler jobs.
+"""Background sweeps: fire due timers, retry due handler jobs, advance due deadline watches, send the outbox.
 
 The database says what is due. Each round is one command that claims one due
 row with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite has one writer
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import clock
+from . import clock, outbox
+from .commands.deadlines import advance_next_watch
 from .commands.timers import NothingDue, fire_next_timers, retry_next_job
 from .context import Actor, run_command
 from .errors import Conflict, EngineError
@@ -57,4 +58,22 @@ def run_due_jobs(session_factory, until: datetime | None = None, actor: Actor | 
     out = {"ran": len(results), "succeeded": sum(1 for r in results if r["ok"])}
     if errors:
         out["errors"] = errors
+    return out
+
+
+def advance_deadlines(session_factory, until: datetime | None = None, actor: Actor | None = None) -> dict:
+    """Move every watch whose next state is due: warnings, yellow and red cards, escalation, Art. 32."""
+    results, errors = _sweep(session_factory, advance_next_watch, until, actor)
+    out = {"advanced": len(results), "changed": sum(1 for r in results if r.get("actions") is not None
+                                                    or r.get("deemed_accepted"))}
+    if errors:
+        out["errors"] = errors
+    return out
+
+
+def dispatch_outbox(session_factory, until: datetime | None = None) -> dict:
+    """Send the e-mail and SMS due in the outbox (发件箱); see ``engine.outbox`` for how rows are claimed."""
+    out = outbox.dispatch_due(session_factory, until)
+    if not out["errors"]:
+        del out["errors"]
     return out

@@ -94,3 +94,15 @@ def read(name: str) -> tuple[str, bytes]:
     if not path.exists():
         path = PROCESSES / name
     return (path.name, path.read_bytes())
+
+
+CASE_TIME = "2026-03-02T02:00:00+00:00"  # a Monday, 10:00 in Beijing, with the whole year's calendar known
+
+
+@pytest.fixture
+def calendar_ready(yimen, monkeypatch):
+    """Cases count working days: enter 2025-2026 and pin the clock inside them (tests never depend on today)."""
+    if not os.environ.get("YIMEN_NOW"):
+        monkeypatch.setenv("YIMEN_NOW", CASE_TIME)
+    yimen.seed_calendar([2025, 2026])
+    return yimen

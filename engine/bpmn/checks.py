@@ -139,6 +139,22 @@ class _Checker:
                     self.error(el, "yimen.approvalMode applies only to a multi-instance (multi-person) step")
                 elif name == "sequential" and not meta["multi_instance"].get("sequential"):
                     self.error(el, "yimen.approvalMode 'sequential' needs isSequential=\"true\" on the loop")
+            self.clock_properties(el, props)
+
+    def clock_properties(self, el, props: dict) -> None:
+        """yimen.limitDays / yimen.warningDays: whole working days (or an expression); yimen.escalation: known actions."""
+        from ..case_clock import ESCALATIONS
+
+        for name in ("yimen.limitDays", "yimen.warningDays"):
+            value = (props.get(name) or "").strip()
+            if value and "${" not in value and "#{" not in value and not value.isdigit():
+                self.error(el, f"{name} '{value}' is not a whole number of working days")
+        actions = [a.strip() for a in (props.get("yimen.escalation") or "").split(",") if a.strip()]
+        unknown = [a for a in actions if a not in ESCALATIONS]
+        if unknown:
+            self.error(el, f"yimen.escalation {unknown} unknown; use {', '.join(ESCALATIONS)}")
+        if actions and not (props.get("yimen.limitDays") or "").strip():
+            self.error(el, "yimen.escalation needs yimen.limitDays: escalation runs when the step's limit passes")
 
     # --- ids -------------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .. import definitions, runtime
+from .. import case_clock, definitions, runtime
 from ..assignment import check_data, may_work_on, refuse
 from ..cases import (
     APPEAL_RIGHTS, LOCAL, case_dict, has_false_commitment, issue_notice, load_case, next_number, receive_material,
@@ -132,11 +132,16 @@ def accept(ctx: Ctx, case_id: int, opinion: str | None = None) -> dict:
     if missing:
         raise InvalidState(f"required materials are missing: {', '.join(missing)}; request a correction (补正) "
                            "or accept with missing materials (容缺受理) if the item allows it", missing=missing)
-    case.accepted_at = ctx.now
+    return accept_case(ctx, case, row, opinion, ctx.now, "accepted")
+
+
+def accept_case(ctx: Ctx, case: ApprovalCase, row: HumanTask, opinion: str | None, as_of, decision: str) -> dict:
+    """Accept as of a moment: now at the window, or the receipt day when the law deems it accepted (Art. 32)."""
+    case.accepted_at = as_of
     item = _item(ctx, case.item_code)
     notice = issue_notice(ctx, case, "acceptance", {"office": item.competent_office, "item": item.name,
-                                                    "accepted_on": ctx.now.astimezone(LOCAL).date().isoformat()})
-    record_opinion(ctx, case, row, "accepted", opinion)
+                                                    "accepted_on": as_of.astimezone(LOCAL).date().isoformat()})
+    record_opinion(ctx, case, row, decision, opinion)
     _complete(ctx, row, {"acceptance": "accepted"})
     ctx.audit.instance_id, ctx.audit.task_id = case.instance_id, row.id
     ctx.audit.data = {"case": case.number, "notice": notice.number}
@@ -219,14 +224,8 @@ def accept_with_missing(ctx: Ctx, case_id: int, supplement_days: int | None = No
 
 
 def _supplement_due(ctx: Ctx, days: int):
-    """The end of the n-th working day after today (calendar days if no working-day calendar is installed)."""
-    try:
-        from .. import calendar as working_calendar
-    except ImportError:  # pragma: no cover - the calendar module ships with Yimen
-        working_calendar = None
-    if working_calendar is not None and hasattr(working_calendar, "load"):
-        return working_calendar.load(ctx.session).deadline(ctx.now, days)
-    return ctx.now + timedelta(days=days)
+    """The end of the n-th working day after today, on the working-day calendar."""
+    return case_clock.working_calendar(ctx).deadline(ctx.now, days)
 
 
 @command("case.supplement")
@@ -371,6 +370,7 @@ def _end(ctx: Ctx, case: ApprovalCase, status: str, reason: str) -> None:
     running.instance.state = runtime.state.dump(running.workflow)
     case.status = status
     case.concluded_at = ctx.now
+    case_clock.follow(ctx, case)
 
 
 def view(ctx_session, case_id: int) -> dict:

@@ -8,6 +8,8 @@ from .runtime import (
 from .identity import ApiToken, Department, Membership, User
 from .calendar import CalendarDay, CalendarYear, DayKind
 from .outbox import OutboxMessage, OutboxStatus
+from .deadlines import Card, DeadlineWatch, WatchKind
+from .supervision import CardStatus, IssuedCard, SpecialProcedure, SupervisionOrder
 from .items import ServiceItem
 from .notifications import Notification
 from .audit import AuditEvent, AuditHead
@@ -19,4 +21,5 @@ __all__ = [
     "Timer", "Membership", "User", "ServiceItem", "Notification", "AuditEvent", "AuditHead", "ApprovalCase", "CaseCounter", "CaseMaterial",
     "CaseNotice", "CaseOpinion", "CaseStatus", "CreditRecord", "CarbonCopy", "CaseRating", "ApiToken", "Department",
     "CalendarDay", "CalendarYear", "DayKind", "OutboxMessage", "OutboxStatus",
+    "Card", "DeadlineWatch", "WatchKind", "CardStatus", "IssuedCard", "SpecialProcedure", "SupervisionOrder",
 ]

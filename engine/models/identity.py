@@ -46,6 +46,7 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(default=True)
+    backup_user_id: Mapped[str | None] = mapped_column(String(100))  # AB岗: who takes over when escalated
 
 
 class Membership(Base):

@@ -42,6 +42,7 @@ class ServiceItem(Base):
     legal_limit_days: Mapped[int]
     promised_limit_days: Mapped[int]
     warning_days: Mapped[int | None]
+    card_mode: Mapped[str] = mapped_column(String(20), default="auto")  # auto | confirm (held for a supervisor)
     special_procedures: Mapped[list[Any]] = mapped_column(default=list)
     fees: Mapped[list[Any]] = mapped_column(default=list)
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from engine.errors import Conflict, InvalidState, PermissionDenied, ValidationError
-from tests.conftest import read
+from tests.conftest import CASE_TIME, read
 
 FORM, LICENCE, HYGIENE = "申请书 Application form", "营业执照 Business licence", "卫生管理制度 Hygiene rules"
 
@@ -38,7 +38,7 @@ def files(*names):
 
 
 @pytest.fixture
-def office(yimen):
+def office(yimen, calendar_ready):
     yimen.deploy([read("standard_approval.bpmn")])
     for user, groups in (("wang", ["window"]), ("chen", ["window"]), ("li", ["reviewer"]), ("zhao", ["approver"]),
                          ("zhang", []), ("agent", [])):
@@ -229,7 +229,7 @@ def test_two_window_staff_accepting_at_once_one_wins(office):
 
 
 @pytest.fixture
-def demo(yimen):
+def demo(yimen, calendar_ready):
     for name in ("standard_approval", "parallel_approval", "notify_commit", "extension"):
         yimen.deploy([read(f"{name}.bpmn")])
     yimen.import_items((read("items/demo_items.json")[1]).decode("utf-8"))
@@ -269,6 +269,10 @@ def test_false_commitment_revokes_and_bars_the_next_commitment(demo):
     demo.decide(decide["id"], True, "当场准予", user="wang")
     (verify,) = demo.tasks(instance=instance)
     assert demo.case(case)["status"] == "approved"
+    # 核查 is due 30 working days after the decision (yimen.limitDays="${verification_days}").
+    deadline = demo.working_calendar().deadline(datetime.fromisoformat(CASE_TIME), 30)
+    assert verify["due"] == deadline.isoformat()
+    assert demo.case(case)["clock"]["steps"][-1]["element_id"] == "verification"
     demo.verify_commitment(verify["id"], False, "现场与承诺不符", user="sun")
     assert (demo.case(case)["status"], demo.case(case)["outcome"]) == ("concluded", "revoked")
     with pytest.raises(InvalidState):

@@ -39,7 +39,7 @@ def test_commitment_decision_then_verification_true(commit):
     commit.complete(sign["id"], {"committed": True}, user="zhang")
     commit.complete(_one(commit, instance)["id"], {"approved": True}, user="wang")
     verify = _one(commit, instance)
-    assert verify["element_id"] == "verification" and verify["due"] is not None
+    assert verify["element_id"] == "verification"  # its working-day limit runs for cases: test_case_clock
     assert commit.show(instance)["data"]["outcome"] == "approved"
     commit.complete(verify["id"], {"commitment_true": True}, user="sun")
     assert commit.show(instance)["completed_elements"][-1] == "verified"

@@ -1,0 +1,203 @@
+"""The working-day calendar (工作日历): adding and counting working days the way the law counts them.
+
+The table holds only the days that differ from the week: weekday holidays
+(法定节假日) and weekend days worked (调休). A year counts only once it has
+been entered (seeded from ``chinesecalendar``, imported from a file, or by an
+administrator); a computation that reaches any other year raises
+``CalendarMissing`` naming it — never a guess.
+
+Counting follows the day-counting rule (Administrative Licensing Law Art. 82
+and the Civil Code's rule on periods): the day of the event does not count;
+the period starts the next day. Days are Beijing days (Asia/Shanghai).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+
+from .errors import CalendarMissing, ValidationError
+from .models.calendar import CalendarDay, CalendarYear, DayKind
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+MAX_SPAN_DAYS = 366 * 5  # no legal period here is longer; a bigger one is a mistake, not a loop to run
+
+
+@dataclass
+class WorkingCalendar:
+    """Pure computations over the entered years and their exceptional days (no database access)."""
+
+    years: frozenset[int]
+    exceptions: dict[date, str] = field(default_factory=dict)
+
+    def _check(self, day: date) -> None:
+        if day.year not in self.years:
+            raise CalendarMissing(
+                f"no working-day calendar for {day.year}: enter it with `yimen calendar import` "
+                f"or `yimen calendar seed`", year=day.year)
+
+    def is_working_day(self, day: date) -> bool:
+        self._check(day)
+        kind = self.exceptions.get(day)
+        if kind == DayKind.HOLIDAY:
+            return False
+        if kind == DayKind.WORKDAY:
+            return True
+        return day.weekday() < 5
+
+    def next_working_day(self, day: date) -> date:
+        """The first working day strictly after ``day``."""
+        return self.add_working_days(day, 1)
+
+    def add_working_days(self, start: date | datetime, n: int) -> date:
+        """The n-th working day after ``start`` (its own day does not count); n = 0 is the same day (即办件)."""
+        day = _local_date(start)
+        if n < 0:
+            raise ValidationError("a number of working days cannot be negative")
+        self._check(day)
+        counted = 0
+        for _ in range(MAX_SPAN_DAYS):
+            if counted == n:
+                return day
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        raise ValidationError(f"{n} working days is longer than any period Yimen counts")
+
+    def working_days_between(self, a: date, b: date) -> int:
+        """Working days in (a, b]: after ``a`` up to and including ``b``; 0 when b is not after a."""
+        if b <= a:
+            return 0
+        if (b - a).days > MAX_SPAN_DAYS:
+            raise ValidationError("the span is longer than any period Yimen counts")
+        return sum(1 for i in range(1, (b - a).days + 1) if self.is_working_day(a + timedelta(days=i)))
+
+    def working_days_between_moments(self, start: datetime, end: datetime) -> int:
+        return self.working_days_between(_local_date(start), _local_date(end))
+
+    def deadline(self, moment: datetime, n: int) -> datetime:
+        """The end (23:59:59.999999 Beijing time) of the n-th working day after ``moment``, in UTC."""
+        day = self.add_working_days(moment, n)
+        return datetime.combine(day, time.max, LOCAL).astimezone(timezone.utc)
+
+
+def _local_date(value: date | datetime) -> date:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(LOCAL).date()
+    return value
+
+
+def load(session) -> WorkingCalendar:
+    """The calendar as entered in the database (two small tables, read once per command)."""
+    years = frozenset(session.scalars(select(CalendarYear.year)))
+    exceptions = {row.day: row.kind for row in session.scalars(select(CalendarDay))
+                  if row.kind != DayKind.NORMAL}
+    return WorkingCalendar(years, exceptions)
+
+
+# --- entering years -----------------------------------------------------------------
+
+def known_years() -> list[int]:
+    """The years the installed ``chinesecalendar`` release knows."""
+    from chinese_calendar import constants
+
+    first, last = min(constants.holidays).year, max(constants.holidays).year
+    return list(range(first, last + 1))
+
+
+def seed_rows(years: Iterable[int]) -> list[tuple[date, str, str | None]]:
+    """The days of ``years`` that differ from the week, as ``chinesecalendar`` has them."""
+    import chinese_calendar
+
+    rows = []
+    for year in years:
+        if year not in known_years():
+            raise ValidationError(f"chinesecalendar {chinese_calendar.__version__} does not know {year}; "
+                                  f"it knows {known_years()[0]}-{known_years()[-1]}", year=year)
+        day = date(year, 1, 1)
+        while day.year == year:
+            working = chinese_calendar.is_workday(day)
+            weekday = day.weekday() < 5
+            if working != weekday:
+                _, name = chinese_calendar.get_holiday_detail(day)
+                rows.append((day, DayKind.WORKDAY if working else DayKind.HOLIDAY, name))
+            day += timedelta(days=1)
+    return rows
+
+
+def parse_file(text: str, fmt: str) -> list[tuple[date, str, str | None]]:
+    """``date,kind[,name]`` lines (CSV) or ``[{"date", "kind", "name"}]`` (JSON); every bad line is reported."""
+    problems: list[str] = []
+    entries: list[tuple[int, dict]] = []
+    if fmt == "json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+        if not isinstance(data, list):
+            raise ValidationError("a calendar file in JSON is a list of {date, kind, name}")
+        entries = [(i + 1, e if isinstance(e, dict) else {}) for i, e in enumerate(data)]
+        where = "entry"
+    elif fmt == "csv":
+        for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+            if not row or not "".join(row).strip() or row[0].strip().startswith("#"):
+                continue
+            if number == 1 and row[0].strip().lower() == "date":
+                continue
+            entries.append((number, {"date": row[0].strip(), "kind": row[1].strip() if len(row) > 1 else "",
+                                     "name": row[2].strip() if len(row) > 2 and row[2].strip() else None}))
+        where = "line"
+    else:
+        raise ValidationError(f"calendar files are csv or json, not '{fmt}'")
+    rows, seen = [], set()
+    for number, entry in entries:
+        try:
+            day = date.fromisoformat(str(entry.get("date", "")))
+        except ValueError:
+            problems.append(f"{where} {number}: '{entry.get('date')}' is not a date (YYYY-MM-DD)")
+            continue
+        kind = entry.get("kind")
+        if kind not in DayKind.ALL:
+            problems.append(f"{where} {number}: kind '{kind}' is not one of {', '.join(DayKind.ALL)}")
+            continue
+        if day in seen:
+            problems.append(f"{where} {number}: {day} is listed twice")
+            continue
+        seen.add(day)
+        rows.append((day, kind, entry.get("name")))
+    if problems:
+        raise ValidationError("the calendar file is invalid: " + "; ".join(problems), problems=problems)
+    if not rows:
+        raise ValidationError("the calendar file lists no days")
+    return rows
+
+
+def store_years(session, rows: list[tuple[date, str, str | None]], years: Iterable[int], source: str,
+                now: datetime, actor: str) -> None:
+    """Replace the given years' days with ``rows`` and mark the years entered."""
+    years = sorted(set(years))
+    for year in years:
+        session.execute(delete(CalendarDay).where(CalendarDay.day >= date(year, 1, 1),
+                                                  CalendarDay.day <= date(year, 12, 31)))
+        row = session.get(CalendarYear, year)
+        if row is None:
+            session.add(CalendarYear(year=year, source=source, updated_at=now, updated_by=actor))
+        else:
+            row.source, row.updated_at, row.updated_by = source, now, actor
+    session.flush()
+    session.add_all(CalendarDay(day=day, kind=kind, name=name) for day, kind, name in rows)
+
+
+def ensure_seeded(yimen) -> dict:
+    """Seed every year ``chinesecalendar`` knows when no year is entered yet (a fresh install)."""
+    if yimen.calendar_years():
+        return {"seeded": []}
+    return yimen.seed_calendar(None)

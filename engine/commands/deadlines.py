@@ -1,0 +1,169 @@
+"""Advance deadline watches whose moment has come: warnings, cards, escalation, Art. 32.
+
+The sweep claims one due watch at a time (``FOR UPDATE SKIP LOCKED``, see
+``engine.commands.timers.claim_due``), so several scheduler processes can run
+it together and each warning, card and escalation happens once.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from .. import case_clock
+from ..cases import LOCAL, record_opinion
+from ..context import Ctx, command
+from ..models import ApprovalCase, HumanTask, Membership, TaskStatus, User
+from ..models.cases import CaseStatus
+from ..models.deadlines import Card, DeadlineWatch, WatchKind
+from ..models.supervision import CardStatus, IssuedCard
+from ..notify import notify_user
+from .timers import NothingDue, _blame, claim_due
+
+SUPERVISOR_GROUP = "supervisor"
+
+
+@command("clock.advance")
+def advance_next_watch(ctx: Ctx, until: datetime, skip: set[int]) -> dict:
+    """Claim one due watch and move it to the state its deadlines say."""
+    watch = claim_due(ctx, DeadlineWatch, DeadlineWatch.next_change_at, until, skip,
+                      DeadlineWatch.active.is_(True))
+    with _blame(watch.instance_id):
+        ctx.audit.instance_id, ctx.audit.task_id = watch.instance_id, watch.task_id
+        if watch.kind == WatchKind.ACCEPTANCE:
+            return _deemed_accepted(ctx, watch)
+        return _advance(ctx, watch, until)
+
+
+def _advance(ctx: Ctx, watch: DeadlineWatch, until: datetime) -> dict:
+    before = watch.state
+    after = case_clock.state_at(watch, until)
+    if Card.ORDER.index(after) <= Card.ORDER.index(before):
+        watch.next_change_at = case_clock.next_change(watch)
+        ctx.audit.data = {"watch": watch.id, "state": before, "changed": False}
+        return {"ok": True, "instance": watch.instance_id, "watch": watch.id, "state": before}
+    watch.state = after
+    watch.next_change_at = case_clock.next_change(watch)
+    case = ctx.session.get(ApprovalCase, watch.case_id) if watch.case_id else None
+    what = f"case {case.number}" if case else f"instance {watch.instance_id}"
+    if watch.kind == WatchKind.STEP:
+        what += f", step {watch.element_id}"
+    actions: list[str] = []
+    if after == Card.WARNING:
+        _tell_handlers(ctx, watch, case, f"预警 Warning: {what} is due {_local(watch.promised_due)}")
+        actions.append("warned")
+    if after in (Card.YELLOW, Card.RED) and (watch.kind == WatchKind.CASE or "card" in (watch.escalation or [])):
+        card = _issue_card(ctx, watch, after, what)
+        actions.append(f"card:{card.status}")
+    if after == Card.YELLOW and watch.kind == WatchKind.STEP:
+        actions += _escalate(ctx, watch, case, what)
+    ctx.audit.data = {"watch": watch.id, "kind": watch.kind, "from": before, "to": after, "actions": actions,
+                      "case": case.number if case else None}
+    return {"ok": True, "instance": watch.instance_id, "watch": watch.id, "state": after, "actions": actions}
+
+
+def _local(moment: datetime | None) -> str:
+    return moment.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _issue_card(ctx: Ctx, watch: DeadlineWatch, color: str, what: str) -> IssuedCard:
+    limit = "legal limit (法定时限)" if color == Card.RED else "promised limit (承诺时限)"
+    due = watch.legal_due if color == Card.RED else watch.promised_due
+    status = CardStatus.PENDING if watch.card_mode == "confirm" else CardStatus.ISSUED
+    card = IssuedCard(watch_id=watch.id, case_id=watch.case_id, task_id=watch.task_id, color=color, status=status,
+                      department=watch.department, reason=f"{what} passed its {limit} of {_local(due)}",
+                      issued_at=ctx.now)
+    ctx.session.add(card)
+    ctx.session.flush()
+    label = {"yellow": "黄牌 Yellow card", "red": "红牌 Red card"}[color]
+    for user in supervisors(ctx.session):
+        notify_user(ctx, user, f"{label}: {what}", card.reason, {"card": card.id, "status": status},
+                    instance_id=watch.instance_id)
+    if status == CardStatus.ISSUED:
+        for user in department_staff(ctx.session, watch.department):
+            notify_user(ctx, user, f"{label}: {what}", card.reason, {"card": card.id}, instance_id=watch.instance_id)
+    return card
+
+
+def _escalate(ctx: Ctx, watch: DeadlineWatch, case: ApprovalCase | None, what: str) -> list[str]:
+    """The step's escalation actions (yimen.escalation), run once when it becomes overdue."""
+    done: list[str] = []
+    row = ctx.session.get(HumanTask, watch.task_id) if watch.task_id else None
+    if row is None or row.status != TaskStatus.OPEN:
+        return done
+    for action in watch.escalation or []:
+        if action == "notify_supervisor":
+            for user in supervisors(ctx.session):
+                notify_user(ctx, user, f"超期 Overdue: {what}", f"{what} was due {_local(watch.promised_due)}",
+                            {"task": row.id}, instance_id=row.instance_id)
+            done.append(action)
+        elif action == "reassign_backup" and row.assignee:
+            holder = ctx.session.get(User, row.assignee)
+            if holder is not None and holder.backup_user_id:
+                previous, row.assignee = row.assignee, holder.backup_user_id
+                notify_user(ctx, row.assignee, f"AB岗 Backup: {what}",
+                            f"{what} is overdue and was reassigned to you from {previous}", {"task": row.id},
+                            instance_id=row.instance_id)
+                done.append(f"{action}:{previous}->{row.assignee}")
+        elif action in ("auto_approve", "auto_reject") and case is not None:
+            from .cases import _complete
+
+            approved = action == "auto_approve"
+            opinion = (f"系统自动{'通过' if approved else '不予通过'}：超过步骤时限 "
+                       f"(automatic {'approval' if approved else 'rejection'}: step limit passed)")
+            record_opinion(ctx, case, row, "approved" if approved else "rejected", opinion)
+            row.completed_by = ctx.actor.id
+            _complete(ctx, row, {"approved": approved, "opinion": opinion})
+            done.append(action)
+            break
+    return done
+
+
+def _deemed_accepted(ctx: Ctx, watch: DeadlineWatch) -> dict:
+    """Art. 32: no acceptance decision and no correction notice in 5 working days → accepted as of receipt."""
+    from .cases import ACCEPT_FORM, accept_case
+
+    case = ctx.session.get(ApprovalCase, watch.case_id)
+    row = ctx.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == case.instance_id, HumanTask.status == TaskStatus.OPEN,
+        HumanTask.form_key == ACCEPT_FORM)).first()
+    case_clock.stop(ctx, watch)
+    if case.status != CaseStatus.SUBMITTED or row is None:
+        ctx.audit.data = {"watch": watch.id, "case": case.number, "deemed_accepted": False}
+        return {"ok": True, "instance": watch.instance_id, "watch": watch.id, "deemed_accepted": False}
+    accept_case(ctx, case, row, "依《行政许可法》第三十二条，逾期未作出受理决定，自收到申请之日起即为受理 "
+                "(deemed accepted as of receipt: no decision within 5 working days, Art. 32)",
+                watch.started_at, "deemed_accepted")
+    ctx.audit.data = {"watch": watch.id, "case": case.number, "deemed_accepted": True,
+                      "as_of": watch.started_at.isoformat()}
+    return {"ok": True, "instance": watch.instance_id, "watch": watch.id, "deemed_accepted": True}
+
+
+def _tell_handlers(ctx: Ctx, watch: DeadlineWatch, case: ApprovalCase | None, text: str) -> None:
+    from .notices import current_handlers
+
+    row = ctx.session.get(HumanTask, watch.task_id) if watch.task_id else None
+    people = current_handlers(ctx, watch.instance_id)
+    if row is not None:  # a step's warning goes to that step's people only
+        people = [row.assignee] if row.assignee else [p for p in people if p in (row.candidate_users or [])
+                                                      or _in_groups(ctx, p, row.candidate_groups)]
+    for user in people:
+        notify_user(ctx, user, text, text, {"watch": watch.id}, instance_id=watch.instance_id)
+
+
+def _in_groups(ctx: Ctx, user: str, groups) -> bool:
+    return bool(groups) and ctx.session.scalars(select(Membership.id).where(
+        Membership.user_id == user, Membership.group_id.in_(list(groups))).limit(1)).first() is not None
+
+
+def supervisors(session) -> list[str]:
+    return sorted(set(session.scalars(select(Membership.user_id).where(Membership.group_id == SUPERVISOR_GROUP))))
+
+
+def department_staff(session, department: str | None) -> list[str]:
+    if not department:
+        return []
+    return sorted(session.scalars(select(User.id).where(User.department_id == department, User.active.is_(True))))
+
+
+__all__ = ["advance_next_watch", "NothingDue"]

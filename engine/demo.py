@@ -1,0 +1,55 @@
+"""Demo data for a first look: departments, one account per role, the shipped processes and items.
+
+``install(yimen)`` is idempotent (deploying identical diagrams returns the
+existing version; users, departments and items are saved over), so
+``yimen serve --demo`` may run it on every start. Every demo account has the
+password ``DEMO_PASSWORD``; never use the demo data on a real service.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+PROCESSES = Path(__file__).resolve().parent.parent / "processes"
+SHIPPED = ("standard_approval", "parallel_approval", "notify_commit", "extension")
+DEMO_PASSWORD = "yimen-demo"
+
+DEPARTMENTS = (
+    # id (office code), name, level, parent
+    ("ZJ", "省政务服务管理办公室 Provincial Government Service Office", "province", None),
+    ("SP", "市行政审批局 City Administrative Approval Bureau", "city", "ZJ"),
+    ("SJ", "市市场监督管理局 City Market Regulation Bureau", "city", "ZJ"),
+    ("WJ", "市卫生健康委员会 City Health Commission", "city", "ZJ"),
+    ("XF", "市消防救援支队 City Fire and Rescue Detachment", "city", "ZJ"),
+    ("HB", "市生态环境局 City Ecology and Environment Bureau", "city", "ZJ"),
+)
+
+USERS = (
+    # id, display name, roles, department, groups (task candidate groups)
+    ("admin", "系统管理员 Administrator", ["admin", "designer"], "SP", ["catalogue-admin"]),
+    ("chen", "陈设计 Process designer", ["designer"], "SP", []),
+    ("wang", "王窗口 Window staff", ["window"], "SP", ["window"]),
+    ("li", "李审查 Reviewer (market)", ["reviewer"], "SJ", ["reviewer", "SJ"]),
+    ("zhou", "周审查 Reviewer (health)", ["reviewer"], "WJ", ["reviewer"]),
+    ("zhao", "赵科长 Approver (market)", ["reviewer"], "SJ", ["approver"]),
+    ("xu", "徐审查 Reviewer (fire)", ["reviewer"], "XF", ["XF"]),
+    ("he", "何审查 Reviewer (environment)", ["reviewer"], "HB", ["HB"]),
+    ("head", "刘主任 Head of office", ["reviewer"], "SP", ["office-head"]),
+    ("sun", "孙督查 Supervisor", ["supervisor"], "ZJ", ["supervisor", "supervision"]),
+    ("zhang", "张三 Applicant", ["applicant"], None, []),
+)
+
+
+def install(yimen, password: str = DEMO_PASSWORD) -> dict:
+    from . import calendar as working_calendar
+
+    deployed = yimen.deploy([(f"{name}.bpmn", (PROCESSES / f"{name}.bpmn").read_bytes()) for name in SHIPPED],
+                            name="shipped processes")["deployed"]
+    seeded = working_calendar.ensure_seeded(yimen)
+    for dept_id, name, level, parent in DEPARTMENTS:
+        yimen.save_department(dept_id, name, level, parent)
+    for user_id, name, roles, dept, groups in USERS:
+        yimen.add_user(user_id, groups=groups, display_name=name, roles=roles, department=dept,
+                       admin="admin" in roles, email=f"{user_id}@demo.yimen.invalid", password=password)
+    items = yimen.import_items((PROCESSES / "items" / "demo_items.json").read_text(encoding="utf-8"))
+    return {"deployed": deployed, "calendar": seeded, "departments": len(DEPARTMENTS), "users": len(USERS),
+            "items": items}
