@@ -15,9 +15,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable
+from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
@@ -201,3 +202,27 @@ def ensure_seeded(yimen) -> dict:
     if yimen.calendar_years():
         return {"seeded": []}
     return yimen.seed_calendar(None)
+
+
+# --- working days inside diagram expressions: ${workdays(3)} -------------------------
+
+_current: ContextVar[Callable[[], WorkingCalendar] | None] = ContextVar("yimen_working_calendar", default=None)
+
+
+def bind(loader: Callable[[], WorkingCalendar]):
+    """Make the running command's calendar available to expressions (``workdays(n)``)."""
+    return _current.set(loader)
+
+
+def unbind(token) -> None:
+    _current.reset(token)
+
+
+def workdays_from_now(n: int) -> str:
+    """The end of the n-th working day from now, as an ISO date-time a timer or due date can take."""
+    from . import clock
+
+    loader = _current.get()
+    if loader is None:
+        raise ValidationError("workdays() needs the working-day calendar of a running command")
+    return loader().deadline(clock.now(), n).isoformat()

@@ -81,6 +81,10 @@ def run_command(session_factory: Callable[[], Session], actor: Actor, fn, /, **k
     session = session_factory()
     try:
         ctx = Ctx(session=session, actor=resolve_actor(session, actor), now=clock.now())
+        from . import calendar
+        from .case_clock import working_calendar
+
+        bound = calendar.bind(lambda: working_calendar(ctx))
         try:
             result = fn(ctx, **kwargs)
             session.commit()
@@ -102,6 +106,8 @@ def run_command(session_factory: Callable[[], Session], actor: Actor, fn, /, **k
         except BaseException:
             session.rollback()
             raise
+        finally:
+            calendar.unbind(bound)
     finally:
         session.close()
 

@@ -688,7 +688,22 @@ _FUNCTIONS = {  # name: (implementation, min args, max args)
     "lower": (lambda s: _str_arg("lower", s).lower(), 1, 1),
     "upper": (lambda s: _str_arg("upper", s).upper(), 1, 1),
     "contains": (_contains, 2, 2),
+    "workdays": (lambda n: _workdays(n), 1, 1),
 }
+
+
+def _workdays(n: Any) -> str:
+    """``workdays(3)``: the end of the third working day from now (工作日), for timers and due dates."""
+    days = _num_arg("workdays", n)
+    if isinstance(days, bool) or int(days) != days or days < 0:
+        raise _Fail("workdays() needs a whole number of days >= 0")
+    from .calendar import workdays_from_now
+    from .errors import EngineError
+
+    try:
+        return workdays_from_now(int(days))
+    except EngineError as exc:
+        raise _Fail(exc.message) from None
 
 
 # ----------------------------------------------------------------- interpreter
