@@ -26,7 +26,7 @@ DEPARTMENTS = (
 USERS = (
     # id, display name, roles, department, groups (task candidate groups)
     ("admin", "系统管理员 Administrator", ["admin", "designer"], "SP", ["catalogue-admin"]),
-    ("chen", "陈设计 Process designer", ["designer"], "SP", []),
+    ("chen", "陈设计 Process designer", ["designer"], "SP", ["process-designer"]),
     ("wang", "王窗口 Window staff", ["window"], "SP", ["window"]),
     ("li", "李审查 Reviewer (market)", ["reviewer"], "SJ", ["reviewer", "SJ"]),
     ("zhou", "周审查 Reviewer (health)", ["reviewer"], "WJ", ["reviewer"]),

@@ -42,10 +42,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key()
     app.extensions["yimen"] = Yimen(app.config["YIMEN_DATABASE_URL"])
     csrf.init_app(app)
-    from . import i18n, pages
+    from . import api, i18n, pages
 
     i18n.init_app(app)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
     return app
 
 

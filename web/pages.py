@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from engine import inbox
 from engine.errors import EngineError
@@ -28,14 +29,16 @@ def _globals() -> dict[str, Any]:
     return {"me": current_user(), "has_role": has_role}
 
 
-@bp.app_errorhandler(403)
-def _forbidden(_):
-    return render_template("message.html", title="Forbidden"), 403
+@bp.app_errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    """HTML for pages, the API's JSON error shape under /api/ (also for routing errors like 404 and 405)."""
+    if request.path.startswith("/api/"):
+        from .api import error
 
-
-@bp.app_errorhandler(404)
-def _not_found(_):
-    return render_template("message.html", title="Not found"), 404
+        return error(exc.name.lower().replace(" ", "_"), exc.description or exc.name, exc.code)
+    if exc.code in (403, 404):
+        return render_template("message.html", title="Forbidden" if exc.code == 403 else "Not found"), exc.code
+    return exc
 
 
 def _act(fn, *args, success: str = "Done", **kwargs):

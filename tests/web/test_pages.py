@@ -7,20 +7,8 @@ import pytest
 
 from engine import demo
 from engine.models import HumanTask
-from web import create_app
 
 PASSWORD = demo.DEMO_PASSWORD
-FORM, LICENCE, HYGIENE = "申请书 Application form", "营业执照 Business licence", "卫生管理制度 Hygiene rules"
-
-
-@pytest.fixture
-def app(database_url, monkeypatch, tmp_path):
-    monkeypatch.setenv("YIMEN_NOW", "2026-03-02T02:00:00+00:00")
-    monkeypatch.setenv("YIMEN_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"YIMEN_DATABASE_URL": database_url, "SECRET_KEY": "test", "TESTING": True})
-    demo.install(app.extensions["yimen"])
-    yield app
-    app.extensions["yimen"].close()
 
 
 def csrf(page: bytes) -> str:

@@ -1,0 +1,122 @@
+"""The JSON API: tokens, scoping, verbs, errors, the OpenAPI document, and fuzzing."""
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+
+from engine.demo import DEMO_PASSWORD
+
+MATERIALS = ["食品经营许可申请书 Application form", "营业执照 Business licence", "食品安全管理制度 Food safety rules"]
+
+
+def token(app, user):
+    return app.extensions["yimen"].create_token(user, "test")["token"]
+
+
+def client(app, user):
+    c = app.test_client()
+    c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token(app, user)}"
+    return c
+
+
+def apply(c, materials=MATERIALS):
+    body = {"item": "330100-XK-001", "applicant": {"name": "张三"},
+            "materials": [{"name": n, "filename": "a.pdf", "content_base64": base64.b64encode(b"%PDF").decode()}
+                          for n in materials]}
+    response = c.post("/api/cases", json=body)
+    assert response.status_code == 201, response.json
+    return response.json["case"]
+
+
+def test_without_credentials_or_with_a_revoked_token_nothing_is_answered(app):
+    anonymous = app.test_client()
+    assert anonymous.get("/api/me").json["error"]["code"] == "unauthenticated"
+    c = app.test_client()
+    made = app.extensions["yimen"].create_token("zhang", "x")
+    c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {made['token']}"
+    assert c.get("/api/me").json["id"] == "zhang"
+    assert c.delete(f"/api/tokens/{made['id']}").status_code == 200
+    assert c.get("/api/me").status_code == 401
+
+
+def test_session_calls_that_change_something_need_the_csrf_header(app):
+    c = app.test_client()
+    page = c.get("/login").data
+    csrf = re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
+    c.post("/login", data={"user": "zhang", "password": DEMO_PASSWORD, "csrf_token": csrf})
+    assert c.get("/api/me").json["id"] == "zhang"
+    csrf = re.search(rb'name="csrf_token" value="([^"]+)"', c.get("/my").data).group(1).decode()  # new session
+    refused = c.post("/api/tokens", json={"name": "x"})
+    assert refused.status_code == 400 and refused.json["error"]["code"] == "csrf_failed"
+    assert c.post("/api/tokens", json={"name": "x"}, headers={"X-CSRFToken": csrf}).status_code == 201
+
+
+def test_a_case_through_the_api_with_department_scoping(app):
+    applicant = client(app, "zhang")
+    case = apply(applicant)
+    window = client(app, "wang")
+    (task,) = [t for t in window.get("/api/tasks").json["items"] if t["case"]["id"] == case]
+    assert window.post(f"/api/cases/{case}/accept", json={"opinion": "齐全"}).status_code == 200
+    other_department = client(app, "zhou")
+    review = [t for t in client(app, "li").get("/api/tasks").json["items"] if t["case"]["id"] == case][0]
+    assert all(t["id"] != review["id"] for t in other_department.get("/api/tasks").json["items"])
+    guessed = other_department.post(f"/api/tasks/{review['id']}/decide", json={"approved": True, "opinion": "x"})
+    assert guessed.status_code == 404
+    assert other_department.get(f"/api/cases/{case}").status_code == 404
+    li = client(app, "li")
+    assert li.post(f"/api/tasks/{review['id']}/decide", json={"approved": True, "opinion": "同意"}).status_code == 200
+    again = li.post(f"/api/tasks/{review['id']}/decide", json={"approved": True, "opinion": "同意"})
+    assert again.status_code == 409 and again.json["error"]["code"] == "invalid_state"  # a double submit
+    conclude = [t for t in client(app, "zhao").get("/api/tasks").json["items"] if t["case"]["id"] == case][0]
+    client(app, "zhao").post(f"/api/tasks/{conclude['id']}/decide", json={"approved": True, "opinion": "准予"})
+    shown = applicant.get(f"/api/cases/{case}").json
+    assert (shown["status"], shown["outcome"]) == ("concluded", "approved")
+    assert [c["id"] for c in applicant.get("/api/cases").json["items"]] == [case]
+    assert client(app, "wang").get("/api/notifications").status_code == 200
+
+
+@pytest.mark.parametrize("body, code", [
+    ({"item": "330100-XK-001"}, "invalid_input"),
+    ({"item": "NOPE", "applicant": {"name": "x"}}, "not_found"),
+    ({"item": "330100-XK-001", "applicant": {"name": "x"}, "materials": [{"name": MATERIALS[0],
+                                                                          "content_base64": "***"}]}, "invalid_input"),
+    ([1, 2], "invalid_input"),
+])
+def test_bad_applications_get_a_reason_and_store_nothing(app, body, code):
+    c = client(app, "zhang")
+    response = c.post("/api/cases", json=body)
+    assert response.json["error"]["code"] == code and response.status_code in (400, 404)
+    assert c.get("/api/cases").json["total"] == 0
+
+
+def test_designers_deploy_and_broken_xml_names_the_line(app):
+    import io
+
+    designer = client(app, "chen")
+    bad = designer.post("/api/deployments", data={"files": (io.BytesIO(b"<bpmn:definitions"), "bad.bpmn")},
+                        content_type="multipart/form-data")
+    assert bad.status_code == 400 and bad.json["error"]["code"] == "bpmn_invalid"
+    applicant = client(app, "zhang")
+    assert applicant.post("/api/deployments", data={"files": (io.BytesIO(b"<x/>"), "x.bpmn")},
+                          content_type="multipart/form-data").status_code == 403
+
+
+def test_supervisor_endpoints_are_for_supervisors(app):
+    assert client(app, "li").get("/api/supervision/overview").status_code == 403
+    sun = client(app, "sun")
+    assert "by_department" in sun.get("/api/supervision/overview").json
+    assert sun.get("/api/supervision/due?working_days=2").json["items"] == []
+    assert sun.get("/api/supervision/due?working_days=x").status_code == 400
+
+
+def test_openapi_lists_every_api_rule(app):
+    document = app.test_client().get("/api/openapi.json").json
+    documented = {(path, method) for path, ops in document["paths"].items() for method in ops}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/") or rule.rule == "/api/openapi.json":
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method.lower()) in documented, (path, method)

@@ -1,0 +1,413 @@
+"""The JSON API under ``/api/``: what the pages do, for other systems.
+
+Authentication: ``Authorization: Bearer <token>`` (``POST /api/tokens``), or
+the page session cookie; a cookie-authenticated call that changes something
+must carry the ``X-CSRFToken`` header (the token pages embed). Errors are
+``{"error": {"code", "message", "details"}}`` with the engine's stable codes.
+Lists are paginated: ``?limit=&offset=`` → ``{"items", "total", "limit", "offset"}``.
+
+Every endpoint is one row of ``ENDPOINTS``; the OpenAPI document
+(``/api/openapi.json``) is generated from the same rows, so it cannot miss one.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from flask import Blueprint, g, jsonify, request, session
+from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.exceptions import HTTPException
+
+from engine import inbox
+from engine.errors import EngineError, NotFound, PermissionDenied, ValidationError
+from engine.models import ApprovalCase, HumanTask
+
+from .app import csrf, yimen
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+MAX_ID = 2**31 - 1  # ids and offsets beyond a 32-bit integer cannot exist (and overflow the databases)
+csrf.exempt(bp)
+
+STATUS = {"invalid_input": 400, "bpmn_invalid": 400, "expression_error": 422, "permission_denied": 403,
+          "not_found": 404, "invalid_state": 409, "conflict": 409, "calendar_missing": 409,
+          "handler_failed": 409, "workflow_error": 409, "unauthenticated": 401}
+
+
+def error(code: str, message: str, status: int | None = None, details: dict | None = None):
+    return jsonify({"error": {"code": code, "message": message, "details": details or {}}}), status or STATUS.get(code, 400)
+
+
+@bp.errorhandler(EngineError)
+def _engine_error(exc: EngineError):
+    return error(exc.code, exc.message, details={k: v for k, v in exc.details.items() if _jsonable(v)})
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    return error(exc.name.lower().replace(" ", "_"), exc.description or exc.name, exc.code)
+
+
+def _jsonable(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool, list, dict, type(None)))
+
+
+# --- who is calling -------------------------------------------------------------------
+
+def caller() -> dict[str, Any]:
+    return g.api_user
+
+
+@bp.before_request
+def _authenticate():
+    if request.endpoint == "api.openapi":
+        return None
+    if any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in (request.view_args or {}).values()):
+        return error("not_found", "no such id", 404)
+    header = request.headers.get("Authorization", "")
+    user = None
+    if header.startswith("Bearer "):
+        user = yimen().user_for_token(header[7:].strip())
+        if user is None:
+            return error("unauthenticated", "the bearer token is unknown or revoked")
+    elif session.get("user"):
+        try:
+            user = yimen().user(session["user"])
+        except EngineError:
+            user = None
+        if user is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
+            try:
+                validate_csrf(request.headers.get("X-CSRFToken", ""))
+            except (CSRFError, Exception):  # noqa: BLE001 - any CSRF failure is the same refusal
+                return error("csrf_failed", "a signed-in browser call must send the X-CSRFToken header", 400)
+    if user is None:
+        return error("unauthenticated", "sign in or send 'Authorization: Bearer <token>'")
+    g.api_user = user
+    return None
+
+
+def _require(*roles: str) -> None:
+    user = caller()
+    if user.get("admin") or set(roles) & set(user.get("roles") or []):
+        return
+    raise PermissionDenied(f"this needs one of the roles {', '.join(roles)}")
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValidationError("the request body must be a JSON object")
+    return data
+
+
+def _field(data: dict, name: str, kind: type | tuple, required: bool = True, default: Any = None) -> Any:
+    if name not in data or data[name] is None:
+        if required:
+            raise ValidationError(f"'{name}' is required")
+        return default
+    value = data[name]
+    if isinstance(value, bool) and kind in (int, (int,)):
+        raise ValidationError(f"'{name}' must be {kind}")
+    if not isinstance(value, kind):
+        raise ValidationError(f"'{name}' has the wrong type")
+    return value
+
+
+def _page() -> tuple[int, int]:
+    try:
+        limit = int(request.args.get("limit", 50))
+        offset = int(request.args.get("offset", 0))
+    except ValueError as exc:
+        raise ValidationError("limit and offset are whole numbers") from exc
+    if not 1 <= limit <= 500 or not 0 <= offset <= MAX_ID:
+        raise ValidationError(f"limit is 1-500 and offset 0-{MAX_ID}")
+    return limit, offset
+
+
+def _paged(items: list) -> dict:
+    limit, offset = _page()
+    return {"items": items[offset:offset + limit], "total": len(items), "limit": limit, "offset": offset}
+
+
+def _task(task_id: str) -> HumanTask:
+    with yimen().session() as s:
+        row = s.get(HumanTask, task_id)
+        if row is None or not inbox.can_see_task(s, caller(), row):
+            raise NotFound(f"task {task_id} does not exist")
+        s.expunge(row)
+        return row
+
+
+def _case(case_id: int) -> dict:
+    with yimen().session() as s:
+        if not inbox.can_see_case(s, caller(), s.get(ApprovalCase, case_id)):
+            raise NotFound(f"case {case_id} does not exist")
+    return yimen().case(case_id)
+
+
+def _materials(data: dict) -> list[dict]:
+    materials = _field(data, "materials", list, required=False, default=[])
+    out = []
+    for entry in materials:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ValidationError("each material is {name, filename, content_base64}")
+        try:
+            content = base64.b64decode(entry.get("content_base64") or "", validate=True)
+        except (binascii.Error, ValueError, TypeError) as exc:
+            raise ValidationError(f"material '{entry['name']}': content_base64 is not base64") from exc
+        out.append({"name": entry["name"], "filename": str(entry.get("filename") or entry["name"]),
+                    "content": content})
+    return out
+
+
+# --- endpoints ---------------------------------------------------------------------------
+
+@dataclass
+class Endpoint:
+    method: str
+    path: str           # Flask rule
+    summary: str
+    view: Callable
+    body: dict[str, Any] | None = None   # JSON schema of the request body
+    query: list[str] = field(default_factory=list)
+    paged: bool = False
+
+
+def me():
+    return caller()
+
+
+def create_token():
+    data = _body()
+    return yimen().create_token(caller()["id"], _field(data, "name", str), user=caller()["id"]), 201
+
+
+def revoke_token(token_id: int):
+    return yimen().revoke_token(token_id, user=caller()["id"])
+
+
+def list_items():
+    return _paged(yimen().items())
+
+
+def get_item(code: str):
+    return yimen().item(code)
+
+
+def deploy():
+    _require("designer")
+    files = [(f.filename or "upload.bpmn", f.read()) for f in request.files.getlist("files")]
+    if not files:
+        raise ValidationError("upload one or more BPMN/DMN files as multipart field 'files'")
+    return yimen().deploy(files, user=caller()["id"]), 201
+
+
+def list_tasks():
+    with yimen().session() as s:
+        items = inbox.visible_tasks(s, caller(), item=request.args.get("item") or None, limit=1000)
+    return _paged(items)
+
+
+def get_task(task_id: str):
+    from engine.queries import task_dict
+
+    return task_dict(_task(task_id))
+
+
+def task_verb(task_id: str, verb: str):
+    _task(task_id)
+    data, y, me_id = _body(), yimen(), caller()["id"]
+    verbs: dict[str, Callable[[], Any]] = {
+        "claim": lambda: y.claim(task_id, user=me_id),
+        "unclaim": lambda: y.unclaim(task_id, user=me_id),
+        "complete": lambda: y.complete(task_id, _field(data, "data", dict, False, {}), user=me_id),
+        "decide": lambda: y.decide(task_id, _field(data, "approved", bool), _field(data, "opinion", str), user=me_id),
+        "transfer": lambda: y.transfer(task_id, _field(data, "to", str), _field(data, "reason", str, False), user=me_id),
+        "delegate": lambda: y.delegate(task_id, _field(data, "to", str), _field(data, "note", str, False), user=me_id),
+        "return": lambda: y.return_to(task_id, _field(data, "to", str), _field(data, "reason", str), user=me_id),
+        "withdraw": lambda: y.withdraw(task_id, user=me_id),
+        "add-signer": lambda: y.add_signer(task_id, _field(data, "signer", str),
+                                           _field(data, "position", str, False, "after"), user=me_id),
+        "remove-signer": lambda: y.remove_signer(task_id, _field(data, "signer", str), user=me_id),
+        "verify": lambda: y.verify_commitment(task_id, _field(data, "commitment_true", bool),
+                                              _field(data, "note", str), user=me_id),
+    }
+    if verb not in verbs:
+        raise NotFound(f"unknown task action '{verb}'")
+    return verbs[verb]()
+
+
+def apply():
+    data = _body()
+    applicant = _field(data, "applicant", dict)
+    applicant = {**applicant, "user": caller()["id"]}
+    return yimen().submit(_field(data, "item", str), applicant, _materials(data),
+                          _field(data, "form", dict, False, {}), user=caller()["id"]), 201
+
+
+def list_cases():
+    with yimen().session() as s:
+        items = [{"id": c.id, "number": c.number, "item": c.item_code, "status": c.status,
+                  "submitted": c.submitted_at.isoformat()} for c in inbox.visible_cases(s, caller(), limit=1000)]
+    return _paged(items)
+
+
+def get_case(case_id: int):
+    return _case(case_id)
+
+
+def case_verb(case_id: int, verb: str):
+    _case(case_id)
+    data, y, me_id = _body(), yimen(), caller()["id"]
+    verbs: dict[str, Callable[[], Any]] = {
+        "accept": lambda: y.accept(case_id, _field(data, "opinion", str, False), user=me_id),
+        "not-accept": lambda: y.not_accept(case_id, _field(data, "reason", str),
+                                           _field(data, "competent_office", str, False), user=me_id),
+        "correction": lambda: y.request_correction(case_id, _field(data, "problems", list), user=me_id),
+        "tolerate": lambda: y.accept_with_missing(case_id, _field(data, "supplement_days", int, False),
+                                                  _field(data, "opinion", str, False), user=me_id),
+        "supplement": lambda: y.supplement(case_id, _materials(data), user=me_id),
+        "extend": lambda: y.request_extension(case_id, _field(data, "reason", str), user=me_id),
+        "withdraw": lambda: y.withdraw_application(case_id, _field(data, "reason", str, False), user=me_id),
+        "terminate": lambda: y.terminate_case(case_id, _field(data, "reason", str), user=me_id),
+        "special-procedure": lambda: y.start_special_procedure(
+            case_id, _field(data, "kind", str), _field(data, "reason", str), _field(data, "expected_days", int),
+            user=me_id),
+        "end-special-procedure": lambda: y.end_special_procedure(case_id, _field(data, "result", str), user=me_id),
+        "urge": lambda: y.urge(_case(case_id)["instance"], _field(data, "message", str, False), user=me_id),
+    }
+    if verb not in verbs:
+        raise NotFound(f"unknown case action '{verb}'")
+    return verbs[verb]()
+
+
+def supervision_watches():
+    _require("supervisor")
+    limit, offset = _page()
+    return yimen().watches(department=request.args.get("department") or None,
+                           state=request.args.get("state") or None, limit=limit, offset=offset)
+
+
+def supervision_due():
+    _require("supervisor")
+    try:
+        days = int(request.args.get("working_days", 2))
+    except ValueError as exc:
+        raise ValidationError("working_days is a whole number") from exc
+    if not 0 <= days <= 60:
+        raise ValidationError("working_days is 0-60")
+    limit, offset = _page()
+    return yimen().due_within(days, limit=limit, offset=offset)
+
+
+def supervision_overview():
+    _require("supervisor")
+    return yimen().supervision_overview()
+
+
+def list_cards():
+    _require("supervisor", "reviewer")
+    limit, offset = _page()
+    dept = None if caller().get("admin") or "supervisor" in caller()["roles"] else caller().get("department")
+    return yimen().cards(department=dept, status=request.args.get("status") or None, limit=limit, offset=offset)
+
+
+def card_verb(card_id: int, verb: str):
+    data, y, me_id = _body(), yimen(), caller()["id"]
+    verbs: dict[str, Callable[[], Any]] = {
+        "confirm": lambda: y.confirm_card(card_id, _field(data, "confirm", bool, False, True),
+                                          _field(data, "note", str, False), user=me_id),
+        "appeal": lambda: y.appeal_card(card_id, _field(data, "reason", str), user=me_id),
+        "decide": lambda: y.decide_appeal(card_id, _field(data, "granted", bool), _field(data, "note", str),
+                                          user=me_id),
+    }
+    if verb not in verbs:
+        raise NotFound(f"unknown card action '{verb}'")
+    return verbs[verb]()
+
+
+def issue_order():
+    data = _body()
+    return yimen().issue_order(_field(data, "content", str), _field(data, "deadline_days", int),
+                               case_id=_field(data, "case", int, False), department=_field(data, "department", str, False),
+                               assignee=_field(data, "assignee", str, False), user=caller()["id"]), 201
+
+
+def list_notifications():
+    return _paged(yimen().notifications(caller()["id"]))
+
+
+_STR = {"type": "string"}
+_INT = {"type": "integer"}
+_BOOL = {"type": "boolean"}
+_MATERIALS = {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {
+    "name": _STR, "filename": _STR, "content_base64": {"type": "string", "format": "byte"}}}}
+
+
+def _obj(required: list[str], **props) -> dict:
+    return {"type": "object", "required": required, "properties": props}
+
+
+ENDPOINTS = [
+    Endpoint("GET", "/me", "the caller", me),
+    Endpoint("POST", "/tokens", "create an API token for yourself (shown once)", create_token, _obj(["name"], name=_STR)),
+    Endpoint("DELETE", "/tokens/<int:token_id>", "revoke a token", revoke_token),
+    Endpoint("GET", "/items", "the service-item catalogue", list_items, paged=True),
+    Endpoint("GET", "/items/<code>", "one service item (its service guide)", get_item),
+    Endpoint("POST", "/deployments", "deploy BPMN/DMN files (multipart field 'files'; designers)", deploy),
+    Endpoint("GET", "/tasks", "open tasks the caller may see", list_tasks, query=["item"], paged=True),
+    Endpoint("GET", "/tasks/<task_id>", "one open task", get_task),
+    Endpoint("POST", "/tasks/<task_id>/<verb>", "claim, unclaim, complete, decide, transfer, delegate, return, "
+             "withdraw, add-signer, remove-signer, verify", task_verb,
+             _obj([], data={"type": "object"}, approved=_BOOL, opinion=_STR, to=_STR, reason=_STR, note=_STR,
+                  signer=_STR, position={"type": "string", "enum": ["before", "after"]}, commitment_true=_BOOL)),
+    Endpoint("POST", "/cases", "apply for a service item", apply,
+             _obj(["item", "applicant"], item=_STR, applicant=_obj(["name"], name=_STR, kind=_STR, id_no=_STR),
+                  materials=_MATERIALS, form={"type": "object"})),
+    Endpoint("GET", "/cases", "cases the caller may see", list_cases, paged=True),
+    Endpoint("GET", "/cases/<int:case_id>", "one case with materials, opinions, notices and its clock", get_case),
+    Endpoint("POST", "/cases/<int:case_id>/<verb>", "accept, not-accept, correction, tolerate, supplement, extend, "
+             "withdraw, terminate, special-procedure, end-special-procedure, urge", case_verb,
+             _obj([], opinion=_STR, reason=_STR, competent_office=_STR, supplement_days=_INT, kind=_STR,
+                  expected_days=_INT, result=_STR, message=_STR, materials=_MATERIALS,
+                  problems={"type": "array", "items": _obj(["problem"], problem=_STR, material=_STR)})),
+    Endpoint("GET", "/supervision/watches", "running clocks by department and state", supervision_watches,
+             query=["department", "state"], paged=True),
+    Endpoint("GET", "/supervision/due", "everything due within N working days", supervision_due,
+             query=["working_days"], paged=True),
+    Endpoint("GET", "/supervision/overview", "counts, on-time rates, average working days", supervision_overview),
+    Endpoint("GET", "/cards", "cards (supervisors: all; reviewers: their department's)", list_cards,
+             query=["status"], paged=True),
+    Endpoint("POST", "/cards/<int:card_id>/<verb>", "confirm, appeal or decide an appeal", card_verb,
+             _obj([], confirm=_BOOL, note=_STR, reason=_STR, granted=_BOOL)),
+    Endpoint("POST", "/orders", "issue a supervision order (督办)", issue_order,
+             _obj(["content", "deadline_days"], content=_STR, deadline_days=_INT, case=_INT, department=_STR,
+                  assignee=_STR)),
+    Endpoint("GET", "/notifications", "the caller's in-app notices", list_notifications, paged=True),
+]
+
+
+def _wrap(endpoint: Endpoint):
+    def view(**kwargs):
+        result = endpoint.view(**kwargs)
+        status = 200
+        if isinstance(result, tuple):
+            result, status = result
+        return jsonify(result), status
+    view.__name__ = f"{endpoint.view.__name__}_{endpoint.method.lower()}"
+    return view
+
+
+for _endpoint in ENDPOINTS:
+    bp.add_url_rule(_endpoint.path, view_func=_wrap(_endpoint), methods=[_endpoint.method])
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from .openapi import document
+
+    return jsonify(document(ENDPOINTS))
+
