@@ -72,6 +72,14 @@ def verify(session: Session) -> dict[str, Any]:
     return {"ok": not problems, "events": count, "problems": problems}
 
 
+def events_of_instance(session: Session, instance_id: int, limit: int = 1000) -> list[dict[str, Any]]:
+    """One instance's events in order: the audit trail a supervisor reads for a case."""
+    rows = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
+                           .order_by(AuditEvent.seq).limit(limit))
+    return [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "task": e.task_id,
+             "data": e.data, "hash": e.hash} for e in rows]
+
+
 def diff(before: dict, after: dict) -> dict[str, Any]:
     """Keys that changed between two data dicts, with old and new values."""
     changed = {}

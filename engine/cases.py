@@ -22,7 +22,7 @@ from .errors import NotFound, ValidationError
 from .models import (
     ApprovalCase, CaseCounter, CaseMaterial, CaseNotice, CaseOpinion, CreditRecord, HumanTask, TaskStatus,
 )
-from .models.cases import CaseStatus
+from .models.cases import CaseRating, CaseStatus
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 STATUS_PROPERTY = "yimen.caseStatus"
@@ -190,7 +190,7 @@ def case_dict(session, case: ApprovalCase) -> dict[str, Any]:
         "agent": {"name": case.agent_name, "user": case.agent_user} if case.agent_name or case.agent_user else None,
         "submitted": iso(case.submitted_at), "accepted": iso(case.accepted_at), "concluded": iso(case.concluded_at),
         "form": case.form,
-        "materials": [{"name": m.name, "required": m.required, "tolerable": m.tolerable, "status": m.status,
+        "materials": [{"id": m.id, "name": m.name, "required": m.required, "tolerable": m.tolerable, "status": m.status,
                        "filename": m.filename, "sha256": m.sha256, "size": m.size} for m in materials],
         "opinions": [{"step": o.step, "element_id": o.element_id, "user": o.user_id, "decision": o.decision,
                       "text": o.text, "at": iso(o.at)} for o in opinions],
@@ -200,4 +200,12 @@ def case_dict(session, case: ApprovalCase) -> dict[str, Any]:
         "clock": case_clock.clock_of_case(session, case.id),
         "special_procedures": supervision.procedures(session, case.id),
         "cards": supervision.cards(session, case_id=case.id)["items"],
+        "rating": _rating(session, case.id),
     }
+
+
+def _rating(session, case_id: int) -> dict[str, Any] | None:
+    rating = session.scalars(select(CaseRating).where(CaseRating.case_id == case_id)).first()
+    if rating is None:
+        return None
+    return {"score": rating.score, "comment": rating.comment, "by": rating.rated_by, "at": rating.rated_at.isoformat()}

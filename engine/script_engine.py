@@ -15,7 +15,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
-    MultiInstanceTask, ParallelMultiInstanceTask, SequentialMultiInstanceTask,
+    MultiInstanceTask, SequentialMultiInstanceTask,
 )
 from SpiffWorkflow.util.task import TaskState
 

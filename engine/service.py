@@ -11,13 +11,14 @@ from typing import Any, Iterable
 
 from sqlalchemy.orm import Session
 
-from . import audit, clock, queries, supervision, sweeps
+from . import audit, clock, diagrams, queries, supervision, sweeps
 from .commands import deploy as deploy_cmd
 from .commands import cases as case_cmd
 from .commands import calendar as calendar_cmd
 from .commands import items as item_cmd
 from .commands import supervision as supervision_cmd
-from .commands import events, identity, instances, notices, reassign, return_task, signers, tasks, timers, withdraw
+from .commands import (events, identity, instances, notices, ratings, reassign, return_task, signers, tasks, timers,
+                       withdraw)
 from .context import Actor, run_command
 from .db import make_engine, make_sessionmaker
 from .errors import NotFound
@@ -94,6 +95,12 @@ class Yimen:
     def set_item_enabled(self, code: str, enabled: bool, user: str | None = None) -> dict:
         return self._run(user, item_cmd.set_enabled, code=code, enabled=enabled)
 
+    def bind_item(self, code: str, process_key: str, process_version: int | None = None,
+                  user: str | None = None) -> dict:
+        """Point a service item at a deployed process (``None``: always the newest version)."""
+        return self._run(user, item_cmd.bind_process, code=code, process_key=process_key,
+                         process_version=process_version)
+
     def item(self, code: str) -> dict:
         from .items import get_item, item_dict
 
@@ -169,6 +176,10 @@ class Yimen:
 
     def terminate_case(self, case_id: int, reason: str, user: str | None = None) -> dict:
         return self._run(user, case_cmd.terminate, case_id=case_id, reason=reason)
+
+    def rate_case(self, case_id: int, score: int, comment: str | None = None, user: str | None = None) -> dict:
+        """The applicant's rating (好差评), 1-5, once the case has ended."""
+        return self._run(user, ratings.rate_case, case_id=case_id, score=score, comment=comment)
 
     def case(self, case_id: int) -> dict:
         return self._read(case_cmd.view, case_id)
@@ -340,6 +351,25 @@ class Yimen:
 
     def incidents(self, instance: int | None = None) -> list[dict]:
         return self._read(queries.open_incidents, instance)
+
+    def process_versions(self) -> list[dict]:
+        """Each process key with its versions and the instances and cases running on each."""
+        return self._read(diagrams.process_versions)
+
+    def definition(self, definition_id: int) -> dict:
+        return self._read(diagrams.definition_dict, definition_id)
+
+    def diagram_xml(self, definition_id: int) -> bytes:
+        """The uploaded BPMN file (with its drawing) of a process version."""
+        return self._read(diagrams.diagram_xml, definition_id)
+
+    def instance_marks(self, instance: int) -> dict:
+        """Completed, active, overdue and failed elements of an instance, for highlighting its diagram."""
+        return self._read(diagrams.instance_marks, instance)
+
+    def audit_trail(self, instance: int) -> list[dict]:
+        """The audit events of one instance (and its case), oldest first."""
+        return self._read(audit.events_of_instance, instance)
 
     def verify_audit(self) -> dict:
         return self._read(audit.verify)

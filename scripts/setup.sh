@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare a fresh machine: a virtualenv with Yimen and its pinned dependencies,
-# and a running PostgreSQL for the test suite (if this machine has one).
+# the front-end assets (bpmn-js from npm), and a running PostgreSQL for the test
+# suite (if this machine has one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[test]'
+bash scripts/vendor.sh
 
 ensure_postgres() {
   command -v pg_isready >/dev/null 2>&1 || return 0

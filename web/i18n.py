@@ -1,41 +1,28 @@
-"""The page language: Chinese by default, English on request (``/lang/en``).
+"""The page language through Flask-Babel: Chinese by default, English on request (``/lang/en``).
 
-Templates write English text inside ``_()``; this table gives the Chinese.
-A text missing here shows in English, never an error.
+Templates and views write English inside ``_()``; the Chinese lives in
+``web/translations/zh/LC_MESSAGES/messages.po``. The ``.po`` file is the only
+source: it is compiled to ``.mo`` in the instance folder when the app starts
+(and again whenever it changes), so there is no build step and no binary in git.
+A text missing from the catalogue shows in English, never an error.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import request, session
+from flask_babel import Babel, gettext
+
+from engine.db import instance_path
 
 LANGUAGES = ("zh", "en")
-ZH = {
-    "Yimen": "一门", "Sign in": "登录", "Sign out": "退出", "User": "用户名", "Password": "密码",
-    "Wrong user or password": "用户名或密码错误", "Inbox": "待办", "Supervision": "督查", "Apply": "办事",
-    "My cases": "我的办件", "Notifications": "消息", "Task": "任务", "Case": "办件", "Item": "事项",
-    "Status": "状态", "Due": "期限", "Applicant": "申请人", "Materials": "材料", "Opinions": "意见",
-    "Notices": "告知书", "Clock": "计时", "Card": "牌", "Claim": "认领", "Give back": "退回认领",
-    "Accept": "受理", "Not accept": "不予受理", "Request correction": "一次性告知补正", "Reason": "理由",
-    "Problems (one per line)": "补正内容（每行一项）", "Approve": "同意", "Reject": "不同意", "Opinion": "意见",
-    "Complete": "提交", "No open tasks": "暂无待办", "Promised limit": "承诺时限", "Legal limit": "法定时限",
-    "Warning from": "预警时间", "Paused": "暂停计时", "normal": "正常", "warning": "预警", "yellow": "黄牌",
-    "red": "红牌", "Running cases by department": "各部门在办件", "Department": "部门", "Cards": "亮牌",
-    "On-time rate": "按期办结率", "Average working days": "平均工作日", "Service guide": "办事指南",
-    "Legal basis": "设定依据", "Competent office": "实施机关", "Submit application": "提交申请",
-    "required": "必需", "may follow (容缺)": "可容缺", "Rate this case": "评价", "Score": "评分",
-    "Comment": "评语", "Done": "完成", "Forbidden": "无权访问", "Not found": "未找到",
-    "Language": "语言", "Decided cases": "已办结", "Due within 2 working days": "两个工作日内到期",
-    "Urge": "催办", "Transfer to": "转办给", "Transfer": "转办", "Legal and promised limits (working days)":
-    "法定/承诺时限（工作日）", "Upload": "上传", "Submitted": "提交时间", "Number": "编号",
-    "Acting as": "当前用户", "All": "全部", "Filter": "筛选", "Data (JSON)": "数据 (JSON)",
-    "This step has no form of its own; give its data as JSON.": "此环节无专用表单，请以 JSON 填写数据。",
-    "special procedure": "特别程序", "Start special procedure": "启动特别程序", "Expected working days": "预计工作日",
-    "End special procedure": "结束特别程序", "Result": "结果", "Audit trail": "审计记录",
-}
-STATUS_ZH = {
-    "submitted": "已提交", "accepted": "已受理", "not_accepted": "不予受理", "correction_requested": "待补正",
-    "under_review": "审查中", "special_procedure": "特别程序", "approved": "准予", "not_approved": "不予许可",
-    "concluded": "已办结", "withdrawn": "已撤回", "terminated": "已终止",
-}
+SOURCE = Path(__file__).parent / "translations"
+BEIJING = ZoneInfo("Asia/Shanghai")
+babel = Babel()
 
 
 def language() -> str:
@@ -43,11 +30,47 @@ def language() -> str:
     return lang if lang in LANGUAGES else "zh"
 
 
-def translate(text: str) -> str:
-    if language() == "en":
-        return text
-    return ZH.get(text) or STATUS_ZH.get(text) or text
+def compile_catalogues(target: Path) -> Path:
+    """Compile every ``.po`` under ``web/translations`` into ``target`` when it is newer than its ``.mo``."""
+    for po in SOURCE.glob("*/LC_MESSAGES/*.po"):
+        mo = target / po.relative_to(SOURCE).with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parts[-3])
+        partial = mo.with_suffix(".mo.part")
+        with partial.open("wb") as out:
+            write_mo(out, catalog)
+        partial.replace(mo)  # several processes may start at once; each sees a whole file
+    return target
+
+
+def local_time(value: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Times are stored in UTC; people read them in Beijing time."""
+    if not value:
+        return "-"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(BEIJING).strftime(fmt)
+
+
+def translate(text: str | None) -> str:
+    """The ``tr`` filter for values that are not literals (a status, a card colour, a flash message).
+
+    Unlike ``_()`` in templates it returns a plain string, so the value is
+    still escaped: a flash message may quote what a user typed.
+    """
+    return gettext(text) if text else ""
 
 
 def init_app(app) -> None:
-    app.jinja_env.globals.update(_=translate, language=language)
+    target = compile_catalogues(Path(app.config.get("YIMEN_TRANSLATIONS") or instance_path() / "translations"))
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(target)
+    babel.init_app(app, locale_selector=language)
+    app.jinja_env.globals.update(language=language)
+    app.jinja_env.filters["local"] = local_time
+    app.jinja_env.filters["tr"] = translate

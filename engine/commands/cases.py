@@ -8,7 +8,6 @@ Window verbs act on the case's open acceptance task (form key
 """
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select

@@ -77,3 +77,28 @@ def set_enabled(ctx: Ctx, code: str, enabled: bool) -> dict:
     row.enabled = bool(enabled)
     ctx.audit.data = {"item": code, "enabled": bool(enabled)}
     return {"item": code, "enabled": bool(enabled)}
+
+
+@command("item.bind")
+def bind_process(ctx: Ctx, code: str, process_key: str, process_version: int | None = None) -> dict:
+    """Point an item at a deployed process (a pinned version, or ``None`` for the newest).
+
+    Process designers may do this as well as catalogue administrators: binding is
+    how a new diagram reaches applicants. Running cases keep their own version.
+    """
+    from ..commands.deploy import DESIGNER_GROUP
+    from ..items import get_item
+
+    if not ctx.actor.is_admin and not {CATALOGUE_GROUP, DESIGNER_GROUP} & set(ctx.groups()):
+        raise PermissionDenied(f"user '{ctx.actor.id}' may not bind processes to service items")
+    if process_version is not None and (not isinstance(process_version, int) or process_version < 1):
+        raise ValidationError("process_version must be a positive whole number or empty for the newest")
+    row = get_item(ctx.session, code)
+    definition = definitions.latest(ctx.session, process_key, process_version)  # must be deployed
+    before = {"process_key": row.process_key, "process_version": row.process_version}
+    row.process_key, row.process_version = process_key, process_version
+    row.updated_at, row.updated_by = ctx.now, ctx.actor.id
+    ctx.audit.data = {"item": code, "changes": diff(before, {"process_key": process_key,
+                                                             "process_version": process_version})}
+    return {"item": code, "process_key": process_key, "process_version": process_version,
+            "definition": definition.id}

@@ -1,0 +1,63 @@
+"""Server-rendered pages, one module per kind of user: account, staff, cases, supervision, applicant, designer.
+
+Every action is a POST form with a CSRF token that calls one ``Yimen``
+command; an engine refusal comes back as a flash message, never a 500.
+Visibility follows ``engine.inbox``: a task or case the user may not see is
+"not found", whatever its id.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from engine import inbox
+from engine.errors import EngineError
+from engine.models import ApprovalCase
+
+from ..app import yimen
+from ..auth import current_user, has_role
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    return {"me": current_user(), "has_role": has_role}
+
+
+@bp.app_errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    """HTML for pages, the API's JSON error shape under /api/ (also for routing errors like 404 and 405)."""
+    if request.path.startswith("/api/"):
+        from ..api import error
+
+        return error(exc.name.lower().replace(" ", "_"), exc.description or exc.name, exc.code)
+    if exc.code in (403, 404):
+        return render_template("message.html", title="Forbidden" if exc.code == 403 else "Not found"), exc.code
+    return exc
+
+
+def act(fn, *args, success: str = "Done", **kwargs):
+    """Run one engine command; its refusal becomes a flash message with the engine's reason."""
+    try:
+        fn(*args, **kwargs)
+        flash(success, "ok")
+        return True
+    except EngineError as exc:
+        flash(f"{exc.code}: {exc}", "error")
+        return False
+
+
+
+
+def visible_case(case_id: int) -> dict:
+    """The case as the current user may see it, or 404 (also for cases of other departments)."""
+    with yimen().session() as s:
+        if not inbox.can_see_case(s, current_user(), s.get(ApprovalCase, case_id)):
+            abort(404)
+    return yimen().case(case_id)
+
+
+from . import account, applicant, cases, designer, staff, supervision  # noqa: E402,F401  (registers the routes)

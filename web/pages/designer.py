@@ -1,0 +1,9 @@
+"""Process designers: upload diagrams, see versions rendered, bind processes to service items."""
+from __future__ import annotations
+
+
+
+
+
+
+
