@@ -20,6 +20,8 @@ from sqlalchemy import select
 
 from . import queries
 from .models import ApprovalCase, Department, HumanTask, TaskStatus
+from .models.deadlines import Card, DeadlineWatch, WatchKind
+
 
 
 def _privileged(user: dict[str, Any]) -> bool:
@@ -51,8 +53,18 @@ def visible_tasks(session, user: dict[str, Any], item: str | None = None, limit:
         entry = queries.task_dict(row)
         entry["case"] = {"id": case.id, "number": case.number, "item": case.item_code, "status": case.status,
                          "applicant": case.applicant_name} if case else None
+        entry["card"] = _card_of(session, row, case)
         out.append(entry)
     return out
+
+
+def _card_of(session, row: HumanTask, case: ApprovalCase | None) -> str:
+    """The worse of the step's own clock and the case clock: what the inbox shows beside the task."""
+    states = list(session.scalars(select(DeadlineWatch.state).where(
+        DeadlineWatch.active.is_(True),
+        (DeadlineWatch.task_id == row.id) | ((DeadlineWatch.case_id == case.id) & (DeadlineWatch.kind == WatchKind.CASE))
+        if case else (DeadlineWatch.task_id == row.id))))
+    return max(states, key=Card.ORDER.index, default=Card.NORMAL)
 
 
 def can_see_task(session, user: dict[str, Any], row: HumanTask | None, case: ApprovalCase | None = None,

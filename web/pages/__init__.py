@@ -7,9 +7,10 @@ Visibility follows ``engine.inbox``: a task or case the user may not see is
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, flash, render_template, request
+from flask import Blueprint, abort, current_app, flash, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engine import inbox
@@ -24,7 +25,12 @@ bp = Blueprint("pages", __name__)
 
 @bp.app_context_processor
 def _globals() -> dict[str, Any]:
-    return {"me": current_user(), "has_role": has_role}
+    return {"me": current_user(), "has_role": has_role, "viewer_installed": _viewer_installed}
+
+
+def _viewer_installed() -> bool:
+    """bpmn-js is copied into static/vendor by scripts/vendor.sh; without it pages link the XML instead."""
+    return (Path(current_app.static_folder) / "vendor" / "bpmn-js" / "bpmn-navigated-viewer.production.min.js").exists()
 
 
 @bp.app_errorhandler(HTTPException)

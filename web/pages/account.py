@@ -46,6 +46,8 @@ def home():
     me = current_user()
     if has_role(me, "supervisor"):
         return redirect(url_for("pages.supervision"))
+    if has_role(me, "designer") and not me.get("admin"):
+        return redirect(url_for("pages.designer"))
     if has_role(me, "window", "reviewer"):
         return redirect(url_for("pages.inbox_page"))
     return redirect(url_for("pages.my_cases"))

@@ -2,28 +2,47 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from engine import inbox
+from engine import clock, inbox
 from engine.models import ApprovalCase, HumanTask
+from engine.models.cases import CaseStatus
 
 from ..app import yimen
 from ..auth import current_user, roles_required
 from . import act, bp, visible_case
 
 
-# --- staff ------------------------------------------------------------------------
+INBOX_SCOPES = ("all", "mine", "group")
+DUE_FILTERS = ("overdue", "today", "week")
+
 
 @bp.get("/inbox")
 @roles_required("window", "reviewer", "supervisor")
 def inbox_page():
+    """My tasks (assigned to me) and my groups' tasks (unclaimed), with filters and counts."""
     me = current_user()
-    item = request.args.get("item") or None
+    args = request.args
+    item = args.get("item") or None
+    scope = args.get("scope") if args.get("scope") in INBOX_SCOPES else "all"
+    status, card = args.get("status") or None, args.get("card") or None
+    due = args.get("due") if args.get("due") in DUE_FILTERS else None
     with yimen().session() as s:
         tasks = inbox.visible_tasks(s, me, item=item)
-    return render_template("inbox.html", tasks=tasks, items=yimen().items(), item=item)
+    counts = {"all": len(tasks), "mine": sum(t["assignee"] == me["id"] for t in tasks),
+              "group": sum(not t["assignee"] for t in tasks),
+              "cards": {c: sum(t["card"] == c for t in tasks) for c in ("warning", "yellow", "red")}}
+    now = clock.now()
+    horizon = {"overdue": now, "today": now + timedelta(days=1), "week": now + timedelta(days=7)}
+    shown = [t for t in tasks
+             if (scope != "mine" or t["assignee"] == me["id"]) and (scope != "group" or not t["assignee"])
+             and (not status or (t["case"] or {}).get("status") == status) and (not card or t["card"] == card)
+             and (not due or (t["due"] and datetime.fromisoformat(t["due"]) <= horizon[due]))]
+    return render_template("inbox.html", tasks=shown, counts=counts, items=yimen().items(), item=item,
+                           scope=scope, status=status, card=card, due=due, statuses=CaseStatus.ALL)
 
 
 def _visible_task(task_id: str) -> tuple[dict, dict | None]:
@@ -39,11 +58,24 @@ def _visible_task(task_id: str) -> tuple[dict, dict | None]:
         return task, (yimen().case(case.id) if case else None)
 
 
+def _int(text: str | None) -> int | None:
+    """A whole number from a form field, or None (the engine then says what it needs)."""
+    try:
+        return int((text or "").strip())
+    except ValueError:
+        return None
+
+
 @bp.get("/tasks/<task_id>")
 @roles_required("window", "reviewer", "supervisor")
 def task_page(task_id: str):
     task, case = _visible_task(task_id)
-    return render_template("task.html", task=task, case=case)
+    marks = yimen().instance_marks(task["instance"])
+    earlier = {}  # user steps the case has passed: the places a return (退回) may go to
+    for opinion in (case or {}).get("opinions", []):
+        if opinion.get("element_id") and opinion["element_id"] != task["element_id"]:
+            earlier[opinion["element_id"]] = opinion["step"]
+    return render_template("task.html", task=task, case=case, marks=marks, return_targets=earlier)
 
 
 @bp.post("/tasks/<task_id>/<action>")
@@ -62,16 +94,28 @@ def task_action(task_id: str, action: str):
     elif action == "correction" and case:
         problems = [{"problem": line.strip()} for line in f.get("problems", "").splitlines() if line.strip()]
         act(y.request_correction, case["id"], problems, user=me)
+    elif action == "tolerate" and case:
+        act(y.accept_with_missing, case["id"], _int(f.get("supplement_days")), f.get("opinion") or None, user=me)
     elif action == "decide":
         act(y.decide, task_id, f.get("approved") == "yes", f.get("opinion", ""), user=me)
     elif action == "transfer":
         act(y.transfer, task_id, f.get("to", ""), f.get("reason") or None, user=me)
+    elif action == "delegate":
+        act(y.delegate, task_id, f.get("to", ""), f.get("note") or None, user=me)
+    elif action == "return":
+        act(y.return_to, task_id, f.get("target", ""), f.get("reason", ""), user=me)
+    elif action == "add-signer":
+        act(y.add_signer, task_id, f.get("signer", ""), f.get("position", "after"), user=me)
+    elif action == "remove-signer":
+        act(y.remove_signer, task_id, f.get("signer", ""), user=me)
+    elif action == "urge":
+        act(y.urge, task["instance"], f.get("message") or None, user=me)
+    elif action == "cc":
+        act(y.carbon_copy, task["instance"], f.get("users", "").replace("，", ",").split(","), f.get("note") or None,
+            user=me)
     elif action == "special" and case:
-        try:
-            days = int(f.get("expected_days", ""))
-        except ValueError:
-            days = 0
-        act(y.start_special_procedure, case["id"], f.get("kind", ""), f.get("reason", ""), days, user=me)
+        act(y.start_special_procedure, case["id"], f.get("kind", ""), f.get("reason", ""),
+            _int(f.get("expected_days")) or 0, user=me)
     elif action == "complete":
         try:
             data = json.loads(f.get("data") or "{}")
@@ -81,6 +125,8 @@ def task_action(task_id: str, action: str):
         act(y.complete, task_id, data, user=me)
     else:
         abort(404)
+    if f.get("next") == "inbox":
+        return redirect(url_for("pages.inbox_page"))
     still_open = [t for t in y.tasks(instance=task["instance"]) if t["id"] == task_id]
     return redirect(url_for("pages.task_page", task_id=task_id) if still_open else url_for("pages.inbox_page"))
 

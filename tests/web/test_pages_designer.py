@@ -1,0 +1,112 @@
+"""Designer pages and the staff inbox/task page additions, through Flask's test client."""
+from __future__ import annotations
+
+import io
+
+from tests.conftest import DATA
+from tests.web.test_pages import _apply, _task, csrf, post, signed_in
+
+
+def _upload(client, *paths, token_page="/designer"):
+    token = csrf(client.get(token_page).data)
+    files = [(io.BytesIO(p.read_bytes()), p.name) for p in paths]
+    return client.post("/designer/deploy", data={"csrf_token": token, "files": files},
+                       content_type="multipart/form-data")
+
+
+def test_a_designer_deploys_a_diagram_and_sees_its_version(app):
+    designer = signed_in(app, "chen")
+    response = _upload(designer, DATA / "bpmn_prep" / "approval_camunda.bpmn")
+    assert response.status_code == 302, response.data
+    page = designer.get(response.headers["Location"]).data
+    assert b"approval_camunda" in page and b'id="diagram"' in page
+    versions = {p["key"]: p["versions"] for p in app.extensions["yimen"].process_versions()}
+    (version,) = versions["approval_camunda"]
+    xml = designer.get(f"/diagrams/{version['id']}.bpmn")
+    assert xml.status_code == 200 and xml.mimetype == "application/xml" and b"BPMNShape" in xml.data
+    assert b"approval_camunda" in designer.get("/designer").data
+
+
+def test_a_broken_upload_lists_every_problem_and_stores_nothing(app):
+    y = app.extensions["yimen"]
+    before = y.process_versions()
+    designer = signed_in(app, "chen")
+    response = _upload(designer, DATA / "bpmn_prep" / "errors.bpmn", DATA / "bpmn_prep" / "approval_camunda.bpmn")
+    assert response.status_code == 400
+    page = response.data.decode()
+    assert 'id="problems"' in page and "errors.bpmn" in page and "<code>review</code>" in page
+    assert y.process_versions() == before  # the good file of the same upload was not stored either
+    hostile = _upload(designer, DATA / "bpmn_prep" / "xxe.bpmn")
+    assert hostile.status_code == 400 and "xxe.bpmn" in hostile.data.decode()
+    assert y.process_versions() == before
+
+
+def test_designer_pages_check_the_role_and_csrf(app):
+    assert signed_in(app, "wang").get("/designer").status_code == 403
+    assert signed_in(app, "zhang").get("/diagrams/1.bpmn").status_code == 403  # applicants do not see diagrams
+    designer = signed_in(app, "chen")
+    refused = designer.post("/designer/deploy", data={"files": [(io.BytesIO(b"<x/>"), "x.bpmn")]},
+                            content_type="multipart/form-data")
+    assert refused.status_code == 400  # no CSRF token
+    assert designer.get("/designer/versions/999999").status_code == 404
+    assert designer.get("/diagrams/999999.bpmn").status_code == 404
+
+
+def test_binding_an_item_to_a_version(app):
+    y = app.extensions["yimen"]
+    designer = signed_in(app, "chen")
+    item = y.items()[0]
+    key = item["process_key"]
+    version = y.process_versions()
+    current = next(p for p in version if p["key"] == key)["versions"][0]["version"]
+    post(designer, f"/designer/items/{item['code']}/bind", {"process_key": key, "process_version": str(current)},
+         "/designer")
+    assert y.item(item["code"])["process_version"] == current
+    bad = post(designer, f"/designer/items/{item['code']}/bind", {"process_key": "no-such-process"}, "/designer")
+    assert "not_found".encode() in designer.get(bad.headers["Location"]).data
+    assert y.item(item["code"])["process_key"] == key  # unchanged
+    post(designer, f"/designer/items/{item['code']}/bind", {"process_key": key, "process_version": "x"}, "/designer")
+    assert y.item(item["code"])["process_version"] == current
+    window = signed_in(app, "wang")
+    assert post(window, f"/designer/items/{item['code']}/bind", {"process_key": key}, "/inbox").status_code == 403
+
+
+def test_the_inbox_filters_and_counts(app):
+    case_id = _apply(app, signed_in(app, "zhang"))
+    window = signed_in(app, "wang")
+    task = _task(app, case_id)
+    assert task.encode() in window.get("/inbox?scope=group").data
+    assert task.encode() not in window.get("/inbox?scope=mine").data
+    post(window, f"/tasks/{task}/claim", {"next": "inbox"}, "/inbox")
+    assert app.extensions["yimen"].tasks(instance=app.extensions["yimen"].case(case_id)["instance"])[0][
+        "assignee"] == "wang"
+    assert task.encode() in window.get("/inbox?scope=mine").data
+    assert task.encode() not in window.get("/inbox?status=concluded").data
+    assert task.encode() in window.get("/inbox?status=submitted&card=normal").data
+    assert task.encode() not in window.get("/inbox?card=red").data
+
+
+def test_the_task_page_shows_the_diagram_with_the_active_step(app):
+    case_id = _apply(app, signed_in(app, "zhang"))
+    task = _task(app, case_id)
+    y = app.extensions["yimen"]
+    marks = y.instance_marks(y.case(case_id)["instance"])
+    element = y.tasks(instance=y.case(case_id)["instance"])[0]["element_id"]
+    assert marks["active"] == [element] and element not in marks["completed"]
+    page = signed_in(app, "wang").get(f"/tasks/{task}").data.decode()
+    assert f'/diagrams/{marks["definition"]}.bpmn' in page and element in page
+
+
+def test_more_verbs_from_the_task_page(app):
+    y = app.extensions["yimen"]
+    case_id = _apply(app, signed_in(app, "zhang"))
+    y.accept(case_id, user="wang")
+    review = _task(app, case_id)
+    reviewer = signed_in(app, "li")
+    refused = post(reviewer, f"/tasks/{review}/add-signer", {"signer": "zhao"}, f"/tasks/{review}")
+    assert "invalid_state".encode() in reviewer.get(refused.headers["Location"]).data or \
+        "invalid_input".encode() in reviewer.get(refused.headers["Location"]).data
+    post(reviewer, f"/tasks/{review}/urge", {"message": "请尽快"}, f"/tasks/{review}")
+    post(reviewer, f"/tasks/{review}/transfer", {"to": "zhao", "reason": "休假"}, f"/tasks/{review}")
+    (task,) = y.tasks(instance=y.case(case_id)["instance"])
+    assert task["assignee"] == "zhao"
