@@ -278,6 +278,8 @@ def case_verb(case_id: int, verb: str):
             user=me_id),
         "end-special-procedure": lambda: y.end_special_procedure(case_id, _field(data, "result", str), user=me_id),
         "urge": lambda: y.urge(_case(case_id)["instance"], _field(data, "message", str, False), user=me_id),
+        "rate": lambda: y.rate_case(case_id, _field(data, "score", int), _field(data, "comment", str, False),
+                                    user=me_id),
     }
     if verb not in verbs:
         raise NotFound(f"unknown case action '{verb}'")
@@ -312,6 +314,8 @@ def list_cards():
     _require("supervisor", "reviewer")
     limit, offset = _page()
     dept = None if caller().get("admin") or "supervisor" in caller()["roles"] else caller().get("department")
+    if dept is None and not (caller().get("admin") or "supervisor" in caller()["roles"]):
+        return {"items": [], "total": 0, "limit": limit, "offset": offset}  # a reviewer without a department
     return yimen().cards(department=dept, status=request.args.get("status") or None, limit=limit, offset=offset)
 
 
@@ -336,6 +340,66 @@ def issue_order():
                                assignee=_field(data, "assignee", str, False), user=caller()["id"]), 201
 
 
+def list_orders():
+    _require("supervisor", "reviewer")
+    limit, offset = _page()
+    user = caller()
+    if user.get("admin") or "supervisor" in user["roles"]:
+        return yimen().orders(status=request.args.get("status") or None, limit=limit, offset=offset)
+    if user.get("department"):
+        return yimen().orders(department=user["department"], status=request.args.get("status") or None,
+                              limit=limit, offset=offset)
+    return yimen().orders(assignee=user["id"], status=request.args.get("status") or None, limit=limit, offset=offset)
+
+
+def order_verb(order_id: int, verb: str):
+    data, y, me_id = _body(), yimen(), caller()["id"]
+    verbs: dict[str, Callable[[], Any]] = {
+        "answer": lambda: y.answer_order(order_id, _field(data, "reply", str), user=me_id),
+        "close": lambda: y.close_order(order_id, user=me_id),
+    }
+    if verb not in verbs:
+        raise NotFound(f"unknown order action '{verb}'")
+    return verbs[verb]()
+
+
+def list_processes():
+    _require("designer", "supervisor")
+    return _paged(yimen().process_versions())
+
+
+def get_diagram(definition_id: int):
+    _require("designer", "window", "reviewer", "supervisor")
+    y = yimen()
+    return {"definition": y.definition(definition_id),
+            "bpmn": y.diagram_xml(definition_id).decode("utf-8", errors="replace")}
+
+
+def bind_item(code: str):
+    data = _body()
+    return yimen().bind_item(code, _field(data, "process_key", str), _field(data, "process_version", int, False),
+                             user=caller()["id"])
+
+
+def case_marks(case_id: int):
+    return yimen().instance_marks(_case(case_id)["instance"])
+
+
+def case_audit(case_id: int):
+    _require("supervisor")
+    return _paged(yimen().audit_trail(_case(case_id)["instance"]))
+
+
+def list_incidents():
+    _require("supervisor")
+    return _paged(yimen().incidents())
+
+
+def retry_incident(incident_id: int):
+    _require("supervisor")
+    return yimen().retry_incident(incident_id, user=caller()["id"])
+
+
 def list_notifications():
     return _paged(yimen().notifications(caller()["id"]))
 
@@ -357,6 +421,12 @@ ENDPOINTS = [
     Endpoint("DELETE", "/tokens/<int:token_id>", "revoke a token", revoke_token),
     Endpoint("GET", "/items", "the service-item catalogue", list_items, paged=True),
     Endpoint("GET", "/items/<code>", "one service item (its service guide)", get_item),
+    Endpoint("POST", "/items/<code>/bind", "bind an item to a deployed process (designers)", bind_item,
+             _obj(["process_key"], process_key=_STR, process_version=_INT)),
+    Endpoint("GET", "/processes", "deployed processes, their versions and the cases running on each", list_processes,
+             paged=True),
+    Endpoint("GET", "/processes/versions/<int:definition_id>/diagram", "the BPMN XML of a version, as uploaded",
+             get_diagram),
     Endpoint("POST", "/deployments", "deploy BPMN/DMN files (multipart field 'files'; designers)", deploy),
     Endpoint("GET", "/tasks", "open tasks the caller may see", list_tasks, query=["item"], paged=True),
     Endpoint("GET", "/tasks/<task_id>", "one open task", get_task),
@@ -370,10 +440,13 @@ ENDPOINTS = [
     Endpoint("GET", "/cases", "cases the caller may see", list_cases, paged=True),
     Endpoint("GET", "/cases/<int:case_id>", "one case with materials, opinions, notices and its clock", get_case),
     Endpoint("POST", "/cases/<int:case_id>/<verb>", "accept, not-accept, correction, tolerate, supplement, extend, "
-             "withdraw, terminate, special-procedure, end-special-procedure, urge", case_verb,
-             _obj([], opinion=_STR, reason=_STR, competent_office=_STR, supplement_days=_INT, kind=_STR,
+             "withdraw, terminate, special-procedure, end-special-procedure, urge, rate", case_verb,
+             _obj([], score={"type": "integer", "minimum": 1, "maximum": 5}, comment=_STR, opinion=_STR, reason=_STR, competent_office=_STR, supplement_days=_INT, kind=_STR,
                   expected_days=_INT, result=_STR, message=_STR, materials=_MATERIALS,
                   problems={"type": "array", "items": _obj(["problem"], problem=_STR, material=_STR)})),
+    Endpoint("GET", "/cases/<int:case_id>/marks", "completed, active, overdue and failed steps of its diagram",
+             case_marks),
+    Endpoint("GET", "/cases/<int:case_id>/audit", "the case's audit trail (supervisors)", case_audit, paged=True),
     Endpoint("GET", "/supervision/watches", "running clocks by department and state", supervision_watches,
              query=["department", "state"], paged=True),
     Endpoint("GET", "/supervision/due", "everything due within N working days", supervision_due,
@@ -386,6 +459,12 @@ ENDPOINTS = [
     Endpoint("POST", "/orders", "issue a supervision order (督办)", issue_order,
              _obj(["content", "deadline_days"], content=_STR, deadline_days=_INT, case=_INT, department=_STR,
                   assignee=_STR)),
+    Endpoint("GET", "/orders", "supervision orders (supervisors: all; reviewers: their department's)", list_orders,
+             query=["status"], paged=True),
+    Endpoint("POST", "/orders/<int:order_id>/<verb>", "answer or close a supervision order", order_verb,
+             _obj([], reply=_STR)),
+    Endpoint("GET", "/incidents", "open incidents (supervisors)", list_incidents, paged=True),
+    Endpoint("POST", "/incidents/<int:incident_id>/retry", "retry a failed service task", retry_incident),
     Endpoint("GET", "/notifications", "the caller's in-app notices", list_notifications, paged=True),
 ]
 

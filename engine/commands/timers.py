@@ -101,10 +101,13 @@ def retry_next_job(ctx: Ctx, until: datetime, skip: set[int]) -> dict:
         return {"instance": instance_id, "job": job.id, "ok": _retry_job(ctx, job)}
 
 
+SUPERVISION_GROUP = "supervision"  # supervisors watch incidents on their dashboard and may retry them
+
+
 @command("incident.retry")
 def retry_incident(ctx: Ctx, incident_id: int) -> dict:
-    if not ctx.actor.is_admin:
-        raise PermissionDenied(f"user '{ctx.actor.id}' may not retry incidents")
+    if not ctx.actor.is_admin and SUPERVISION_GROUP not in ctx.groups():
+        raise PermissionDenied(f"user '{ctx.actor.id}' may not retry incidents (administrators and supervision)")
     incident = ctx.session.get(Incident, incident_id)
     if incident is None:
         raise NotFound(f"incident {incident_id} does not exist", incident_id=incident_id)

@@ -120,3 +120,57 @@ def test_openapi_lists_every_api_rule(app):
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in documented, (path, method)
+
+
+def test_processes_diagrams_and_binding_through_the_api(app):
+    designer = client(app, "chen")
+    processes = designer.get("/api/processes").json
+    assert processes["total"] >= 4 and all(p["versions"] for p in processes["items"])
+    version = processes["items"][0]["versions"][0]
+    diagram = designer.get(f"/api/processes/versions/{version['id']}/diagram").json
+    assert diagram["definition"]["id"] == version["id"] and "BPMNDiagram" in diagram["bpmn"]
+    assert client(app, "zhang").get(f"/api/processes/versions/{version['id']}/diagram").status_code == 403
+    assert designer.get("/api/processes/versions/999999/diagram").json["error"]["code"] == "not_found"
+    item = app.extensions["yimen"].items()[0]
+    bound = designer.post(f"/api/items/{item['code']}/bind", json={"process_key": item["process_key"],
+                                                                   "process_version": 1})
+    assert bound.status_code == 200 and app.extensions["yimen"].item(item["code"])["process_version"] == 1
+    assert designer.post(f"/api/items/{item['code']}/bind", json={"process_key": "nope"}).status_code == 404
+    assert client(app, "wang").post(f"/api/items/{item['code']}/bind",
+                                    json={"process_key": item["process_key"]}).status_code == 403
+
+
+def test_rating_marks_and_audit_through_the_api(app):
+    y = app.extensions["yimen"]
+    applicant = client(app, "zhang")
+    case_id = apply(applicant)
+    marks = applicant.get(f"/api/cases/{case_id}/marks").json
+    assert marks["active"] and marks["definition"]
+    early = applicant.post(f"/api/cases/{case_id}/rate", json={"score": 5})
+    assert early.json["error"]["code"] == "invalid_state"  # not ended yet
+    y.not_accept(case_id, "不属于本机关职权范围", "市市场监管局", user="wang")
+    assert applicant.post(f"/api/cases/{case_id}/rate", json={"score": 1}).json["error"]["code"] == "invalid_input"
+    assert client(app, "wang").post(f"/api/cases/{case_id}/rate", json={"score": 5}).status_code in (403, 404)
+    assert applicant.post(f"/api/cases/{case_id}/rate", json={"score": 2, "comment": "等太久"}).status_code == 200
+    assert applicant.post(f"/api/cases/{case_id}/rate", json={"score": 5}).json["error"]["code"] == "invalid_state"
+    assert y.case(case_id)["rating"]["score"] == 2
+    assert any("差评" in n["subject"] for n in y.notifications("sun"))  # a bad rating reaches supervision
+    trail = client(app, "sun").get(f"/api/cases/{case_id}/audit").json
+    assert [e["action"] for e in trail["items"]][-1] == "case.rate"
+    assert applicant.get(f"/api/cases/{case_id}/audit").status_code == 403
+
+
+def test_orders_and_incidents_through_the_api(app):
+    supervisor, reviewer = client(app, "sun"), client(app, "li")
+    made = supervisor.post("/api/orders", json={"content": "请说明超期原因", "deadline_days": 3,
+                                                "department": "SJ"})
+    assert made.status_code == 201, made.json
+    order_id = made.json["order"]
+    assert [o["id"] for o in reviewer.get("/api/orders").json["items"]] == [order_id]
+    assert client(app, "zhou").get("/api/orders").json["items"] == []  # another department
+    assert reviewer.post(f"/api/orders/{order_id}/answer", json={"reply": "已整改"}).status_code == 200
+    assert reviewer.post(f"/api/orders/{order_id}/close").status_code == 403
+    assert supervisor.post(f"/api/orders/{order_id}/close").status_code == 200
+    assert supervisor.get("/api/incidents").json["total"] == 0
+    assert supervisor.post("/api/incidents/999999/retry").json["error"]["code"] == "not_found"
+    assert reviewer.get("/api/incidents").status_code == 403
