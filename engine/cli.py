@@ -204,6 +204,11 @@ def _build_parser() -> argparse.ArgumentParser:
     u.add_argument("--groups", default="", help="comma-separated group ids")
     u.add_argument("--admin", action="store_true")
     u.add_argument("--name")
+    u = usub.add_parser("token", parents=[common], help="create an API token for a user (printed once)")
+    u.add_argument("user_id")
+    u.add_argument("--name", default="cli", help="what the token is for")
+    u = usub.add_parser("password", parents=[common], help="set a user's password (read from YIMEN_PASSWORD)")
+    u.add_argument("user_id")
 
     p = sub.add_parser("scheduler", parents=[common], help="run timers and handler retries periodically")
     p.add_argument("--interval", type=float, default=10.0, help="seconds between sweeps")
@@ -456,6 +461,14 @@ def _dispatch(args) -> Any:
             return yimen.show(args.instance)
         if args.command == "terminate":
             return yimen.terminate(args.instance, args.reason, user=u)
+        if args.command == "users" and args.action == "token":
+            return yimen.create_token(args.user_id, args.name, user=u)
+        if args.command == "users" and args.action == "password":
+            import os
+
+            if not os.environ.get("YIMEN_PASSWORD"):
+                raise ValidationError("set the new password in the environment variable YIMEN_PASSWORD")
+            return yimen.set_password(args.user_id, os.environ["YIMEN_PASSWORD"], user=u)
         if args.command == "users":
             groups = [g.strip() for g in args.groups.split(",") if g.strip()]
             return yimen.add_user(args.user_id, groups, admin=args.admin, display_name=args.name, user=u)

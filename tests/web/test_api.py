@@ -174,3 +174,14 @@ def test_orders_and_incidents_through_the_api(app):
     assert supervisor.get("/api/incidents").json["total"] == 0
     assert supervisor.post("/api/incidents/999999/retry").json["error"]["code"] == "not_found"
     assert reviewer.get("/api/incidents").status_code == 403
+
+
+def test_the_http_docs_list_every_endpoint():
+    from pathlib import Path
+
+    from web.api import ENDPOINTS
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "http.md").read_text(encoding="utf-8")
+    calls = [f"`{e.method} /api" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", e.path) + "`" for e in ENDPOINTS]
+    missing = [call for call in calls if call not in text]
+    assert len(calls) > 20 and not missing, f"document these in docs/http.md: {missing}"
