@@ -140,6 +140,14 @@ class _Checker:
                 elif name == "sequential" and not meta["multi_instance"].get("sequential"):
                     self.error(el, "yimen.approvalMode 'sequential' needs isSequential=\"true\" on the loop")
             self.clock_properties(el, props)
+            if props.get("yimen.formSchema"):
+                from ..errors import ValidationError
+                from ..forms import fields_of_schema
+
+                try:
+                    fields_of_schema(props["yimen.formSchema"])
+                except ValidationError as exc:
+                    self.error(el, exc.message)
 
     def clock_properties(self, el, props: dict) -> None:
         """yimen.limitDays / yimen.warningDays: whole working days (or an expression); yimen.escalation: known actions."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from .dialects import (
-    FLOW_NODE_TAGS, SUBPROCESS_TAGS, children, dialect_attr, extension_properties, is_bpmn, local,
+    FLOW_NODE_TAGS, SUBPROCESS_TAGS, children, dialect_attr, extension_elements, extension_properties, is_bpmn, local,
 )
 
 HANDLER_PROPERTY = "yimen.handler"
@@ -213,12 +213,28 @@ def _node(el, process_id: str | None, lane: str | None, container) -> dict:
         "form_key": dialect_attr(el, "formKey") or dialect_attr(el, "formRef"),
         "due_date": dialect_attr(el, "dueDate"),
         "properties": extension_properties(el),
+        "form_fields": _form_fields(el),
         "handler": handler,
         "handler_source": source,
         "multi_instance": _multi_instance(el),
         "initiator": dialect_attr(el, "initiator") if local(el) == "startEvent" else None,
         "line": source_line(el),
     }
+
+
+def _form_fields(el) -> list[dict]:
+    """Generated-form fields (camunda:formData, flowable/activiti:formProperty, yimen.formSchema)."""
+    from ..errors import ValidationError
+    from ..forms import SCHEMA_PROPERTY, fields_of_element, fields_of_schema
+
+    fields = fields_of_element(el, extension_elements, local)
+    schema = extension_properties(el).get(SCHEMA_PROPERTY)
+    if schema:
+        try:
+            fields += fields_of_schema(schema)
+        except ValidationError:
+            pass  # checks.py refuses the deployment with the reason
+    return fields
 
 
 def process_info(tree) -> dict[str, dict]:

@@ -10,7 +10,7 @@ from engine.bpmn.safe_xml import parse_untrusted
 from .spiff_helpers import line_of, prepared
 
 KEYS = {"id", "type", "name", "process_id", "container", "lane", "assignee", "candidate_users", "candidate_groups",
-        "form_key", "due_date", "properties", "handler", "handler_source", "multi_instance", "initiator", "line"}
+        "form_key", "form_fields", "due_date", "properties", "handler", "handler_source", "multi_instance", "initiator", "line"}
 
 
 def meta_of(xml: str) -> dict:

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from engine import clock, inbox
+from engine import clock, forms, inbox
+from engine.errors import EngineError
 from engine.models import ApprovalCase, HumanTask
 from engine.models.cases import CaseStatus
 
@@ -54,7 +55,7 @@ def _visible_task(task_id: str) -> tuple[dict, dict | None]:
         case = s.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == row.instance_id)).first()
         task = {"id": row.id, "name": row.name, "element_id": row.element_id, "form_key": row.form_key,
                 "assignee": row.assignee, "status": row.status, "due": row.due, "instance": row.instance_id,
-                "candidate_groups": row.candidate_groups}
+                "candidate_groups": row.candidate_groups, "fields": forms.fields_of_task(s, row)}
         return task, (yimen().case(case.id) if case else None)
 
 
@@ -116,6 +117,13 @@ def task_action(task_id: str, action: str):
     elif action == "special" and case:
         act(y.start_special_procedure, case["id"], f.get("kind", ""), f.get("reason", ""),
             _int(f.get("expected_days")) or 0, user=me)
+    elif action == "complete" and task["fields"]:
+        try:
+            data = forms.coerce(task["fields"], f.to_dict())
+        except EngineError as exc:
+            flash(f"{exc.code}: {exc}", "error")
+            return redirect(url_for("pages.task_page", task_id=task_id))
+        act(y.complete, task_id, data, user=me)
     elif action == "complete":
         try:
             data = json.loads(f.get("data") or "{}")
