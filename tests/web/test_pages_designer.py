@@ -110,3 +110,11 @@ def test_more_verbs_from_the_task_page(app):
     post(reviewer, f"/tasks/{review}/transfer", {"to": "zhao", "reason": "休假"}, f"/tasks/{review}")
     (task,) = y.tasks(instance=y.case(case_id)["instance"])
     assert task["assignee"] == "zhao"
+
+
+def test_the_language_switch_goes_back_only_to_this_site(app):
+    client = signed_in(app, "wang")
+    back = client.get("/lang/en", headers={"Referer": "http://localhost/inbox?scope=mine"})
+    assert back.headers["Location"] == "/inbox?scope=mine"
+    away = client.get("/lang/zh", headers={"Referer": "https://evil.example/phish"})
+    assert away.headers["Location"] == "/"

@@ -1,6 +1,8 @@
 """Signing in and out, the language switch, and where each role lands."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 
 from flask import flash, redirect, render_template, request, session, url_for
 
@@ -36,8 +38,9 @@ def logout_page():
 def set_language(code: str):
     if code in ("zh", "en"):
         session["lang"] = code
-    target = request.referrer or url_for("pages.home")
-    return redirect(target)
+    back = urlsplit(request.referrer or "")
+    same_site = back.netloc == request.host and back.path.startswith("/")
+    return redirect(urlunsplit(("", "", back.path, back.query, "")) if same_site else url_for("pages.home"))
 
 
 @bp.get("/")
