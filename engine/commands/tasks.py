@@ -17,6 +17,7 @@ from ..audit import diff
 from ..bpmn.specs import approval_mode
 from ..context import Ctx, command
 from ..errors import InvalidState, NotFound, ValidationError
+from ..forms import coerce
 from ..models import HumanTask, TaskStatus
 
 
@@ -84,6 +85,9 @@ def complete(ctx: Ctx, task_id: str, data: dict[str, Any] | None = None) -> dict
     if approval_mode(task.task_spec) is not None and not isinstance(data.get("approved"), bool):
         raise ValidationError(f"step '{row.element_id}' is a multi-person approval: give approved=true or false",
                               task_id=task_id)
+    fields = (running.definition.meta.get(row.element_id) or {}).get("form_fields")
+    if fields:  # the step's form (camunda:formData, formProperty, yimen.formSchema): typed and checked
+        data = {**data, **coerce(fields, data)}
     before = dict(task.data)
     task.data.update(data)
     if row.delegation == "pending":

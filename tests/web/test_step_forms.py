@@ -71,3 +71,18 @@ def test_coerce_lists_every_problem():
     assert coerce(fields, {"n": "-3", "x": "1e3"}) == {"n": -3, "x": 1000.0}
     with pytest.raises(ValidationError):
         coerce(fields, {"n": "1.5"})
+
+
+def test_the_api_and_the_engine_check_the_form_too(app):
+    from tests.web.test_api import client
+
+    y = app.extensions["yimen"]
+    instance, task = _start(y, "camunda_form.bpmn")
+    api = client(app, "wang")
+    refused = api.post(f"/api/tasks/{task}/complete", json={"data": {"area": "big", "result": "maybe"}})
+    assert refused.status_code == 400 and len(refused.json["error"]["details"]["problems"]) == 2
+    assert y.tasks(instance=instance)[0]["id"] == task  # still open
+    done = api.post(f"/api/tasks/{task}/complete", json={"data": {"area": 80, "result": "fail", "extra": "kept"}})
+    assert done.status_code == 200, done.json
+    assert {k: y.show(instance)["data"][k] for k in ("area", "result", "photos", "extra")} == {
+        "area": 80, "result": "fail", "photos": False, "extra": "kept"}
