@@ -148,6 +148,11 @@ class Yimen:
         return self._run(user, case_cmd.accept_with_missing, case_id=case_id, supplement_days=supplement_days,
                          opinion=opinion)
 
+    def resubmit(self, case_id: int, materials: list[dict] | None = None, note: str | None = None,
+                 user: str | None = None) -> dict:
+        """The applicant's answer to a correction notice (补正): corrected files; back to the window."""
+        return self._run(user, case_cmd.resubmit, case_id=case_id, materials=materials, note=note)
+
     def supplement(self, case_id: int, materials: list[dict], user: str | None = None) -> dict:
         return self._run(user, case_cmd.supplement, case_id=case_id, materials=materials)
 

@@ -270,6 +270,7 @@ def case_verb(case_id: int, verb: str):
         "tolerate": lambda: y.accept_with_missing(case_id, _field(data, "supplement_days", int, False),
                                                   _field(data, "opinion", str, False), user=me_id),
         "supplement": lambda: y.supplement(case_id, _materials(data), user=me_id),
+        "resubmit": lambda: y.resubmit(case_id, _materials(data), _field(data, "note", str, False), user=me_id),
         "extend": lambda: y.request_extension(case_id, _field(data, "reason", str), user=me_id),
         "withdraw": lambda: y.withdraw_application(case_id, _field(data, "reason", str, False), user=me_id),
         "terminate": lambda: y.terminate_case(case_id, _field(data, "reason", str), user=me_id),
@@ -439,9 +440,9 @@ ENDPOINTS = [
                   materials=_MATERIALS, form={"type": "object"})),
     Endpoint("GET", "/cases", "cases the caller may see", list_cases, paged=True),
     Endpoint("GET", "/cases/<int:case_id>", "one case with materials, opinions, notices and its clock", get_case),
-    Endpoint("POST", "/cases/<int:case_id>/<verb>", "accept, not-accept, correction, tolerate, supplement, extend, "
+    Endpoint("POST", "/cases/<int:case_id>/<verb>", "accept, not-accept, correction, tolerate, supplement, resubmit, extend, "
              "withdraw, terminate, special-procedure, end-special-procedure, urge, rate", case_verb,
-             _obj([], score={"type": "integer", "minimum": 1, "maximum": 5}, comment=_STR, opinion=_STR, reason=_STR, competent_office=_STR, supplement_days=_INT, kind=_STR,
+             _obj([], score={"type": "integer", "minimum": 1, "maximum": 5}, comment=_STR, note=_STR, opinion=_STR, reason=_STR, competent_office=_STR, supplement_days=_INT, kind=_STR,
                   expected_days=_INT, result=_STR, message=_STR, materials=_MATERIALS,
                   problems={"type": "array", "items": _obj(["problem"], problem=_STR, material=_STR)})),
     Endpoint("GET", "/cases/<int:case_id>/marks", "completed, active, overdue and failed steps of its diagram",

@@ -40,6 +40,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key()
+    app.json.ensure_ascii = False  # Chinese stays readable in JSON answers and on pages
     app.extensions["yimen"] = Yimen(app.config["YIMEN_DATABASE_URL"])
     csrf.init_app(app)
     from . import api, i18n, pages

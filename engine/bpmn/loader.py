@@ -52,7 +52,8 @@ def attach_metadata(spec, meta: dict[str, dict]) -> None:
 
 def build(files: list[tuple[str, str, Any]], process_ids: list[str], meta: dict[str, dict],
           names: dict[str, str | None] | None = None,
-          lines_by_file: dict[str, dict[str, int]] | None = None) -> dict[str, BuiltProcess]:
+          lines_by_file: dict[str, dict[str, int]] | None = None,
+          meta_by_process: dict[str, dict[str, dict]] | None = None) -> dict[str, BuiltProcess]:
     """Parse ``files`` (filename, kind, lxml root) and build a spec for each of ``process_ids``."""
     lines_by_file = lines_by_file or {}
     parser = YimenParser()
@@ -76,9 +77,10 @@ def build(files: list[tuple[str, str, Any]], process_ids: list[str], meta: dict[
         except Exception as exc:  # noqa: BLE001 - every parser failure is a problem to report
             problems.append(_problem_from(exc, lines_by_file, default_file))
             continue
-        attach_metadata(spec, meta)
-        for sub in subprocess_specs.values():
-            attach_metadata(sub, meta)
+        own = (meta_by_process or {}).get(pid, meta)
+        attach_metadata(spec, own)
+        for name, sub in subprocess_specs.items():  # a called process prefers its own elements' metadata
+            attach_metadata(sub, (meta_by_process or {}).get(name, own))
         built[pid] = BuiltProcess(key=pid, name=(names or {}).get(pid), spec=spec, subprocess_specs=subprocess_specs)
     if problems:
         raise BpmnInvalid(problems)

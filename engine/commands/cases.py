@@ -24,6 +24,7 @@ from ..models import ApprovalCase, CaseMaterial, HumanTask, InstanceStatus, Proc
 from ..models.cases import CaseStatus
 
 ACCEPT_FORM = "yimen:accept"
+CORRECTION_FORM = "yimen:correction"  # the applicant's step after a correction notice (补正)
 COMMITMENT_PROCESS = "notify_commit"
 EXTENSION_PROCESS = "extension"
 SUPPLEMENTED = "materials_supplemented"  # the message a diagram waits for until 容缺 materials arrive
@@ -64,8 +65,9 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
         given[name] = entry
     number = next_number(ctx, item.office_code or "YM")
     definition = definitions.latest(ctx.session, item.process_key, item.process_version)
-    data = {**form, "case_number": number, "item_code": item_code, "applicant": applicant.get("user"),
-            "applicant_name": applicant["name"]}
+    # "applicant" is whoever follows the case online: the applicant's account, else their agent's (代办员)
+    data = {**form, "case_number": number, "item_code": item_code,
+            "applicant": applicant.get("user") or (agent or {}).get("user"), "applicant_name": applicant["name"]}
     if getattr(item, "departments", None):
         # 并联审批: the departments that review and what a rejection by one of them means
         data["departments"] = list(item.departments)
@@ -256,6 +258,32 @@ def supplement(ctx: Ctx, case_id: int, materials: list[dict[str, Any]]) -> dict:
     ctx.audit.instance_id = case.instance_id
     ctx.audit.data = {"case": case.number, "materials": [m.get("name") for m in materials], "complete": complete}
     return {"case": case.id, "complete": complete, "delivered": delivered, "status": case.status}
+
+
+@command("case.resubmit")
+def resubmit(ctx: Ctx, case_id: int, materials: list[dict[str, Any]] | None = None, note: str | None = None) -> dict:
+    """The applicant answers a correction notice (补正): corrected files, then the case goes back to the window."""
+    case = load_case(ctx.session, case_id)
+    if not ctx.actor.is_admin and ctx.actor.id not in (case.applicant_user, case.agent_user):
+        raise PermissionDenied(f"user '{ctx.actor.id}' is neither the applicant nor their agent")
+    row = ctx.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == case.instance_id, HumanTask.status == TaskStatus.OPEN,
+        HumanTask.form_key == CORRECTION_FORM)).first()
+    if row is None:
+        raise InvalidState(f"case {case.number} is not waiting for a correction (status {case.status})")
+    by_name = {m.name: m for m in _materials(ctx, case)}
+    for entry in materials or []:
+        material = by_name.get(entry.get("name"))
+        if material is None:
+            raise ValidationError(f"'{entry.get('name')}' is not a material of this case")
+        receive_material(ctx, case, material, entry.get("filename") or material.name, entry.get("content", b""))
+    if not materials and not (note or "").strip():
+        raise ValidationError("a resubmission needs corrected materials or a note saying what was corrected")
+    names = [m.get("name") for m in materials or []]
+    _complete(ctx, row, {"resubmitted": True, "corrected_materials": names, "correction_note": note or ""})
+    ctx.audit.instance_id, ctx.audit.task_id = case.instance_id, row.id
+    ctx.audit.data = {"case": case.number, "materials": names, "note": note or ""}
+    return {"case": case.id, "status": case.status}
 
 
 @command("case.decide")

@@ -27,6 +27,16 @@ def _checksum(files: list[tuple[str, bytes]]) -> str:
     return digest.hexdigest()
 
 
+def metadata_for(prepared, process_id: str) -> dict[str, dict]:
+    """All elements' metadata of an upload, where the elements of ``process_id`` win over same ids elsewhere."""
+    others: dict[str, dict] = {}
+    own: dict[str, dict] = {}
+    for pf in prepared:
+        for element_id, entry in pf.metadata.items():
+            (own if entry.get("process_id") == process_id else others)[element_id] = entry
+    return {**others, **own}
+
+
 @command("deploy")
 def deploy(ctx: Ctx, files: list[tuple[str, bytes]], name: str | None = None, allow_scripts: bool = False) -> dict:
     if not ctx.actor.is_admin and DESIGNER_GROUP not in ctx.groups():
@@ -66,7 +76,11 @@ def deploy(ctx: Ctx, files: list[tuple[str, bytes]], name: str | None = None, al
         raise BpmnInvalid([Problem(pf.filename, pid, pf.lines.get(pid), f"process id '{pid}' is defined in more than one file")
                            for pf in prepared for pid in pf.processes if pid in dupes])
 
-    built = loader.build([(pf.filename, pf.kind, pf.tree.getroot()) for pf in prepared], process_ids, meta, names, lines)
+    # Element ids are unique within a file, not across the files of one upload: each process gets the
+    # metadata of every element with its own elements winning (two diagrams may both have an 'accept').
+    meta_of = {pid: metadata_for(prepared, pid) for pid in process_ids}
+    built = loader.build([(pf.filename, pf.kind, pf.tree.getroot()) for pf in prepared], process_ids, meta, names, lines,
+                         meta_by_process=meta_of)
 
     checksum = _checksum([(f, bytes(c)) for f, c in files])
     deployment: Deployment | None = None
@@ -89,7 +103,7 @@ def deploy(ctx: Ctx, files: list[tuple[str, bytes]], name: str | None = None, al
                                                        normalized=pf.xml))
             ctx.session.flush()
         definition = ProcessDefinition(key=pid, version=(current.version + 1) if current else 1, name=names.get(pid),
-                                       checksum=checksum, deployment_id=deployment.id, element_meta=meta,
+                                       checksum=checksum, deployment_id=deployment.id, element_meta=meta_of[pid],
                                        created_at=ctx.now)
         ctx.session.add(definition)
         ctx.session.flush()

@@ -179,3 +179,24 @@ def test_event_subprocess_is_refused_with_a_reason_until_supported(yimen):
     with pytest.raises(BpmnInvalid) as err:
         yimen.deploy([("evsub.bpmn", EVENT_SUB)])
     assert err.value.problems[0].element_id == "on_stop"
+
+
+def test_same_element_ids_in_two_diagrams_of_one_upload_keep_their_own_metadata(yimen):
+    """Element ids are unique per file only: 'step' of each process keeps its own name, group and properties."""
+    def one(pid, name, group, limit):
+        return diagram(f"""<bpmn:process id="{pid}" isExecutable="true">
+  <bpmn:startEvent id="s"/><bpmn:userTask id="step" name="{name}" camunda:candidateGroups="{group}">
+    <bpmn:extensionElements><camunda:properties><camunda:property name="yimen.limitDays" value="{limit}"/>
+    </camunda:properties></bpmn:extensionElements></bpmn:userTask><bpmn:endEvent id="e"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="step"/><bpmn:sequenceFlow id="f2" sourceRef="step" targetRef="e"/>
+</bpmn:process>""")
+    yimen.deploy([("a.bpmn", one("first", "First", "g1", "3")), ("b.bpmn", one("second", "Second", "g2", "7"))])
+    for key, name, group in (("first", "First", "g1"), ("second", "Second", "g2")):
+        instance = yimen.start(key)["instance"]
+        (task,) = yimen.tasks(instance=instance)
+        assert (task["name"], task["candidate_groups"]) == (name, [group])
+    with yimen.session() as s:
+        from engine.models import ProcessDefinition
+
+        limits = {d.key: d.element_meta["step"]["properties"]["yimen.limitDays"] for d in s.query(ProcessDefinition)}
+    assert limits == {"first": "3", "second": "7"}

@@ -9,7 +9,7 @@ from engine.errors import EngineError
 
 from ..app import yimen
 from ..auth import current_user, roles_required
-from . import bp
+from . import act, bp, visible_case
 
 
 # --- applicants ---------------------------------------------------------------------
@@ -38,10 +38,15 @@ def apply(code: str):
             if upload and upload.filename:
                 materials.append({"name": material["name"], "filename": upload.filename, "content": upload.read()})
         applicant = {"name": request.form.get("name") or me["name"], "kind": request.form.get("kind", "person"),
-                     "user": me["id"], "id_no": request.form.get("id_no") or None}
+                     "id_no": request.form.get("id_no") or None}
+        agent = None
+        if request.form.get("as_agent") == "yes":  # 代办: the signed-in user acts for the named applicant
+            agent = {"name": me["name"], "user": me["id"]}
+        else:
+            applicant["user"] = me["id"]
         try:
             result = yimen().submit(code, applicant, materials, {"note": request.form.get("note", "")},
-                                    user=me["id"])
+                                    agent=agent, user=me["id"])
         except EngineError as exc:
             flash(f"{exc.code}: {exc}", "error")
             return render_template("apply.html", item=item), 400
@@ -54,3 +59,53 @@ def apply(code: str):
 @roles_required()
 def notifications():
     return render_template("notifications.html", notes=yimen().notifications(current_user()["id"]))
+
+
+# --- after applying: corrections, supplements, ratings -------------------------------------
+
+def _uploaded(case: dict) -> list[dict]:
+    """Files sent for the case's materials (field ``material_<id>``), as the engine takes them."""
+    out = []
+    for material in case["materials"]:
+        upload = request.files.get(f"material_{material['id']}")
+        if upload and upload.filename:
+            out.append({"name": material["name"], "filename": upload.filename, "content": upload.read()})
+    return out
+
+
+@bp.post("/cases/<int:case_id>/resubmit")
+@roles_required()
+def resubmit(case_id: int):
+    """补正: the corrected application goes back to the window."""
+    case = visible_case(case_id)
+    act(yimen().resubmit, case_id, _uploaded(case), request.form.get("note") or None,
+        user=current_user()["id"], success="Resubmitted")
+    return redirect(url_for("pages.case_page", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/supplement")
+@roles_required()
+def supplement(case_id: int):
+    """容缺: the materials that were allowed to follow."""
+    case = visible_case(case_id)
+    materials = _uploaded(case)
+    if not materials:
+        flash("Choose the files to hand in", "error")
+    else:
+        act(yimen().supplement, case_id, materials, user=current_user()["id"], success="Materials received")
+    return redirect(url_for("pages.case_page", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/rate")
+@roles_required()
+def rate(case_id: int):
+    """好差评: the applicant's rating once the case has ended."""
+    visible_case(case_id)
+    try:
+        score = int(request.form.get("score", ""))
+    except ValueError:
+        flash("invalid_input: choose a score from 1 to 5", "error")
+        return redirect(url_for("pages.case_page", case_id=case_id))
+    act(yimen().rate_case, case_id, score, request.form.get("comment") or None, user=current_user()["id"],
+        success="Thank you for your rating")
+    return redirect(url_for("pages.case_page", case_id=case_id))

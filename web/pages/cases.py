@@ -1,17 +1,39 @@
-"""The case page, shared by staff, supervisors and the applicant (each sees only their own)."""
+"""The case page, shared by staff, supervisors and the applicant (each sees only their own), and its files."""
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 
-from flask import render_template
+from flask import abort, render_template, send_file
 
+from engine.models import CaseMaterial
 
+from ..app import yimen
 from ..auth import roles_required
 from . import bp, visible_case
 
-
-# --- cases (staff, supervisors and applicants) ----------------------------------------
 
 @bp.get("/cases/<int:case_id>")
 @roles_required()
 def case_page(case_id: int):
     return render_template("case.html", case=visible_case(case_id))
+
+
+@bp.get("/cases/<int:case_id>/materials/<int:material_id>")
+@roles_required()
+def material_file(case_id: int, material_id: int):
+    """A submitted file, for whoever may see the case; refused if it changed on disk since it was received."""
+    visible_case(case_id)
+    with yimen().session() as s:
+        material = s.get(CaseMaterial, material_id)
+        if material is None or material.case_id != case_id or not material.stored_path:
+            abort(404)
+        path, digest, filename = Path(material.stored_path), material.sha256, material.filename or material.name
+    if not path.is_file():
+        abort(404)
+    content = path.read_bytes()
+    if hashlib.sha256(content).hexdigest() != digest:
+        abort(409, description="the stored file no longer matches the checksum taken when it was received")
+    response = send_file(path, as_attachment=True, download_name=filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,118 @@
+"""The applicant's pages: notices, corrections, 容缺 supplements, downloads, ratings and applying as an agent."""
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from engine.models import CaseMaterial
+from tests.web.test_pages import _apply, csrf, signed_in
+
+ITEM = "330100-XK-001"
+
+
+def _upload(client, url, files, page, **fields):
+    data = {"csrf_token": csrf(client.get(page).data), **fields}
+    data.update({name: (io.BytesIO(content), filename) for name, (filename, content) in files.items()})
+    return client.post(url, data=data, content_type="multipart/form-data")
+
+
+def test_correction_notice_and_resubmission(app):
+    y = app.extensions["yimen"]
+    applicant = signed_in(app, "zhang")
+    case_id = _apply(app, applicant)
+    licence = next(m for m in y.case(case_id)["materials"] if "licence" in m["name"])
+    y.request_correction(case_id, [{"problem": "营业执照已过期", "material": licence["name"]},
+                                   {"problem": "申请书缺少签名"}], user="wang")
+    page = applicant.get(f"/cases/{case_id}").data.decode()
+    assert 'data-notice="correction"' in page and "营业执照已过期" in page and "申请书缺少签名" in page
+    assert 'id="resubmit"' in page
+    assert 'id="resubmit"' not in signed_in(app, "wang").get(f"/cases/{case_id}").data.decode()  # staff do not
+    empty = _upload(applicant, f"/cases/{case_id}/resubmit", {}, f"/cases/{case_id}")
+    assert "invalid_input" in applicant.get(empty.headers["Location"]).data.decode()
+    assert y.case(case_id)["status"] == "correction_requested"
+    done = _upload(applicant, f"/cases/{case_id}/resubmit", {f"material_{licence['id']}": ("new.pdf", b"%PDF-new")},
+                   f"/cases/{case_id}", note="换了新执照")
+    assert done.status_code == 302
+    case = y.case(case_id)
+    assert case["status"] == "submitted"  # back at the window
+    assert [m["filename"] for m in case["materials"] if m["id"] == licence["id"]] == ["new.pdf"]
+    (task,) = y.tasks(instance=case["instance"])
+    assert task["element_id"] == "accept"
+
+
+def test_tolerated_materials_are_handed_in_later(app):
+    y = app.extensions["yimen"]
+    applicant = signed_in(app, "zhang")
+    files = {f"material_{i}": (io.BytesIO(b"%PDF"), f"{i}.pdf") for i in range(2)}  # the third may follow
+    page = applicant.get(f"/apply/{ITEM}").data
+    response = applicant.post(f"/apply/{ITEM}", data={"name": "张三", "csrf_token": csrf(page), **files},
+                              content_type="multipart/form-data")
+    case_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    y.accept_with_missing(case_id, 5, "容缺受理", user="wang")
+    page = applicant.get(f"/cases/{case_id}").data.decode()
+    assert 'data-notice="tolerance"' in page and 'id="supplement"' in page
+    missing = next(m for m in y.case(case_id)["materials"] if m["status"] == "missing")
+    nothing = _upload(applicant, f"/cases/{case_id}/supplement", {}, f"/cases/{case_id}")
+    assert nothing.status_code == 302 and y.case(case_id)["materials"][-1]["status"] == "missing"
+    _upload(applicant, f"/cases/{case_id}/supplement", {f"material_{missing['id']}": ("rules.pdf", b"%PDF-rules")},
+            f"/cases/{case_id}")
+    assert all(m["status"] == "received" for m in y.case(case_id)["materials"])
+
+
+def test_downloads_check_visibility_and_the_checksum(app):
+    y = app.extensions["yimen"]
+    applicant = signed_in(app, "zhang")
+    case_id = _apply(app, applicant)
+    material = y.case(case_id)["materials"][0]
+    url = f"/cases/{case_id}/materials/{material['id']}"
+    got = applicant.get(url)
+    assert got.status_code == 200 and got.data == b"%PDF-1.4" and "attachment" in got.headers["Content-Disposition"]
+    assert signed_in(app, "wang").get(url).status_code == 200
+    assert signed_in(app, "zhou").get(url).status_code == 404  # another department's case
+    other = _apply(app, applicant)
+    assert applicant.get(f"/cases/{other}/materials/{material['id']}").status_code == 404  # not that case's file
+    with y.session() as s:
+        path = Path(s.get(CaseMaterial, material["id"]).stored_path)
+    path.write_bytes(b"tampered")
+    assert applicant.get(url).status_code == 409
+
+
+def test_refusal_notice_and_rating(app):
+    y = app.extensions["yimen"]
+    applicant = signed_in(app, "zhang")
+    case_id = _apply(app, applicant)
+    page = applicant.get(f"/cases/{case_id}").data.decode()
+    assert 'id="rate"' not in page  # not ended yet
+    y.not_accept(case_id, "不属于本机关职权范围", "区市场监管局", user="wang")
+    page = applicant.get(f"/cases/{case_id}").data.decode()
+    assert 'data-notice="not_accepted"' in page and "区市场监管局" in page and "行政复议" in page
+    assert 'id="rate"' in page
+    token = csrf(applicant.get(f"/cases/{case_id}").data)
+    bad = applicant.post(f"/cases/{case_id}/rate", data={"score": "1", "csrf_token": token})
+    assert "invalid_input" in applicant.get(bad.headers["Location"]).data.decode()  # a bad score needs a comment
+    assert y.case(case_id)["rating"] is None
+    applicant.post(f"/cases/{case_id}/rate", data={"score": "4", "comment": "说明清楚", "csrf_token": token})
+    assert y.case(case_id)["rating"]["score"] == 4
+    again = applicant.post(f"/cases/{case_id}/rate", data={"score": "5", "csrf_token": token})
+    assert "invalid_state" in applicant.get(again.headers["Location"]).data.decode()
+    assert "★★★★☆" in applicant.get(f"/cases/{case_id}").data.decode()
+
+
+def test_applying_as_an_agent(app):
+    y = app.extensions["yimen"]
+    agent = signed_in(app, "zhang")
+    files = {f"material_{i}": (io.BytesIO(b"%PDF"), f"{i}.pdf") for i in range(3)}
+    page = agent.get(f"/apply/{ITEM}").data
+    assert "service guide" in page.decode().lower() or "办事指南" in page.decode()
+    response = agent.post(f"/apply/{ITEM}", data={"name": "某某餐饮有限公司", "kind": "organisation", "as_agent": "yes",
+                                                  "csrf_token": csrf(page), **files},
+                          content_type="multipart/form-data")
+    case_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    case = y.case(case_id)
+    assert case["applicant"]["name"] == "某某餐饮有限公司" and case["applicant"]["user"] is None
+    assert case["agent"]["user"] == "zhang"
+    assert re.search(r"某某餐饮有限公司", agent.get(f"/cases/{case_id}").data.decode())
+    y.request_correction(case_id, [{"problem": "补充授权委托书"}], user="wang")
+    (task,) = y.tasks(instance=case["instance"])
+    assert task["assignee"] == "zhang"  # the agent follows the case
