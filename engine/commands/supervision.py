@@ -107,7 +107,15 @@ def _card(ctx: Ctx, card_id: int) -> IssuedCard:
     card = ctx.session.get(IssuedCard, card_id)
     if card is None:
         raise NotFound(f"card {card_id} does not exist", card_id=card_id)
+    _on_the_case_trail(ctx, card.case_id)
     return card
+
+
+def _on_the_case_trail(ctx: Ctx, case_id: int | None) -> None:
+    """Card and order events about a case belong to the case's audit trail (read by its instance)."""
+    case = ctx.session.get(ApprovalCase, case_id) if case_id is not None else None
+    if case is not None:
+        ctx.audit.instance_id = case.instance_id
 
 
 @command("card.confirm")
@@ -204,6 +212,7 @@ def _order(ctx: Ctx, order_id: int) -> SupervisionOrder:
     order = ctx.session.get(SupervisionOrder, order_id)
     if order is None:
         raise NotFound(f"supervision order {order_id} does not exist", order_id=order_id)
+    _on_the_case_trail(ctx, order.case_id)
     return order
 
 

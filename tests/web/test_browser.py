@@ -182,3 +182,36 @@ def test_the_shipped_processes_are_drawn(open_as, app):
         page.goto(f"/designer/versions/{definition_id}")
         wait_drawn(page)
     assert shipped
+
+
+def test_appeal_a_red_card_and_resubmit_a_correction_in_the_browser(open_as, app):
+    y = app.extensions["yimen"]
+    from tests.web.test_pages import _apply, signed_in
+
+    case_id = _apply(app, signed_in(app, "zhang"))
+    y.accept(case_id, user="wang")
+    legal = datetime.fromisoformat(y.case(case_id)["clock"]["case"]["legal_due"])
+    with clock.pinned(legal + timedelta(hours=1)):
+        y.advance_deadlines()
+    (card,) = [c for c in y.cards(case_id=case_id)["items"] if c["color"] == "red"]
+    reviewer = open_as("li")
+    reviewer.goto("/supervision/cards")
+    reviewer.fill(f"form[data-action=appeal-{card['id']}] input[name=reason]", "系统故障停机两天")
+    reviewer.click(f"form[data-action=appeal-{card['id']}] button")
+    reviewer.wait_for_load_state()
+    supervisor = open_as("sun")
+    supervisor.goto("/supervision/cards?status=appealed")
+    assert supervisor.locator(f"form[data-action=decide-{card['id']}]").count() == 1
+    shot(supervisor, "supervisor-card-appeal")
+
+    other = _apply(app, signed_in(app, "zhang"))
+    y.request_correction(other, [{"problem": "营业执照已过期，请提供有效执照"}, {"problem": "申请书缺少法定代表人签名"}],
+                         user="wang")
+    applicant = open_as("zhang", phone=True)
+    applicant.goto(f"/cases/{other}")
+    assert applicant.locator("[data-notice=correction] li").count() == 2
+    shot(applicant, "applicant-correction-phone")
+    applicant.fill("#resubmit textarea[name=note]", "已更换执照并补签")
+    applicant.click("#resubmit button")
+    applicant.wait_for_load_state()
+    assert y.case(other)["status"] == "submitted"

@@ -116,3 +116,110 @@ def test_applying_as_an_agent(app):
     y.request_correction(case_id, [{"problem": "补充授权委托书"}], user="wang")
     (task,) = y.tasks(instance=case["instance"])
     assert task["assignee"] == "zhang"  # the agent follows the case
+
+
+# --- each page: the normal path, someone else, no CSRF token, bad input ----------------------------------------------
+
+def _another_applicant(app):
+    from engine import demo
+
+    app.extensions["yimen"].add_user("liu", display_name="刘四 Applicant", roles=["applicant"],
+                                     password=demo.DEMO_PASSWORD)
+    return signed_in(app, "liu")
+
+
+def test_the_acceptance_notice_is_readable_and_my_cases_says_what_to_do(app):
+    y = app.extensions["yimen"]
+    applicant = signed_in(app, "zhang")
+    case_id = _apply(app, applicant)
+    y.accept(case_id, user="wang")
+    (notice,) = y.case(case_id)["notices"]
+    page = applicant.get(f"/cases/{case_id}").data.decode()
+    block = page.split('data-notice="acceptance"', 1)[1].split("</div>", 1)[0]
+    assert "受理通知书" in block and notice["number"] in block
+    assert notice["content"]["accepted_on"] in block and notice["content"]["office"] in block
+    assert "{" not in block  # no raw JSON
+    assert 'data-to-do' not in applicant.get("/my").data.decode()  # nothing to do while it is reviewed
+    other = _apply(app, applicant)
+    y.request_correction(other, [{"problem": "申请书缺少签名"}], user="wang")
+    assert f'/cases/{other}#resubmit" data-to-do="correct"' in applicant.get("/my").data.decode()
+    y.not_accept(_apply(app, applicant), "不属于本机关职权范围", user="wang")
+    assert 'data-to-do="rate"' in applicant.get("/my").data.decode()
+    assert 'data-to-do' not in signed_in(app, "wang").get("/my").data.decode()  # staff have nothing to hand in
+
+
+def test_resubmission_needs_csrf_and_the_applicant(app):
+    y = app.extensions["yimen"]
+    applicant = signed_in(app, "zhang")
+    case_id = _apply(app, applicant)
+    y.request_correction(case_id, [{"problem": "申请书缺少签名"}], user="wang")
+    material = y.case(case_id)["materials"][0]
+    field = {f"material_{material['id']}": (io.BytesIO(b"%PDF-signed"), "signed.pdf")}
+    assert applicant.post(f"/cases/{case_id}/resubmit", data=field,
+                          content_type="multipart/form-data").status_code == 400  # no CSRF token
+    assert _upload(_another_applicant(app), f"/cases/{case_id}/resubmit", {}, "/my",
+                   note="x").status_code == 404  # someone else's case
+    window = signed_in(app, "wang")  # staff see the case but do not answer for the applicant
+    refused = _upload(window, f"/cases/{case_id}/resubmit", {f"material_{material['id']}": ("w.pdf", b"%PDF-w")},
+                      f"/cases/{case_id}")
+    assert "permission_denied" in window.get(refused.headers["Location"]).data.decode()
+    case = y.case(case_id)
+    assert case["status"] == "correction_requested" and case["materials"][0]["filename"] == material["filename"]
+    _upload(applicant, f"/cases/{case_id}/resubmit", {}, f"/cases/{case_id}", note="已签名")  # a note alone is enough
+    assert y.case(case_id)["status"] == "submitted"
+
+
+def test_supplements_need_csrf_files_and_the_applicant(app):
+    y = app.extensions["yimen"]
+    applicant = signed_in(app, "zhang")
+    files = {f"material_{i}": (io.BytesIO(b"%PDF"), f"{i}.pdf") for i in range(2)}
+    page = applicant.get(f"/apply/{ITEM}").data
+    response = applicant.post(f"/apply/{ITEM}", data={"name": "张三", "csrf_token": csrf(page), **files},
+                              content_type="multipart/form-data")
+    case_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    y.accept_with_missing(case_id, 5, user="wang")
+    block = applicant.get(f"/cases/{case_id}").data.decode().split('data-notice="tolerance"', 1)[1].split("</div>")[0]
+    missing = next(m for m in y.case(case_id)["materials"] if m["status"] == "missing")
+    assert missing["name"] in block and "2026-03-09" in block  # 5 working days from Monday 2 March
+    assert 'data-to-do="supplement"' in applicant.get("/my").data.decode()
+    field = {f"material_{missing['id']}": ("rules.pdf", b"%PDF-rules")}
+    assert applicant.post(f"/cases/{case_id}/supplement",
+                          data={f"material_{missing['id']}": (io.BytesIO(b"%PDF"), "r.pdf")},
+                          content_type="multipart/form-data").status_code == 400  # no CSRF token
+    nothing = _upload(applicant, f"/cases/{case_id}/supplement", {}, f"/cases/{case_id}")
+    assert "请选择要补交的文件" in applicant.get(nothing.headers["Location"]).data.decode()
+    assert _upload(_another_applicant(app), f"/cases/{case_id}/supplement", field, "/my").status_code == 404
+    window = signed_in(app, "wang")
+    refused = _upload(window, f"/cases/{case_id}/supplement", field, f"/cases/{case_id}")
+    assert "permission_denied" in window.get(refused.headers["Location"]).data.decode()
+    assert [m["status"] for m in y.case(case_id)["materials"] if m["id"] == missing["id"]] == ["missing"]
+    _upload(applicant, f"/cases/{case_id}/supplement", field, f"/cases/{case_id}")
+    assert [m["filename"] for m in y.case(case_id)["materials"] if m["id"] == missing["id"]] == ["rules.pdf"]
+    assert 'id="supplement"' not in applicant.get(f"/cases/{case_id}").data.decode()
+
+
+def test_ratings_need_csrf_a_whole_score_and_the_applicant(app):
+    y = app.extensions["yimen"]
+    applicant = signed_in(app, "zhang")
+    case_id = _apply(app, applicant)
+    token = csrf(applicant.get(f"/cases/{case_id}").data)
+    early = applicant.post(f"/cases/{case_id}/rate", data={"score": "5", "csrf_token": token})
+    assert "invalid_state" in applicant.get(early.headers["Location"]).data.decode()  # not ended yet
+    y.not_accept(case_id, "材料不属实", user="wang")
+    assert applicant.post(f"/cases/{case_id}/rate", data={"score": "5"}).status_code == 400  # no CSRF token
+    for score in ("great", "9", ""):
+        bad = applicant.post(f"/cases/{case_id}/rate", data={"score": score, "csrf_token": token})
+        assert "invalid_input" in applicant.get(bad.headers["Location"]).data.decode()
+    other = _another_applicant(app)
+    assert other.post(f"/cases/{case_id}/rate", data={"score": "5", "csrf_token": csrf(other.get("/my").data)}
+                      ).status_code == 404  # someone else's case
+    window = signed_in(app, "wang")
+    refused = window.post(f"/cases/{case_id}/rate", data={"score": "1", "comment": "差",
+                                                           "csrf_token": csrf(window.get(f"/cases/{case_id}").data)})
+    assert "permission_denied" in window.get(refused.headers["Location"]).data.decode()
+    assert y.case(case_id)["rating"] is None
+    applicant.post(f"/cases/{case_id}/rate", data={"score": "2", "comment": "等了很久", "csrf_token": token})
+    assert y.case(case_id)["rating"] == {**y.case(case_id)["rating"], "score": 2, "comment": "等了很久", "by": "zhang"}
+    page = applicant.get(f"/cases/{case_id}").data.decode()
+    assert "★★☆☆☆ 等了很久" in page and 'id="rate"' not in page
+    assert 'data-to-do="rate"' not in applicant.get("/my").data.decode()

@@ -94,3 +94,164 @@ def test_incidents_audit_trail_and_roles(app):
     assert signed_in(app, "wang").get("/supervision/cards").status_code == 403  # window staff
     page = supervisor.get("/supervision").data.decode()
     assert 'data-kind="department"' in page and "/supervision/orders" in page
+
+
+# --- each page: the normal path, the wrong role or department, no CSRF token, bad input ----------------------------
+
+def _status(y, case_id, card_id):
+    return next(c["status"] for c in y.cards(case_id=case_id)["items"] if c["id"] == card_id)
+
+
+def _conclude(app, case_id):
+    """Review and approve an accepted case through the facade, as the demo's SJ staff."""
+    y = app.extensions["yimen"]
+    for user in ("li", "zhao"):
+        (task,) = y.tasks(instance=y.case(case_id)["instance"])
+        y.decide(task["id"], True, "同意", user=user)
+    assert y.case(case_id)["status"] == "concluded"
+
+
+def test_the_dashboard_draws_on_time_rate_and_working_days_by_item_and_department(app):
+    y = app.extensions["yimen"]
+    supervisor = signed_in(app, "sun")
+    assert "data-bar" not in supervisor.get("/supervision").data.decode()  # nothing decided yet
+    case_id = _apply(app, signed_in(app, "zhang"))
+    y.accept(case_id, user="wang")
+    _conclude(app, case_id)
+    page = supervisor.get("/supervision").data.decode()
+    performance = y.supervision_overview()["performance"]
+    assert performance["item"][ITEM]["on_time_rate"] == 1.0
+    for kind, key in (("item", ITEM), ("department", next(iter(performance["department"])))):
+        table = page.split(f'data-kind="{kind}"', 1)[1].split("</table>", 1)[0]
+        row = table.split(f'data-key="{key}"', 1)[1].split("</tr>", 1)[0]
+        assert 'data-bar="rate" width="160"' in row and "100%" in row  # decided on time: a full bar
+        assert 'data-bar="days"' in row
+    assert signed_in(app, "li").get("/supervision").status_code == 403
+
+
+def test_a_held_card_is_withdrawn_and_a_card_without_a_choice_is_refused(app):
+    y = app.extensions["yimen"]
+    case_id, card = _red_case(app, card_mode="confirm")
+    supervisor = signed_in(app, "sun")
+    assert "待确认".encode() in supervisor.get("/supervision/cards?status=pending").data  # held for confirmation
+    unclear = post(supervisor, f"/supervision/cards/{card['id']}/confirm", {"note": "?"}, "/supervision/cards")
+    assert "invalid_input" in supervisor.get(unclear.headers["Location"]).data.decode()
+    assert _status(y, case_id, card["id"]) == "pending"
+    assert post(signed_in(app, "li"), f"/supervision/cards/{card['id']}/confirm", {"confirm": "no"},
+                "/supervision/cards").status_code == 302
+    assert _status(y, case_id, card["id"]) == "pending"  # a reviewer may not confirm or withdraw
+    post(supervisor, f"/supervision/cards/{card['id']}/confirm", {"confirm": "no", "note": "系统故障"},
+         "/supervision/cards")
+    assert _status(y, case_id, card["id"]) == "withdrawn"
+
+
+def test_a_card_is_appealed_from_the_case_page(app):
+    y = app.extensions["yimen"]
+    case_id, card = _red_case(app)
+    reviewer = signed_in(app, "li")
+    page = reviewer.get(f"/cases/{case_id}").data.decode()
+    assert f'id="appeal-{card["id"]}"' in page
+    assert f'id="appeal-{card["id"]}"' not in signed_in(app, "sun").get(f"/cases/{case_id}").data.decode()
+    assert f'data-card-id="{card["id"]}"' not in signed_in(app, "zhang").get(f"/cases/{case_id}").data.decode()
+    assert reviewer.post(f"/supervision/cards/{card['id']}/appeal",
+                         data={"reason": "停电", "case": case_id}).status_code == 400  # no CSRF token
+    blank = post(reviewer, f"/supervision/cards/{card['id']}/appeal", {"reason": "  ", "case": case_id},
+                 f"/cases/{case_id}")
+    assert blank.headers["Location"].endswith(f"/cases/{case_id}")
+    assert "invalid_input" in reviewer.get(blank.headers["Location"]).data.decode()
+    assert _status(y, case_id, card["id"]) == "issued"
+    assert post(signed_in(app, "zhang"), f"/supervision/cards/{card['id']}/appeal", {"reason": "x"},
+                "/my").status_code == 403
+    post(reviewer, f"/supervision/cards/{card['id']}/appeal", {"reason": "系统停电两天", "case": case_id},
+         f"/cases/{case_id}")
+    assert _status(y, case_id, card["id"]) == "appealed"
+    supervisor = signed_in(app, "sun")
+    assert f'id="decide-{card["id"]}"' in supervisor.get(f"/cases/{case_id}").data.decode()
+    assert supervisor.post(f"/supervision/cards/{card['id']}/decide",
+                           data={"granted": "no", "note": "理由不足"}).status_code == 400  # no CSRF token
+    post(supervisor, f"/supervision/cards/{card['id']}/decide", {"granted": "no", "note": "理由不足", "case": case_id},
+         f"/cases/{case_id}")
+    assert _status(y, case_id, card["id"]) == "upheld"
+    assert "理由不足" in reviewer.get(f"/cases/{case_id}").data.decode()
+    trail = supervisor.get(f"/cases/{case_id}/audit").data.decode()  # the appeal is on the case's trail
+    assert "card.appeal" in trail and "系统停电两天" in trail and "card.decide_appeal" in trail
+
+
+def test_orders_need_csrf_an_addressee_and_the_right_department(app):
+    y = app.extensions["yimen"]
+    supervisor = signed_in(app, "sun")
+    assert supervisor.post("/supervision/orders", data={"content": "x", "deadline_days": "1",
+                                                        "department": "SJ"}).status_code == 400
+    nobody = post(supervisor, "/supervision/orders", {"content": "请说明", "deadline_days": "2"}, "/supervision/orders")
+    assert "invalid_input" in supervisor.get(nobody.headers["Location"]).data.decode()
+    assert y.orders()["total"] == 0
+    case_id = _apply(app, signed_in(app, "zhang"))
+    assert f'name="case" inputmode="numeric" value="{case_id}"' in supervisor.get(
+        f"/supervision/orders?case={case_id}").data.decode()
+    post(supervisor, "/supervision/orders", {"content": "请当日受理", "deadline_days": "1", "assignee": "wang",
+                                             "case": str(case_id)}, "/supervision/orders")
+    (order,) = y.orders()["items"]
+    assert (order["assignee"], order["case"]) == ("wang", case_id)
+    zhou = signed_in(app, "zhou")
+    assert "请当日受理" not in zhou.get("/supervision/orders").data.decode()
+    post(zhou, f"/supervision/orders/{order['id']}/answer", {"reply": "不是我"}, "/supervision/orders")
+    assert y.orders()["items"][0]["status"] == "open"  # not addressed to zhou
+    window = signed_in(app, "wang")  # a person addressed by name sees and answers the order
+    assert "请当日受理" in window.get("/supervision/orders").data.decode()
+    assert window.post(f"/supervision/orders/{order['id']}/answer", data={"reply": "已受理"}).status_code == 400
+    empty = post(window, f"/supervision/orders/{order['id']}/answer", {"reply": ""}, "/supervision/orders")
+    assert "invalid_input" in window.get(empty.headers["Location"]).data.decode()
+    post(window, f"/supervision/orders/{order['id']}/answer", {"reply": "已受理"}, "/supervision/orders")
+    assert (y.orders()["items"][0]["status"], y.orders()["items"][0]["reply"]) == ("answered", "已受理")
+    assert signed_in(app, "zhang").get("/supervision/orders").status_code == 403
+
+
+def test_an_incident_is_retried_from_the_page(app, monkeypatch):
+    import handlers
+    from tests.conftest import read
+
+    y = app.extensions["yimen"]
+    monkeypatch.setenv("YIMEN_HANDLER_ATTEMPTS", "1")
+    broken = {"on": True}
+
+    def compute_fee(data):
+        if broken["on"]:
+            raise ConnectionError("fee service unavailable")
+        return {"fee": 42}
+
+    handlers.register("feat_compute_fee", compute_fee)
+    try:
+        y.deploy([read("dialects/features/service_task.bpmn")])
+        instance = y.start("feat_service_task", data={"area_m2": 21})["instance"]
+        (incident,) = y.incidents(instance=instance)
+        supervisor = signed_in(app, "sun")
+        page = supervisor.get("/supervision/incidents").data.decode()
+        assert f'data-incident="{incident["id"]}"' in page and "ConnectionError" in page
+        assert "compute_fee" in page and "feat_compute_fee" in page
+        assert supervisor.post(f"/supervision/incidents/{incident['id']}/retry").status_code == 400  # no CSRF
+        assert post(signed_in(app, "li"), f"/supervision/incidents/{incident['id']}/retry", {},
+                    "/my").status_code == 403
+        assert y.incidents(instance=instance) != []
+        broken["on"] = False
+        post(supervisor, f"/supervision/incidents/{incident['id']}/retry", {}, "/supervision/incidents")
+        assert y.incidents(instance=instance) == [] and y.show(instance)["status"] == "completed"
+        assert f'data-incident="{incident["id"]}"' not in supervisor.get("/supervision/incidents").data.decode()
+    finally:
+        handlers.unregister("feat_compute_fee")
+
+
+def test_the_audit_trail_lists_every_event_in_beijing_time(app):
+    y = app.extensions["yimen"]
+    case_id = _apply(app, signed_in(app, "zhang"))
+    supervisor = signed_in(app, "sun")
+    assert f"/cases/{case_id}/audit" in supervisor.get(f"/cases/{case_id}").data.decode()
+    assert f"/cases/{case_id}/audit" not in signed_in(app, "wang").get(f"/cases/{case_id}").data.decode()
+    y.accept(case_id, user="wang")
+    assert f"/cases/{case_id}/audit" in supervisor.get("/supervision").data.decode()  # from the running cases
+    events = y.audit_trail(y.case(case_id)["instance"])
+    page = supervisor.get(f"/cases/{case_id}/audit").data.decode()
+    assert events and all(e["action"] in page for e in events)
+    assert "2026-03-02 10:00" in page  # 02:00 UTC, read in Beijing time
+    assert supervisor.get("/cases/999999/audit").status_code == 404
+    assert signed_in(app, "li").get(f"/cases/{case_id}/audit").status_code == 403
+    assert signed_in(app, "admin").get(f"/cases/{case_id}/audit").status_code == 200

@@ -1,12 +1,14 @@
 """Supervision (督查): cards by department, due soon, appeals, orders, incidents, audit trails.
 
 Supervisors see everything; reviewers see the cards and orders of their own
-department, where they appeal a card or answer an order. Every action is one
-engine command, which checks the right again.
+department, where they appeal a card or answer an order; window staff see the
+orders addressed to them. Every action is one engine command, which checks the
+right again.
 """
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from engine.errors import EngineError
 
@@ -16,6 +18,23 @@ from . import act, bp, visible_case
 
 CARD_STATUSES = ("pending", "issued", "appealed", "upheld", "withdrawn")
 ORDER_STATUSES = ("open", "answered", "closed")
+STAFF = ("supervisor", "reviewer", "window")  # an order may name any member of staff as its addressee
+CHART_WIDTH = 160  # px: the longest bar of an inline SVG chart
+
+
+def charts(performance: dict) -> dict[str, list[dict]]:
+    """Bar widths for the on-time rate (of 100 %) and the average working days (of the slowest), by item and department.
+
+    Computed here so the template only draws; a missing average (no calendar) is a bar of zero.
+    """
+    out: dict[str, list[dict]] = {}
+    for kind in ("item", "department"):
+        rows = performance.get(kind) or {}
+        slowest = max((p["average_working_days"] or 0 for p in rows.values()), default=0) or 1
+        out[kind] = [{"key": key, **p, "rate_width": round(p["on_time_rate"] * CHART_WIDTH),
+                      "days_width": round((p["average_working_days"] or 0) / slowest * CHART_WIDTH)}
+                     for key, p in sorted(rows.items())]
+    return out
 
 
 @bp.get("/supervision")
@@ -23,7 +42,9 @@ ORDER_STATUSES = ("open", "answered", "closed")
 def supervision():
     y = yimen()
     state = request.args.get("state") or None
-    return render_template("supervision.html", overview=y.supervision_overview(),
+    overview = y.supervision_overview()
+    return render_template("supervision.html", overview=overview, charts=charts(overview["performance"]),
+                           chart_width=CHART_WIDTH,
                            watches=y.watches(state=state, limit=200)["items"], state=state,
                            due=y.due_within(2)["items"], cards=y.cards(limit=50)["items"],
                            open_orders=y.orders(status="open", limit=1)["total"],
@@ -48,35 +69,51 @@ def cards_page():
     return render_template("cards.html", cards=cards, status=status, statuses=CARD_STATUSES)
 
 
+def _back_to_case_or(endpoint: str) -> Response:
+    """Forms on the case page send ``case``; they come back there, the list's forms to the list."""
+    case = request.form.get("case", "")
+    if case.isdigit():
+        return redirect(url_for("pages.case_page", case_id=int(case)))
+    return redirect(url_for(endpoint))
+
+
 @bp.post("/supervision/cards/<int:card_id>/<verb>")
 @roles_required("supervisor", "reviewer")
 def card_action(card_id: int, verb: str):
     y, me, f = yimen(), current_user()["id"], request.form
     if verb == "confirm":
-        act(y.confirm_card, card_id, f.get("confirm") != "no", f.get("note") or None, user=me)
+        if f.get("confirm") not in ("yes", "no"):
+            flash("invalid_input: choose to confirm or to withdraw the card", "error")
+            return _back_to_case_or("pages.cards_page")
+        confirmed = f["confirm"] == "yes"
+        act(y.confirm_card, card_id, confirmed, f.get("note") or None, user=me,
+            success="Card confirmed" if confirmed else "Card withdrawn")
     elif verb == "appeal":
-        act(y.appeal_card, card_id, f.get("reason", ""), user=me)
+        act(y.appeal_card, card_id, f.get("reason", ""), user=me, success="Appeal sent")
     elif verb == "decide":
-        act(y.decide_appeal, card_id, f.get("granted") == "yes", f.get("note", ""), user=me)
+        if f.get("granted") not in ("yes", "no"):
+            flash("invalid_input: choose to grant or to refuse the appeal", "error")
+            return _back_to_case_or("pages.cards_page")
+        act(y.decide_appeal, card_id, f["granted"] == "yes", f.get("note", ""), user=me, success="Appeal decided")
     else:
         abort(404)
-    return redirect(url_for("pages.cards_page"))
+    return _back_to_case_or("pages.cards_page")
 
 
 @bp.get("/supervision/orders")
-@roles_required("supervisor", "reviewer")
+@roles_required(*STAFF)
 def orders_page():
     status = request.args.get("status") if request.args.get("status") in ORDER_STATUSES else None
-    department = _department_scope()
-    y = yimen()
-    if department is None:
+    me, y = current_user(), yimen()
+    if has_role(me, "supervisor"):
         orders = y.orders(status=status, limit=200)["items"]
-    else:  # a reviewer: the department's orders and those addressed to them
-        mine = y.orders(assignee=current_user()["id"], status=status, limit=200)["items"]
-        ours = y.orders(department=department, status=status, limit=200)["items"]
+    else:  # staff: the orders addressed to them and to their department
+        mine = y.orders(assignee=me["id"], status=status, limit=200)["items"]
+        ours = y.orders(department=me["department"], status=status, limit=200)["items"] if me.get("department") else []
         orders = sorted({o["id"]: o for o in mine + ours}.values(), key=lambda o: o["id"], reverse=True)
+    case = request.args.get("case", "")
     return render_template("orders.html", orders=orders, status=status, statuses=ORDER_STATUSES,
-                           departments=y.departments())
+                           departments=y.departments(), case=int(case) if case.isdigit() else None)
 
 
 @bp.post("/supervision/orders")
@@ -95,13 +132,13 @@ def issue_order():
 
 
 @bp.post("/supervision/orders/<int:order_id>/<verb>")
-@roles_required("supervisor", "reviewer")
+@roles_required(*STAFF)
 def order_action(order_id: int, verb: str):
     y, me = yimen(), current_user()["id"]
     if verb == "answer":
-        act(y.answer_order, order_id, request.form.get("reply", ""), user=me)
+        act(y.answer_order, order_id, request.form.get("reply", ""), user=me, success="Answer sent")
     elif verb == "close":
-        act(y.close_order, order_id, user=me)
+        act(y.close_order, order_id, user=me, success="Supervision order closed")
     else:
         abort(404)
     return redirect(url_for("pages.orders_page"))
