@@ -11,12 +11,19 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
+
+# Built once: this runs in every command, and a prebuilt Core statement on the
+# table skips both statement construction and the ORM's bulk-insert machinery.
+_HEAD = AuditHead.__table__
+_READ_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_INSERT_EVENT = insert(AuditEvent.__table__)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 
 
 def _digest(seq: int, at: str, actor: str, action: str, instance_id, task_id, data, prev_hash: str) -> str:
@@ -35,16 +42,17 @@ def append_event(ctx, action: str, instance_id: int | None, task_id: str | None,
     """Append one event; returns its hash. Plain statements (no ORM bookkeeping): this runs in every command."""
     session: Session = ctx.session
     session.flush()  # the command's own row changes first, then the chain head: one lock order for everyone
-    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()).first()
+    conn = session.connection()
+    head = conn.execute(_READ_HEAD).first()
     if head is None:
         raise RuntimeError("the audit chain head is missing; run 'yimen db upgrade'")
     seq = head.seq + 1
     data = _canonical(data or {})
     digest = _digest(seq, ctx.now.isoformat(), ctx.actor.id, action, instance_id, task_id, data, head.hash)
-    session.execute(insert(AuditEvent).values(seq=seq, at=ctx.now, actor=ctx.actor.id, action=action,
-                                              instance_id=instance_id, task_id=task_id, data=data,
-                                              prev_hash=head.hash, hash=digest))
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=digest))
+    conn.execute(_INSERT_EVENT, {"seq": seq, "at": ctx.now, "actor": ctx.actor.id, "action": action,
+                                 "instance_id": instance_id, "task_id": task_id, "data": data,
+                                 "prev_hash": head.hash, "hash": digest})
+    conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
     return digest
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -54,33 +54,52 @@ class Ctx:
     audit: AuditNote = field(default_factory=AuditNote)
     after_commit: list[Callable[[], Any]] = field(default_factory=list)
     delivered: list[int] = field(default_factory=list)  # instances reached by messages/signals in this command
+    # instance id -> (instance row, workflow, state text written from it): offered to the workflow cache on commit
+    kept_workflows: dict[int, tuple] = field(default_factory=dict)
     _groups: frozenset[str] | None = None
 
     def groups(self) -> frozenset[str]:
         """The actor's groups, read once per command."""
         if self._groups is None:
-            from .models import Membership
-
-            rows = self.session.scalars(select(Membership.group_id).where(Membership.user_id == self.actor.id))
+            rows = self.session.connection().execute(_statements()["groups"], {"user_id": self.actor.id}).scalars()
             self._groups = frozenset(rows)
         return self._groups
 
 
 def resolve_actor(session: Session, actor: Actor) -> Actor:
     """A named user's admin flag is read in the command's own transaction (``is_admin=None`` = look it up)."""
-    if actor.is_admin is not None:
-        return actor
-    from .models import User
+    return _identify(session, actor)[0]
 
-    row = session.get(User, actor.id)
-    return Actor(actor.id, is_admin=bool(row and row.is_admin))
+
+def _identify(session: Session, actor: Actor) -> tuple[Actor, frozenset[str] | None]:
+    """The actor with its admin flag, and its groups when they came with it (one query for a named user)."""
+    if actor.is_admin is not None:
+        return actor, None
+    rows = session.connection().execute(_statements()["who"], {"user_id": actor.id}).all()
+    is_admin = bool(rows and rows[0].is_admin)
+    return Actor(actor.id, is_admin=is_admin), frozenset(r.group_id for r in rows if r.group_id is not None)
+
+
+@functools.cache
+def _statements() -> dict[str, Any]:
+    """Who-is-this lookups run in every command: built once, as plain Core statements."""
+    from .models import Membership, User
+
+    users, memberships = User.__table__, Membership.__table__
+    return {
+        "who": select(users.c.is_admin, memberships.c.group_id)
+        .select_from(users.outerjoin(memberships, memberships.c.user_id == users.c.id))
+        .where(users.c.id == bindparam("user_id")),
+        "groups": select(memberships.c.group_id).where(memberships.c.user_id == bindparam("user_id")),
+    }
 
 
 def run_command(session_factory: Callable[[], Session], actor: Actor, fn, /, **kwargs):
     """Run one command in its own transaction."""
     session = session_factory()
     try:
-        ctx = Ctx(session=session, actor=resolve_actor(session, actor), now=clock.now())
+        who, groups = _identify(session, actor)
+        ctx = Ctx(session=session, actor=who, now=clock.now(), _groups=groups)
         from . import calendar
         from .case_clock import working_calendar
 

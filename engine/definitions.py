@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .bpmn import loader
@@ -37,8 +37,12 @@ _lock = threading.Lock()
 
 
 def clear_cache() -> None:
+    """Forget every parsed spec, and with them the workflows built on those specs."""
+    from . import workflow_cache
+
     with _lock:
         _cache.clear()
+    workflow_cache.clear()
 
 
 def remember(definition: ProcessDefinition, built: loader.BuiltProcess, allow_scripts: bool) -> LoadedDefinition:
@@ -64,12 +68,24 @@ def load(session: Session, definition_id: int) -> LoadedDefinition:
     return remember(definition, built[definition.key], definition.deployment.allow_scripts)
 
 
-def latest(session: Session, key: str, version: int | None = None) -> ProcessDefinition:
-    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key)
-    if version is not None:
-        stmt = stmt.where(ProcessDefinition.version == version)
-    definition = session.scalars(stmt.order_by(ProcessDefinition.version.desc()).limit(1)).first()
+def latest(session: Session, key: str, version: int | None = None):
+    """The id, key and version of a deployed process: its newest version, or the one asked for.
+
+    Only those three columns are read (not the element metadata): starting a case does this every time.
+    """
+    if version is None:
+        definition = session.connection().execute(_LATEST, {"key": key}).first()
+    else:
+        definition = session.connection().execute(_EXACT, {"key": key, "version": version}).first()
     if definition is None:
         what = f"process '{key}'" + (f" version {version}" if version is not None else "")
         raise NotFound(f"{what} is not deployed", key=key)
     return definition
+
+
+_DEFINITIONS = ProcessDefinition.__table__
+_LATEST = (select(_DEFINITIONS.c.id, _DEFINITIONS.c.key, _DEFINITIONS.c.version)
+           .where(_DEFINITIONS.c.key == bindparam("key"))
+           .order_by(_DEFINITIONS.c.version.desc()).limit(1))
+_EXACT = (select(_DEFINITIONS.c.id, _DEFINITIONS.c.key, _DEFINITIONS.c.version)
+          .where(_DEFINITIONS.c.key == bindparam("key"), _DEFINITIONS.c.version == bindparam("version")))

@@ -1,9 +1,10 @@
 """Read-only questions: inboxes, instance views, incidents. No audit, no writes."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from .errors import NotFound, ValidationError
@@ -26,23 +27,35 @@ def groups_of(session: Session, user: str) -> list[str]:
 def open_tasks(session: Session, instance: int | None = None, user: str | None = None, group: str | None = None,
                limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
     """Open tasks, optionally of one instance, one user's inbox, or one group's queue."""
-    stmt = select(HumanTask).where(HumanTask.status == TaskStatus.OPEN)
-    if instance is not None:
-        stmt = stmt.where(HumanTask.instance_id == instance)
-    if user is not None:
-        groups = groups_of(session, user)
-        candidate = exists().where(TaskCandidate.task_id == HumanTask.id, or_(
-            (TaskCandidate.kind == "user") & (TaskCandidate.value == user),
-            (TaskCandidate.kind == "group") & (TaskCandidate.value.in_(groups or [""])),
-        ))
-        stmt = stmt.where(or_(HumanTask.assignee == user, HumanTask.assignee.is_(None) & candidate))
-    if group is not None:
-        stmt = stmt.where(exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == "group",
-                                         TaskCandidate.value == group))
     if limit < 1 or limit > 10_000 or offset < 0:
         raise ValidationError("limit must be 1..10000 and offset >= 0")
-    stmt = stmt.order_by(HumanTask.created_at, HumanTask.id).limit(limit).offset(offset)
-    return [task_dict(r) for r in session.scalars(stmt)]
+    params: dict[str, Any] = {"limit": limit, "offset": offset, "instance": instance, "user": user, "group": group}
+    if user is not None:
+        params["groups"] = groups_of(session, user) or [""]
+    stmt = _open_tasks_statement(instance is not None, user is not None, group is not None)
+    return [task_dict(r) for r in session.connection().execute(stmt, params)]
+
+
+@functools.cache
+def _open_tasks_statement(by_instance: bool, by_user: bool, by_group: bool):
+    """One prebuilt statement per kind of question (inboxes are asked all day long).
+
+    Selects the table's columns (plain rows, no ORM objects): an inbox only reads them.
+    """
+    tasks, candidates = HumanTask.__table__, TaskCandidate.__table__
+    stmt = select(tasks).where(tasks.c.status == TaskStatus.OPEN)
+    if by_instance:
+        stmt = stmt.where(tasks.c.instance_id == bindparam("instance"))
+    if by_user:
+        candidate = exists().where(candidates.c.task_id == tasks.c.id, or_(
+            (candidates.c.kind == "user") & (candidates.c.value == bindparam("user")),
+            (candidates.c.kind == "group") & candidates.c.value.in_(bindparam("groups", expanding=True)),
+        ))
+        stmt = stmt.where(or_(tasks.c.assignee == bindparam("user"), tasks.c.assignee.is_(None) & candidate))
+    if by_group:
+        stmt = stmt.where(exists().where(candidates.c.task_id == tasks.c.id, candidates.c.kind == "group",
+                                         candidates.c.value == bindparam("group")))
+    return stmt.order_by(tasks.c.created_at, tasks.c.id).limit(bindparam("limit")).offset(bindparam("offset"))
 
 
 def incident_dict(row: Incident) -> dict[str, Any]:

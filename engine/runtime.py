@@ -8,6 +8,7 @@ the rows derived from it, so they cannot drift apart.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,11 +26,11 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 import handlers as handler_registry
 
-from . import assignment, clock, definitions, state
+from . import assignment, clock, definitions, state, workflow_cache
 from .bpmn.specs import HandlerTask
 from .context import Ctx
 from .errors import EngineError, InvalidState, NotFound
@@ -64,6 +65,7 @@ class Running:
     workflow: BpmnWorkflow
     definition: definitions.LoadedDefinition
     events: list[dict[str, Any]] = field(default_factory=list)
+    new: bool = False  # created by this command: it has no rows yet
 
 
 # --- loading and starting ---------------------------------------------------------------------------
@@ -75,7 +77,10 @@ def load(ctx: Ctx, instance_id: int, *, must_run: bool = True) -> Running:
     if must_run and instance.status != InstanceStatus.RUNNING:
         raise InvalidState(f"instance {instance_id} is {instance.status}", instance_id=instance_id)
     loaded = definitions.load(ctx.session, instance.definition_id)
-    workflow = state.load(instance.state, loaded.spec, loaded.subprocess_specs, script_engine(loaded.allow_scripts))
+    workflow = workflow_cache.take(instance.id, instance.version, loaded.spec)
+    if workflow is None:
+        workflow = state.load(instance.state, loaded.spec, loaded.subprocess_specs,
+                              script_engine(loaded.allow_scripts))
     return Running(instance, workflow, loaded)
 
 
@@ -103,7 +108,7 @@ def start_deferred(ctx: Ctx, definition_id: int, data: dict[str, Any], business_
     )
     ctx.session.add(instance)
     ctx.session.flush()
-    return Running(instance, workflow, loaded)
+    return Running(instance, workflow, loaded, new=True)
 
 
 def live_tasks(workflow: BpmnWorkflow):
@@ -126,7 +131,7 @@ def spiff_task(running: Running, task_id: str):
 def advance(ctx: Ctx, running: Running) -> None:
     """Run everything that can run without a person, then write state and rows."""
     workflow = running.workflow
-    jobs: dict[str, Job] | None = None
+    jobs: set[str] | None = None  # tasks with a retry job: the scheduler runs those, not this command
     attempted: set[str] = set()
     try:
         for _ in range(10_000):
@@ -135,8 +140,9 @@ def advance(ctx: Ctx, running: Running) -> None:
             progressed = False
             for task in _started_handler_tasks(workflow):
                 if jobs is None:
-                    jobs = {j.task_id: j for j in ctx.session.scalars(
-                        select(Job).where(Job.instance_id == running.instance.id))}
+                    ctx.session.flush()  # jobs this command added or removed count too
+                    jobs = set(ctx.session.connection().execute(_ROW_STATEMENTS["job_tasks"],
+                                                                {"instance_id": running.instance.id}).scalars())
                 task_id = str(task.id)
                 if task_id in attempted or task_id in jobs:
                     continue
@@ -288,10 +294,26 @@ def save(ctx: Ctx, running: Running) -> None:
     instance.completed_elements = completed_elements(workflow, (instance.mirror or {}).get("cycle_firings"))
     instance.state = state.dump(workflow)
     instance.updated_at = ctx.now
+    _keep_after_commit(ctx, running)
     if (instance.mirror or {}).get("case") or (instance.mirror or {}).get("extension_of"):
         from .cases import follow_process
 
         follow_process(ctx, running)
+
+
+def _keep_after_commit(ctx: Ctx, running: Running) -> None:
+    """Offer the workflow to the cache once the state just dumped from it is committed (the latest save wins)."""
+    first = running.instance.id not in ctx.kept_workflows
+    ctx.kept_workflows[running.instance.id] = (running.instance, running.workflow, running.instance.state)
+    if first:
+        ctx.after_commit.append(functools.partial(_offer_to_cache, ctx, running.instance.id))
+
+
+def _offer_to_cache(ctx: Ctx, instance_id: int) -> None:
+    instance, workflow, written = ctx.kept_workflows[instance_id]
+    # Only if nothing rewrote the state after that save, and the instance can still move.
+    if instance.state is written and instance.status == InstanceStatus.RUNNING:
+        workflow_cache.keep(instance_id, instance.version, workflow)
 
 
 def visible_data(workflow: BpmnWorkflow) -> dict[str, Any]:
@@ -323,7 +345,7 @@ def _sync_human_tasks(ctx: Ctx, running: Running, mirror: dict) -> None:
     ready = {str(t.id): t for t in _all_tasks(workflow) if t.state == TaskState.READY and t.task_spec.manual}
     known = mirror.get("tasks")
     if not isinstance(known, dict):
-        known = {r.spiff_task_id: r.id for r in open_rows(ctx, instance.id)}
+        known = {} if running.new else {r.spiff_task_id: r.id for r in open_rows(ctx, instance.id)}
     if set(ready) == set(known):
         mirror["tasks"] = known
         return
@@ -341,11 +363,11 @@ def _sync_human_tasks(ctx: Ctx, running: Running, mirror: dict) -> None:
         row.status = TaskStatus.COMPLETED if done else TaskStatus.CANCELLED
         row.outcome = row.outcome or ("completed" if done else "cancelled")
         row.completed_at = row.completed_at or ctx.now
-        ctx.session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
+        ctx.session.connection().execute(_ROW_STATEMENTS["delete_candidates"], {"row_id": row.id})
     opened = {spiff_id: row_id for spiff_id, row_id in known.items() if spiff_id in ready}
     for spiff_id, task in ready.items():
         if spiff_id not in opened:
-            opened[spiff_id] = _open_task(ctx, instance, task).id
+            opened[spiff_id] = _open_task(ctx, instance, task)
     mirror["tasks"] = opened
 
 
@@ -354,7 +376,8 @@ def open_rows(ctx: Ctx, instance_id: int) -> list[HumanTask]:
                                                             HumanTask.status == TaskStatus.OPEN)))
 
 
-def _open_task(ctx: Ctx, instance: ProcessInstance, task) -> HumanTask:
+def _open_task(ctx: Ctx, instance: ProcessInstance, task) -> str:
+    """Insert the row (and its candidate rows) for a task that became ready; returns the row id."""
     meta = getattr(task.task_spec, "yimen_meta", None) or {}
     from collections import ChainMap
 
@@ -364,20 +387,31 @@ def _open_task(ctx: Ctx, instance: ProcessInstance, task) -> HumanTask:
     assignees = assignment.resolve_names(meta.get("assignee"), data)
     users = assignment.resolve_names(meta.get("candidate_users"), data)
     groups = assignment.resolve_names(meta.get("candidate_groups"), data)
-    row = HumanTask(
-        id=str(uuid4()), spiff_task_id=str(task.id), instance_id=instance.id, element_id=task.task_spec.bpmn_id,
-        name=meta.get("name") or getattr(task.task_spec, "bpmn_name", None) or task.task_spec.bpmn_id,
-        lane=meta.get("lane") or getattr(task.task_spec, "lane", None),
-        assignee=assignees[0] if assignees else None, candidate_users=users, candidate_groups=groups,
-        form_key=meta.get("form_key"), due=assignment.resolve_due(meta.get("due_date"), data, ctx.now),
-        status=TaskStatus.OPEN, created_at=ctx.now,
-    )
-    ctx.session.add(row)
-    for user in users:
-        ctx.session.add(TaskCandidate(task_id=row.id, kind="user", value=user))
-    for group in groups:
-        ctx.session.add(TaskCandidate(task_id=row.id, kind="group", value=group))
-    return row
+    row_id = str(uuid4())
+    conn = ctx.session.connection()
+    # Plain inserts: a new row needs none of the ORM's change tracking in this command.
+    conn.execute(_ROW_STATEMENTS["insert_task"], {
+        "id": row_id, "spiff_task_id": str(task.id), "instance_id": instance.id, "element_id": task.task_spec.bpmn_id,
+        "name": meta.get("name") or getattr(task.task_spec, "bpmn_name", None) or task.task_spec.bpmn_id,
+        "lane": meta.get("lane") or getattr(task.task_spec, "lane", None),
+        "assignee": assignees[0] if assignees else None, "candidate_users": users, "candidate_groups": groups,
+        "form_key": meta.get("form_key"), "due": assignment.resolve_due(meta.get("due_date"), data, ctx.now),
+        "status": TaskStatus.OPEN, "created_at": ctx.now,
+    })
+    candidates = [{"task_id": row_id, "kind": "user", "value": user} for user in users]
+    candidates += [{"task_id": row_id, "kind": "group", "value": group} for group in groups]
+    if candidates:
+        conn.execute(_ROW_STATEMENTS["insert_candidates"], candidates)
+    return row_id
+
+
+_ROW_STATEMENTS = {
+    "insert_task": HumanTask.__table__.insert(),
+    "insert_candidates": TaskCandidate.__table__.insert(),
+    "delete_candidates": TaskCandidate.__table__.delete().where(
+        TaskCandidate.__table__.c.task_id == bindparam("row_id")),
+    "job_tasks": select(Job.__table__.c.task_id).where(Job.__table__.c.instance_id == bindparam("instance_id")),
+}
 
 
 def _definitions_of(event_definition):

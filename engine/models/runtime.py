@@ -32,7 +32,8 @@ class ProcessInstance(Base):
     key: Mapped[str] = mapped_column(String(200), index=True)
     business_key: Mapped[str | None] = mapped_column(String(200), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
-    state: Mapped[str] = mapped_column(Text)
+    # Read only when a command has no current workflow in memory (see engine/workflow_cache.py).
+    state: Mapped[str] = mapped_column(Text, deferred=True)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     completed_elements: Mapped[list[Any]] = mapped_column(default=list)
     # What the derived rows currently say (open task ids, timers, subscriptions), so a step
