@@ -26,6 +26,14 @@ from .dialects import CAMUNDA
 from .event_subprocess import EventSubprocessStart, EventSubprocessTask, scope_spec
 from .specs import HandlerTask, PassThroughTask, YimenParallelMultiInstance, YimenSequentialMultiInstance
 
+EVENT_SUBPROCESSES = "./bpmn:subProcess[@triggeredByEvent='true']"
+EVENT_SUBPROCESS_STARTS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, ERROR_EVENT_XPATH,
+                           ESCALATION_EVENT_XPATH]
+
+
+def _is_event_subprocess(node) -> bool:
+    return node.get("triggeredByEvent") == "true"
+
 
 class _YimenMultiInstance:
     PARALLEL_MI_CLASS = YimenParallelMultiInstance
@@ -34,15 +42,6 @@ class _YimenMultiInstance:
 
 class YimenTaskParser(_YimenMultiInstance, TaskParser):
     pass
-
-
-EVENT_SUBPROCESSES = "./bpmn:subProcess[@triggeredByEvent='true']"
-EVENT_SUBPROCESS_STARTS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, ERROR_EVENT_XPATH,
-                           ESCALATION_EVENT_XPATH]
-
-
-def _is_event_subprocess(node) -> bool:
-    return node.get("triggeredByEvent") == "true"
 
 
 class YimenProcessParser(ProcessParser):

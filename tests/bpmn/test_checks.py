@@ -132,9 +132,9 @@ def test_subprocess_shape_and_call_activity():
 
 def test_event_subprocess_shape():
     """An event subprocess starts on one message, timer, signal, error or escalation start and is off the flow."""
-    def evsub(sub_id: str, inner: str, attrs: str = "") -> str:
-        return f'<bpmn:subProcess id="{sub_id}" triggeredByEvent="true"{attrs}>{inner}<bpmn:endEvent id="{sub_id}_e"/>' \
-               f'</bpmn:subProcess>'
+    def evsub(sub_id: str, inner: str) -> str:
+        return (f'<bpmn:subProcess id="{sub_id}" triggeredByEvent="true">{inner}'
+                f'<bpmn:endEvent id="{sub_id}_e"/></bpmn:subProcess>')
 
     errors = by_element(inline(
         '<bpmn:userTask id="u"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="u"/>'

@@ -416,7 +416,7 @@ def test_main_flow_ending_waits_for_a_running_non_interrupting_event_subprocess(
 def test_timer_event_subprocesses_remind_then_take_over(yimen, pinned_clock):
     """A PT1H non-interrupting timer opens a reminder beside the task; a PT3H interrupting one takes over."""
     deploy(yimen, "event_subprocess_timer")
-    instance = yimen.start("feat_event_subprocess_timer")["instance"]
+    instance = yimen.start("feat_event_subprocess_timer", data={"applicant": "张三"})["instance"]
     work = task_of(yimen, instance, "work")
     assert waiting_rows(yimen, instance)["timers"] == [
         ("remind_start", pinned_clock + timedelta(hours=1)), ("takeover_start", pinned_clock + timedelta(hours=3))]
@@ -429,9 +429,10 @@ def test_timer_event_subprocesses_remind_then_take_over(yimen, pinned_clock):
     assert open_elements(yimen, instance) == ["takeover"]
     assert task_status(yimen, work["id"]) == "cancelled"
     assert waiting_rows(yimen, instance) == {"timers": [], "subscriptions": []}
-    yimen.complete(task_of(yimen, instance, "takeover")["id"])
+    yimen.complete(task_of(yimen, instance, "takeover")["id"], data={"taken_over": True})
     shown = yimen.show(instance)
     assert shown["status"] == "completed"
+    assert (shown["data"]["applicant"], shown["data"]["taken_over"]) == ("张三", True)
     assert "work" not in shown["completed_elements"] and "remind" not in shown["completed_elements"]
     assert shown["completed_elements"] == ["start", "remind_start", "takeover_start", "takeover", "takeover_end"]
 
@@ -510,6 +511,26 @@ def test_error_event_subprocess_stays_unused_without_an_error(yimen):
         "start", "verify_start", "verify", "gw_valid", "verify_end", "verify_sub", "issue", "end"]
 
 
+@pytest.mark.parametrize("urgent", [True, False])
+def test_escalation_starts_a_non_interrupting_event_subprocess_beside_the_flow(yimen, urgent):
+    """An escalation thrown by the main flow opens the head's task beside it; without one nothing starts."""
+    deploy(yimen, "event_subprocess_escalation")
+    instance = yimen.start("feat_event_subprocess_escalation")["instance"]
+    yimen.complete(task_of(yimen, instance, "prepare")["id"], data={"urgent": urgent})
+    assert open_elements(yimen, instance) == (["finish", "inform_head"] if urgent else ["finish"])
+    yimen.complete(task_of(yimen, instance, "finish")["id"])
+    if urgent:
+        assert status(yimen, instance) == "running"
+        yimen.complete(task_of(yimen, instance, "inform_head")["id"])
+    assert status(yimen, instance) == "completed"
+    done = elements(yimen, instance)
+    if urgent:
+        assert done.index("raise") < done.index("inform_start") < done.index("inform_head")
+        assert done[-4:] == ["finish", "end", "inform_head", "inform_end"]
+    else:
+        assert "inform_start" not in done and done[-2:] == ["finish", "end"]
+
+
 def test_event_subprocess_inside_an_embedded_subprocess_interrupts_only_that_subprocess(yimen):
     """The message cancels the visit and runs the event subprocess; then the embedded subprocess ends and the
     process goes on after it."""
@@ -550,14 +571,25 @@ def test_two_instances_share_one_cached_spec_and_only_one_is_interrupted(databas
     from engine import definitions
     from engine.service import Yimen
 
+    def shape(service, definition_id):
+        """Every task spec of the cached version with what it connects to."""
+        with service.session() as s:
+            loaded = definitions.load(s, definition_id)
+            return {(spec.name, name): (type(task).__name__, tuple(task._inputs), tuple(task._outputs))
+                    for spec in (loaded.spec, *loaded.subprocess_specs.values())
+                    for name, task in spec.task_specs.items()}
+
     definitions.clear_cache()
     service = Yimen(database_url)
     try:
-        deploy(service, "event_subprocess")
+        definition_id = deploy(service, "event_subprocess")["deployed"][0]["id"]
+        before = shape(service, definition_id)
         triggered = service.start("feat_event_subprocess", business_key="A")["instance"]
         quiet = service.start("feat_event_subprocess", business_key="B")["instance"]
         service.message("withdraw_application", business_key="A")
+        assert shape(service, definition_id) == before  # the shared spec is untouched by the run
         definitions.clear_cache()  # a fresh parse for the rest; both instances were started before it
+        assert shape(service, definition_id) == before
         later = service.start("feat_event_subprocess", business_key="C")["instance"]
         service.complete(task_of(service, quiet, "work")["id"])
         assert status(service, quiet) == "completed"
