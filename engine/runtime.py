@@ -33,6 +33,7 @@ from sqlalchemy.orm.exc import StaleDataError
 import handlers as handler_registry
 
 from . import assignment, clock, definitions, state, workflow_cache
+from .bpmn.event_subprocess import EventSubprocessTask
 from .bpmn.specs import HandlerTask
 from .context import Ctx
 from .errors import EngineError, InvalidState, NotFound
@@ -141,7 +142,7 @@ def advance(ctx: Ctx, running: Running) -> None:
     attempted: set[str] = set()
     try:
         for _ in range(10_000):
-            workflow.do_engine_steps()
+            _engine_steps(workflow)
             _collect_thrown_events(running)
             progressed = False
             for task in _started_handler_tasks(workflow):
@@ -161,6 +162,30 @@ def advance(ctx: Ctx, running: Running) -> None:
         raise WorkflowError(_spiff_message(exc), instance_id=running.instance.id) from exc
     save(ctx, running)
     _pass_on_thrown(ctx, running)
+
+
+class _NoLongerReady(Exception):
+    """A task SpiffWorkflow listed as ready was cancelled before its turn."""
+
+
+def _still_ready(task) -> None:
+    if task.state != TaskState.READY:
+        raise _NoLongerReady()
+
+
+def _engine_steps(workflow: BpmnWorkflow) -> None:
+    """``do_engine_steps``, minus running tasks cancelled meanwhile.
+
+    SpiffWorkflow lists the ready tasks, then runs each; when an interrupting event
+    (an event subprocess, a boundary event) cancels tasks of that list, it would still
+    run them. Stop before such a task and list again.
+    """
+    for _ in range(10_000):
+        try:
+            workflow.do_engine_steps(will_complete_task=_still_ready)
+            return
+        except _NoLongerReady:
+            continue
 
 
 # --- messages and signals between instances -------------------------------------------------------
@@ -350,10 +375,11 @@ def visible_data(workflow: BpmnWorkflow) -> dict[str, Any]:
 def completed_elements(workflow: BpmnWorkflow, cycle_firings: list | None = None) -> list[str]:
     """Element ids of completed tasks in the order they completed (a loop or a
     multi-instance step appears once per instance, not again for its wrapper;
-    a repeating timer appears once per firing)."""
+    a repeating timer appears once per firing; an event subprocess appears as its
+    own elements, from its start event on)."""
     done = [(t.last_state_change, t.task_spec.bpmn_id) for t in _all_tasks(workflow)
             if t.state == TaskState.COMPLETED and getattr(t.task_spec, "bpmn_id", None)
-            and not isinstance(t.task_spec, LoopTask)]
+            and not isinstance(t.task_spec, (LoopTask, EventSubprocessTask))]
     done += [(at, element) for at, element in cycle_firings or []]
     done.sort(key=lambda pair: pair[0])
     return [element for _, element in done]
@@ -466,6 +492,8 @@ def cycle_positions(workflow: BpmnWorkflow) -> dict[str, Any]:
     """Where each waiting repeating timer is in its cycle (to tell afterwards which ones fired)."""
     out = {}
     for task in workflow.event_manager.tasks.values():
+        if isinstance(task.task_spec, EventSubprocessTask):
+            continue  # each firing starts the event subprocess, whose start event is listed
         for definition in _definitions_of(task.task_spec.event_definition):
             if isinstance(definition, CycleTimerEventDefinition):
                 value = task.internal_data.get("event_value")
@@ -506,6 +534,12 @@ def timer_due(task, definition) -> datetime | None:
     return None
 
 
+def waiting_element(task) -> str:
+    """The element a waiting task waits at (an event subprocess waits at its start event)."""
+    spec = task.task_spec
+    return getattr(spec, "start_id", None) or spec.bpmn_id or spec.name
+
+
 def _sync_waiting(ctx: Ctx, running: Running, mirror: dict) -> None:
     workflow, instance = running.workflow, running.instance
     want_timers: dict[str, tuple[str, datetime]] = {}
@@ -514,7 +548,7 @@ def _sync_waiting(ctx: Ctx, running: Running, mirror: dict) -> None:
         if task.state != TaskState.WAITING:
             continue
         for definition in _definitions_of(task.task_spec.event_definition):
-            element = task.task_spec.bpmn_id or task.task_spec.name
+            element = waiting_element(task)
             if isinstance(definition, TimerEventDefinition):
                 due = timer_due(task, definition)
                 if due is not None:

@@ -14,6 +14,8 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 
+from .bpmn.event_subprocess import restore_listeners
+
 STATE_FORMAT = 1
 
 
@@ -54,5 +56,7 @@ def dump(workflow: BpmnWorkflow) -> str:
 
 
 def load(text: str, spec, subprocess_specs, script_engine) -> BpmnWorkflow:
-    return _registry.restore(json.loads(text), spec=spec, subprocess_specs=subprocess_specs,
-                             script_engine=script_engine)
+    workflow = _registry.restore(json.loads(text), spec=spec, subprocess_specs=subprocess_specs,
+                                 script_engine=script_engine)
+    restore_listeners(workflow)
+    return workflow

@@ -20,6 +20,8 @@ DATA_ITEMS = ("inputDataItem", "outputDataItem")
 UNSUPPORTED = {
     "complexGateway": "complex gateways are not supported; use an inclusive or exclusive gateway",
 }
+EVENT_SUBPROCESS_STARTS = ("messageEventDefinition", "timerEventDefinition", "signalEventDefinition",
+                           "errorEventDefinition", "escalationEventDefinition")
 HANDLER_HOWTO = (f"name a handler with the extension property '{HANDLER_PROPERTY}', or camunda:topic, "
                  f"camunda:delegateExpression or camunda:class (flowable:/activiti: work too)")
 
@@ -89,6 +91,7 @@ class _Checker:
         self.flow_nodes()
         self.sequence_flows()
         self.containers()
+        self.event_subprocesses()
         self.conditions()
         self.timers()
         self.multi_instances()
@@ -105,11 +108,6 @@ class _Checker:
             self.error(sub, f"ad hoc subprocess '{sub.get('id')}' is not supported (SpiffWorkflow would evaluate its "
                             "completion condition outside Yimen's restricted evaluator); draw an embedded "
                             "subprocess instead")
-        for sub in self.root.iter(*tags("subProcess")):
-            if sub.get("triggeredByEvent") == "true":
-                self.error(sub, f"event subprocess '{sub.get('id')}' is not supported yet: SpiffWorkflow 3.2 neither "
-                                "interrupts the main flow nor keeps the diagram unchanged when one is triggered; "
-                                "draw a boundary event on an embedded subprocess (or on the task) instead")
         for prop in self.root.iter(*tags("correlationProperty")):
             self.error(prop, f"correlation property '{prop.get('id')}' is not supported (its retrieval expression "
                              "would run outside Yimen's restricted evaluator); correlate messages by business key "
@@ -272,10 +270,41 @@ class _Checker:
                 if starts or ends:
                     self.error(sub, f"ad hoc subprocess '{sub.get('id')}' may not contain start or end events")
                 continue
-            if len(starts) != 1:
+            if len(starts) != 1 and sub.get("triggeredByEvent") != "true":  # see event_subprocesses
                 self.error(sub, f"subprocess '{sub.get('id')}' needs exactly one start event (it has {len(starts)})")
             if not ends:
                 self.error(sub, f"subprocess '{sub.get('id')}' needs an end event")
+
+    def event_subprocesses(self) -> None:
+        """An event subprocess starts on one event of its own and is not on the flow."""
+        for sub in self.root.iter(*tags("subProcess")):
+            if sub.get("triggeredByEvent") != "true":
+                continue
+            sub_id = sub.get("id")
+            flows = [f.get("id") for f in self.root.iter(*tags("sequenceFlow"))
+                     if sub_id and sub_id in (f.get("sourceRef"), f.get("targetRef"))]
+            if flows or children(sub, "incoming") or children(sub, "outgoing"):
+                self.error(sub, f"event subprocess '{sub_id}' has incoming or outgoing sequence flows "
+                                f"({', '.join(f for f in flows if f) or 'incoming/outgoing'}); an event subprocess "
+                                f"is not connected to the flow, its start event starts it")
+            starts = children(sub, "startEvent")
+            if len(starts) != 1:
+                self.error(sub, f"event subprocess '{sub_id}' needs exactly one start event (it has {len(starts)}) "
+                                f"with a message, timer, signal, error or escalation event definition")
+                continue
+            start = starts[0]
+            definitions = [local(d) for d in start if is_bpmn(d) and local(d).endswith("EventDefinition")]
+            supported = [d for d in definitions if d in EVENT_SUBPROCESS_STARTS]
+            if not definitions:
+                self.error(start, f"start event '{start.get('id')}' of event subprocess '{sub_id}' has no event "
+                                  f"definition; give it a message, timer, signal, error or escalation definition")
+            elif len(definitions) > 1 or not supported:
+                self.error(start, f"start event '{start.get('id')}' of event subprocess '{sub_id}' must have exactly "
+                                  f"one message, timer, signal, error or escalation definition (it has "
+                                  f"{', '.join(definitions)})")
+            elif supported == ["errorEventDefinition"] and start.get("isInterrupting", "true").lower() == "false":
+                self.error(start, f"error start event '{start.get('id')}' of event subprocess '{sub_id}' cannot be "
+                                  f"non-interrupting (BPMN: an error always interrupts)")
 
     def conditions(self) -> None:
         for flow in self.root.iter(*tags("sequenceFlow")):

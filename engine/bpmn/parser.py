@@ -8,17 +8,31 @@ understand into standard BPMN, and ``engine.bpmn.metadata`` keeps the rest
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import DEFAULT_NSMAP, full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH, MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
+    StartEventParser,
+)
+from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
-from SpiffWorkflow.bpmn.parser.task_parsers import CallActivityParser, SubWorkflowParser
+from SpiffWorkflow.bpmn.parser.task_parsers import CallActivityParser, SubprocessParser, SubWorkflowParser
 from SpiffWorkflow.bpmn.specs.defaults import (
-    CallActivity, ManualTask, SubWorkflowTask, TransactionSubprocess, UserTask,
+    CallActivity, ManualTask, StartEvent, SubWorkflowTask, TransactionSubprocess, UserTask,
 )
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from .dialects import CAMUNDA
+from .event_subprocess import EventSubprocessStart, EventSubprocessTask, scope_spec
 from .specs import HandlerTask, PassThroughTask, YimenParallelMultiInstance, YimenSequentialMultiInstance
+
+EVENT_SUBPROCESSES = "./bpmn:subProcess[@triggeredByEvent='true']"
+EVENT_SUBPROCESS_STARTS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, ERROR_EVENT_XPATH,
+                           ESCALATION_EVENT_XPATH]
+
+
+def _is_event_subprocess(node) -> bool:
+    return node.get("triggeredByEvent") == "true"
 
 
 class _YimenMultiInstance:
@@ -30,8 +44,38 @@ class YimenTaskParser(_YimenMultiInstance, TaskParser):
     pass
 
 
+class YimenProcessParser(ProcessParser):
+    def create_spec(self):
+        """A scope with event subprocesses starts and ends them itself (see ``event_subprocess``)."""
+        spec = super().create_spec()
+        if self.xpath(EVENT_SUBPROCESSES):
+            spec = scope_spec(spec.name, spec.description, spec.file)
+        return spec
+
+
 class YimenSubWorkflowParser(_YimenMultiInstance, SubWorkflowParser):
-    pass
+    def create_task(self):
+        """SpiffWorkflow looks ``triggeredByEvent`` up in the BPMN namespace and never finds it."""
+        if not _is_event_subprocess(self.node):
+            return super().create_task()
+        spec_id = SubprocessParser.get_subprocess_spec(self)
+        start = self.process_parser.parser.process_parsers[spec_id].get_spec().bpmn_start_events[0]
+        return EventSubprocessTask(self.spec, self.bpmn_id, subworkflow_spec=spec_id,
+                                   event_definition=start.event_definition, cancel_activity=start.cancel_activity,
+                                   start_id=start.bpmn_id, **self.bpmn_attributes)
+
+
+class YimenStartEventParser(StartEventParser):
+    def create_task(self):
+        """The start event of an event subprocess may also be an error or escalation start."""
+        if not _is_event_subprocess(self.process_parser.node):
+            return super().create_task()
+        definition = self.get_event_definition(EVENT_SUBPROCESS_STARTS)
+        interrupting = self.node.get("isInterrupting", "true").strip().lower() != "false"
+        self.spec_class = EventSubprocessStart
+        task = self._create_task(definition, cancel_activity=interrupting)
+        self.spec.start.connect(task)
+        return task
 
 
 class YimenCallActivityParser(_YimenMultiInstance, CallActivityParser):
@@ -43,7 +87,9 @@ class YimenBusinessRuleTaskParser(BusinessRuleTaskParser):
 
 
 class YimenParser(BpmnDmnParser):
+    PROCESS_PARSER_CLASS = YimenProcessParser
     OVERRIDE_PARSER_CLASSES = {
+        full_tag("startEvent"): (YimenStartEventParser, StartEvent),
         full_tag("userTask"): (YimenTaskParser, UserTask),
         full_tag("manualTask"): (YimenTaskParser, ManualTask),
         full_tag("task"): (YimenTaskParser, PassThroughTask),

@@ -68,7 +68,7 @@ def _fire(ctx: Ctx, instance_id: int, until: datetime) -> dict:
     elements = []
     for task_id in fired:
         try:
-            elements.append(runtime.spiff_task(running, task_id).task_spec.bpmn_id)
+            elements.append(runtime.waiting_element(runtime.spiff_task(running, task_id)))
         except NotFound:
             elements.append(None)
     ctx.audit.instance_id = instance_id

@@ -130,6 +130,43 @@ def test_subprocess_shape_and_call_activity():
     assert "names no process to call" in errors["call_nothing"][0]
 
 
+def test_event_subprocess_shape():
+    """An event subprocess starts on one message, timer, signal, error or escalation start and is off the flow."""
+    def evsub(sub_id: str, inner: str) -> str:
+        return (f'<bpmn:subProcess id="{sub_id}" triggeredByEvent="true">{inner}'
+                f'<bpmn:endEvent id="{sub_id}_e"/></bpmn:subProcess>')
+
+    errors = by_element(inline(
+        '<bpmn:userTask id="u"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="u"/>'
+        '<bpmn:sequenceFlow id="f2" sourceRef="u" targetRef="wired"/>'
+        + evsub("ok_msg", '<bpmn:startEvent id="m"><bpmn:messageEventDefinition messageRef="msg"/></bpmn:startEvent>')
+        + evsub("ok_timer", '<bpmn:startEvent id="t" isInterrupting="false"><bpmn:timerEventDefinition>'
+                            '<bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>')
+        + evsub("ok_error", '<bpmn:startEvent id="er"><bpmn:errorEventDefinition/></bpmn:startEvent>')
+        + evsub("no_start", "")
+        + evsub("two_starts", '<bpmn:startEvent id="a"><bpmn:signalEventDefinition signalRef="sig"/></bpmn:startEvent>'
+                              '<bpmn:startEvent id="b"><bpmn:signalEventDefinition signalRef="sig"/></bpmn:startEvent>')
+        + evsub("plain", '<bpmn:startEvent id="ps"/>')
+        + evsub("conditional", '<bpmn:startEvent id="c"><bpmn:conditionalEventDefinition><bpmn:condition>'
+                               'x &gt; 1</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:startEvent>')
+        + evsub("soft_error", '<bpmn:startEvent id="se" isInterrupting="false"><bpmn:errorEventDefinition/>'
+                              '</bpmn:startEvent>')
+        + evsub("wired", '<bpmn:startEvent id="w"><bpmn:messageEventDefinition messageRef="msg"/></bpmn:startEvent>')
+        + '<bpmn:message id="msg" name="m"/><bpmn:signal id="sig" name="s"/>'))
+    for fine in ("ok_msg", "m", "ok_timer", "t", "ok_error", "er"):
+        assert fine not in errors
+    assert errors["no_start"] == ["event subprocess 'no_start' needs exactly one start event (it has 0) with a "
+                                  "message, timer, signal, error or escalation event definition"]
+    assert "needs exactly one start event (it has 2)" in errors["two_starts"][0]
+    assert errors["ps"] == ["start event 'ps' of event subprocess 'plain' has no event definition; give it a message, "
+                           "timer, signal, error or escalation definition"]
+    assert "must have exactly one message, timer, signal, error or escalation definition (it has " \
+           "conditionalEventDefinition)" in errors["c"][0]
+    assert "cannot be non-interrupting" in errors["se"][0]
+    assert errors["wired"] == ["event subprocess 'wired' has incoming or outgoing sequence flows (f2); an event "
+                               "subprocess is not connected to the flow, its start event starts it"]
+
+
 def test_flow_into_another_process_is_refused():
     """A sequence flow must stay inside its process or subprocess."""
     errors = by_element(inline(

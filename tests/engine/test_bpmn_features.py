@@ -299,26 +299,38 @@ def test_embedded_subprocess_runs_its_steps_in_order(yimen):
         "start", "inspect_start", "visit", "report", "inspect_end", "inspect_sub", "decide", "end"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: message-started event subprocesses do not work. (1) engine/runtime.py _sync_waiting() mirrors only "
-    "workflow.event_manager tasks, but SpiffWorkflow 3.2 keeps an event subprocess' message start as "
-    "spec.start.trigger_specs (no WAITING task), so no EventSubscription row exists and message() raises NotFound. "
-    "(2) Even when the event is caught (runtime.deliver), nothing interrupts: Spiff 3.2 parses the subprocess as a "
-    "plain SubWorkflowTask (SubWorkflowParser checks triggeredByEvent via NodeParser.attribute(), which looks for a "
-    "bpmn-namespaced attribute and never finds it; its EventSubprocess has no interrupting logic either), so 'work' "
-    "stays open; engine/bpmn/parser.py YimenSubWorkflowParser must detect triggeredByEvent and the runtime must cancel "
-    "the scope's other tasks for isInterrupting != false. (3) BpmnStartTask.trigger_wf() connects the subprocess spec "
-    "to spec.start at run time (spec mutation), so after a reload from storage completing the event subprocess raises "
-    "WorkflowError 'No input task connected'; engine/bpmn/loader.py attach_metadata() should reconnect spec.start to "
-    "every trigger spec as it does for multi-instance merges"))
+def waiting_rows(yimen, instance: int) -> dict[str, list]:
+    """What the instance waits for, as rows: timers (element, due) and subscriptions (element, kind, name)."""
+    from sqlalchemy import select
+
+    from engine.models import EventSubscription, Timer
+
+    with yimen.session() as s:
+        timers = s.scalars(select(Timer).where(Timer.instance_id == instance)).all()
+        subs = s.scalars(select(EventSubscription).where(EventSubscription.instance_id == instance)).all()
+        return {"timers": sorted((t.element_id, t.due_at.replace(tzinfo=timezone.utc) if t.due_at.tzinfo is None
+                                  else t.due_at) for t in timers),
+                "subscriptions": sorted((e.element_id, e.kind, e.name) for e in subs)}
+
+
+def task_status(yimen, task_id: str) -> str:
+    from engine.models import HumanTask
+
+    with yimen.session() as s:
+        return s.get(HumanTask, task_id).status
+
+
 def test_message_event_subprocess_interrupts_the_main_flow(yimen):
     """A message-started interrupting event subprocess cancels the open task and runs instead."""
     deploy(yimen, "event_subprocess")
     instance = yimen.start("feat_event_subprocess", business_key="SQ-9")["instance"]
     work = task_of(yimen, instance, "work")
+    assert waiting_rows(yimen, instance)["subscriptions"] == [("withdraw_start", "message", "withdraw_application")]
     assert yimen.message("withdraw_application", data={"reason": "不再需要"}, business_key="SQ-9") == {
         "delivered": [instance]}
     assert open_elements(yimen, instance) == ["record_withdrawal"]
+    assert task_status(yimen, work["id"]) == "cancelled"
+    assert waiting_rows(yimen, instance) == {"timers": [], "subscriptions": []}
     with pytest.raises(InvalidState):
         yimen.complete(work["id"])
     yimen.complete(task_of(yimen, instance, "record_withdrawal")["id"])
@@ -326,21 +338,296 @@ def test_message_event_subprocess_interrupts_the_main_flow(yimen):
     assert shown["status"] == "completed"
     assert shown["data"]["reason"] == "不再需要"
     assert "work" not in shown["completed_elements"] and "end" not in shown["completed_elements"]
-    assert shown["completed_elements"][-3:] == ["withdraw_start", "record_withdrawal", "withdrawn_end"]
+    assert shown["completed_elements"] == ["start", "withdraw_start", "record_withdrawal", "withdrawn_end"]
 
 
-@pytest.mark.xfail(strict=True, raises=BpmnInvalid, reason=(
-    "event subprocesses are refused at deploy (engine/bpmn/checks.py unsafe_constructs) until the engine "
-    "supports them: see test_message_event_subprocess_interrupts_the_main_flow for what is missing"))
 def test_event_subprocess_not_triggered_lets_the_main_flow_finish(yimen):
     """Without its message the event subprocess never runs and stops listening when the process ends."""
     deploy(yimen, "event_subprocess")
     instance = yimen.start("feat_event_subprocess")["instance"]
     yimen.complete(task_of(yimen, instance, "work")["id"])
     assert status(yimen, instance) == "completed"
-    assert "record_withdrawal" not in elements(yimen, instance)
+    assert elements(yimen, instance) == ["start", "work", "end"]
+    assert waiting_rows(yimen, instance) == {"timers": [], "subscriptions": []}
     with pytest.raises(NotFound):
         yimen.message("withdraw_application", instance=instance)
+
+
+def test_event_subprocess_message_reaches_only_the_instance_with_that_business_key(yimen):
+    """Two instances listen for the same message; the business key picks one, the other goes on unchanged."""
+    deploy(yimen, "event_subprocess")
+    first = yimen.start("feat_event_subprocess", business_key="SQ-1")["instance"]
+    second = yimen.start("feat_event_subprocess", business_key="SQ-2")["instance"]
+    with pytest.raises(InvalidState):
+        yimen.message("withdraw_application")  # both wait: ambiguous
+    assert yimen.message("withdraw_application", business_key="SQ-2") == {"delivered": [second]}
+    assert open_elements(yimen, first) == ["work"]
+    assert open_elements(yimen, second) == ["record_withdrawal"]
+    with pytest.raises(NotFound):
+        yimen.message("withdraw_application", business_key="SQ-2")  # an interrupting start triggers once
+    yimen.complete(task_of(yimen, first, "work")["id"])
+    assert status(yimen, first) == "completed"
+    assert status(yimen, second) == "running"
+
+
+def test_non_interrupting_message_event_subprocess_runs_beside_the_main_flow(yimen):
+    """A non-interrupting start keeps the main task open, opens the subprocess task, and listens again."""
+    deploy(yimen, "event_subprocess_non_interrupting")
+    instance = yimen.start("feat_event_subprocess_non_interrupting", business_key="SQ-3")["instance"]
+    work = task_of(yimen, instance, "work")
+    yimen.message("supplement_received", data={"pages": 3}, business_key="SQ-3")
+    assert open_elements(yimen, instance) == ["file_supplement", "work"]
+    assert task_of(yimen, instance, "work")["id"] == work["id"]
+    assert waiting_rows(yimen, instance)["subscriptions"] == [
+        ("supplement_start", "message", "supplement_received")]
+    yimen.message("supplement_received", data={"pages": 5}, business_key="SQ-3")
+    assert open_elements(yimen, instance) == ["file_supplement", "file_supplement", "work"]
+    for row in [t for t in yimen.tasks(instance=instance) if t["element_id"] == "file_supplement"]:
+        yimen.complete(row["id"])
+    assert status(yimen, instance) == "running"
+    yimen.complete(work["id"])
+    shown = yimen.show(instance)
+    assert shown["status"] == "completed"
+    assert waiting_rows(yimen, instance) == {"timers": [], "subscriptions": []}
+    done = shown["completed_elements"]
+    assert done.count("supplement_start") == 2 and done.count("supplement_end") == 2
+    assert done.index("supplement_start") < done.index("file_supplement") < done.index("supplement_end")
+    assert done[-2:] == ["work", "end"]
+
+
+def test_main_flow_ending_waits_for_a_running_non_interrupting_event_subprocess(yimen):
+    """The process completes only when the event subprocess it started has ended too."""
+    deploy(yimen, "event_subprocess_non_interrupting")
+    instance = yimen.start("feat_event_subprocess_non_interrupting")["instance"]
+    yimen.message("supplement_received", instance=instance)
+    yimen.complete(task_of(yimen, instance, "work")["id"])
+    assert status(yimen, instance) == "running"
+    assert open_elements(yimen, instance) == ["file_supplement"]
+    yimen.message("supplement_received", instance=instance)  # the scope still listens while it runs
+    assert open_elements(yimen, instance) == ["file_supplement", "file_supplement"]
+    for row in yimen.tasks(instance=instance):
+        yimen.complete(row["id"])
+    assert status(yimen, instance) == "completed"
+    assert waiting_rows(yimen, instance) == {"timers": [], "subscriptions": []}
+    with pytest.raises(NotFound):
+        yimen.message("supplement_received", instance=instance)
+
+
+def test_timer_event_subprocesses_remind_then_take_over(yimen, pinned_clock):
+    """A PT1H non-interrupting timer opens a reminder beside the task; a PT3H interrupting one takes over."""
+    deploy(yimen, "event_subprocess_timer")
+    instance = yimen.start("feat_event_subprocess_timer", data={"applicant": "张三"})["instance"]
+    work = task_of(yimen, instance, "work")
+    assert waiting_rows(yimen, instance)["timers"] == [
+        ("remind_start", pinned_clock + timedelta(hours=1)), ("takeover_start", pinned_clock + timedelta(hours=3))]
+    assert yimen.fire_timers(until=pinned_clock + timedelta(minutes=59))["fired"] == 0
+    assert yimen.fire_timers(until=pinned_clock + timedelta(hours=1, seconds=1))["fired"] == 1
+    assert open_elements(yimen, instance) == ["remind", "work"]
+    assert waiting_rows(yimen, instance)["timers"] == [("takeover_start", pinned_clock + timedelta(hours=3))]
+    assert yimen.fire_timers(until=pinned_clock + timedelta(hours=2))["fired"] == 0  # a duration fires once
+    assert yimen.fire_timers(until=pinned_clock + timedelta(hours=3, seconds=1))["fired"] == 1
+    assert open_elements(yimen, instance) == ["takeover"]
+    assert task_status(yimen, work["id"]) == "cancelled"
+    assert waiting_rows(yimen, instance) == {"timers": [], "subscriptions": []}
+    yimen.complete(task_of(yimen, instance, "takeover")["id"], data={"taken_over": True})
+    shown = yimen.show(instance)
+    assert shown["status"] == "completed"
+    assert (shown["data"]["applicant"], shown["data"]["taken_over"]) == ("张三", True)
+    assert "work" not in shown["completed_elements"] and "remind" not in shown["completed_elements"]
+    assert shown["completed_elements"] == ["start", "remind_start", "takeover_start", "takeover", "takeover_end"]
+
+
+def test_timer_event_subprocesses_are_dropped_when_the_task_is_done_in_time(yimen, pinned_clock):
+    """Completing the task first ends the process and removes both timer rows; nothing fires later."""
+    deploy(yimen, "event_subprocess_timer")
+    instance = yimen.start("feat_event_subprocess_timer")["instance"]
+    yimen.complete(task_of(yimen, instance, "work")["id"])
+    assert status(yimen, instance) == "completed"
+    assert waiting_rows(yimen, instance) == {"timers": [], "subscriptions": []}
+    assert yimen.fire_timers(until=pinned_clock + timedelta(days=1))["fired"] == 0
+    assert elements(yimen, instance) == ["start", "work", "end"]
+
+
+def test_timer_cycle_event_subprocess_fires_once_per_cycle(yimen, pinned_clock):
+    """R2/PT24H non-interrupting: the event subprocess runs after one day and after two, then no more."""
+    deploy(yimen, "event_subprocess_cycle")
+    instance = yimen.start("feat_event_subprocess_cycle")["instance"]
+    day = timedelta(days=1)
+    assert waiting_rows(yimen, instance)["timers"] == [("nag_start", pinned_clock + day)]
+    assert yimen.fire_timers(until=pinned_clock + day + timedelta(seconds=1))["fired"] == 1
+    assert waiting_rows(yimen, instance)["timers"] == [("nag_start", pinned_clock + 2 * day)]
+    assert yimen.fire_timers(until=pinned_clock + 2 * day + timedelta(seconds=1))["fired"] == 1
+    assert waiting_rows(yimen, instance)["timers"] == []
+    assert yimen.fire_timers(until=pinned_clock + 5 * day)["fired"] == 0
+    assert open_elements(yimen, instance) == ["work"]
+    yimen.complete(task_of(yimen, instance, "work")["id"])
+    assert status(yimen, instance) == "completed"
+    assert elements(yimen, instance) == ["start", "nag_start", "nag_end", "nag_start", "nag_end", "work", "end"]
+
+
+def test_signal_event_subprocess_interrupts_every_waiting_instance(yimen):
+    """A signal starts the interrupting event subprocess of each instance waiting for it."""
+    deploy(yimen, "event_subprocess_signal")
+    first = yimen.start("feat_event_subprocess_signal")["instance"]
+    second = yimen.start("feat_event_subprocess_signal")["instance"]
+    yimen.complete(task_of(yimen, second, "work")["id"])  # finished first: no longer listens
+    third = yimen.start("feat_event_subprocess_signal")["instance"]
+    assert waiting_rows(yimen, first)["subscriptions"] == [("suspend_start", "signal", "policy_suspended")]
+    assert sorted(yimen.signal("policy_suspended", data={"policy": "2026-07"})["delivered"]) == [first, third]
+    for instance in (first, third):
+        assert open_elements(yimen, instance) == ["notify_applicant"]
+    assert yimen.signal("policy_suspended") == {"delivered": []}
+    yimen.complete(task_of(yimen, first, "notify_applicant")["id"])
+    assert elements(yimen, first) == ["start", "suspend_start", "notify_applicant", "suspend_end"]
+    assert status(yimen, first) == "completed"
+    assert yimen.show(first)["data"]["policy"] == "2026-07"
+    assert elements(yimen, second) == ["start", "work", "end"]
+
+
+def test_error_thrown_in_a_subprocess_starts_the_error_event_subprocess(yimen):
+    """An error end event inside an embedded subprocess (no boundary) starts the process' error event subprocess."""
+    deploy(yimen, "event_subprocess_error")
+    instance = yimen.start("feat_event_subprocess_error")["instance"]
+    assert waiting_rows(yimen, instance) == {"timers": [], "subscriptions": []}  # errors need no row
+    yimen.complete(task_of(yimen, instance, "verify")["id"], data={"valid": False})
+    assert open_elements(yimen, instance) == ["rework"]
+    yimen.complete(task_of(yimen, instance, "rework")["id"])
+    shown = yimen.show(instance)
+    assert shown["status"] == "completed"
+    assert shown["data"]["valid"] is False
+    assert "issue" not in shown["completed_elements"] and "end" not in shown["completed_elements"]
+    assert shown["completed_elements"][-4:] == ["invalid_end", "invalid_start", "rework", "rework_end"]
+
+
+def test_error_event_subprocess_stays_unused_without_an_error(yimen):
+    """Without an error the main flow runs to its end and the error event subprocess never starts."""
+    deploy(yimen, "event_subprocess_error")
+    instance = yimen.start("feat_event_subprocess_error")["instance"]
+    yimen.complete(task_of(yimen, instance, "verify")["id"], data={"valid": True})
+    assert open_elements(yimen, instance) == ["issue"]
+    yimen.complete(task_of(yimen, instance, "issue")["id"])
+    assert status(yimen, instance) == "completed"
+    assert elements(yimen, instance) == [
+        "start", "verify_start", "verify", "gw_valid", "verify_end", "verify_sub", "issue", "end"]
+
+
+@pytest.mark.parametrize("urgent", [True, False])
+def test_escalation_starts_a_non_interrupting_event_subprocess_beside_the_flow(yimen, urgent):
+    """An escalation thrown by the main flow opens the head's task beside it; without one nothing starts."""
+    deploy(yimen, "event_subprocess_escalation")
+    instance = yimen.start("feat_event_subprocess_escalation")["instance"]
+    yimen.complete(task_of(yimen, instance, "prepare")["id"], data={"urgent": urgent})
+    assert open_elements(yimen, instance) == (["finish", "inform_head"] if urgent else ["finish"])
+    yimen.complete(task_of(yimen, instance, "finish")["id"])
+    if urgent:
+        assert status(yimen, instance) == "running"
+        yimen.complete(task_of(yimen, instance, "inform_head")["id"])
+    assert status(yimen, instance) == "completed"
+    done = elements(yimen, instance)
+    if urgent:
+        assert done.index("raise") < done.index("inform_start") < done.index("inform_head")
+        assert done[-4:] == ["finish", "end", "inform_head", "inform_end"]
+    else:
+        assert "inform_start" not in done and done[-2:] == ["finish", "end"]
+
+
+def test_event_subprocess_inside_an_embedded_subprocess_interrupts_only_that_subprocess(yimen):
+    """The message cancels the visit and runs the event subprocess; then the embedded subprocess ends and the
+    process goes on after it."""
+    deploy(yimen, "event_subprocess_nested")
+    instance = yimen.start("feat_event_subprocess_nested", business_key="SQ-5")["instance"]
+    visit = task_of(yimen, instance, "visit")
+    assert waiting_rows(yimen, instance)["subscriptions"] == [
+        ("visit_cancelled_start", "message", "visit_cancelled")]
+    yimen.message("visit_cancelled", data={"why": "申请人不在"}, business_key="SQ-5")
+    assert open_elements(yimen, instance) == ["note_cancel"]
+    assert task_status(yimen, visit["id"]) == "cancelled"
+    yimen.complete(task_of(yimen, instance, "note_cancel")["id"])
+    assert open_elements(yimen, instance) == ["decide"]
+    assert yimen.show(instance)["data"]["why"] == "申请人不在"
+    yimen.complete(task_of(yimen, instance, "decide")["id"])
+    assert status(yimen, instance) == "completed"
+    assert elements(yimen, instance) == ["start", "inspect_start", "visit_cancelled_start", "note_cancel",
+                                         "visit_cancelled_end", "inspect_sub", "decide", "end"]
+
+
+def test_event_subprocess_inside_an_embedded_subprocess_stops_listening_when_it_ends(yimen):
+    """Once the embedded subprocess is done, its event subprocess' message is no longer awaited."""
+    deploy(yimen, "event_subprocess_nested")
+    instance = yimen.start("feat_event_subprocess_nested")["instance"]
+    yimen.complete(task_of(yimen, instance, "visit")["id"])
+    assert open_elements(yimen, instance) == ["decide"]
+    assert waiting_rows(yimen, instance) == {"timers": [], "subscriptions": []}
+    with pytest.raises(NotFound):
+        yimen.message("visit_cancelled", instance=instance)
+    yimen.complete(task_of(yimen, instance, "decide")["id"])
+    assert elements(yimen, instance) == ["start", "inspect_start", "visit", "inspect_end", "inspect_sub", "decide",
+                                         "end"]
+
+
+def test_two_instances_share_one_cached_spec_and_only_one_is_interrupted(database_url):
+    """With the parsed spec kept in memory (no reload between steps), triggering one instance changes
+    nothing for the other, nor for an instance started after a fresh parse."""
+    from engine import definitions
+    from engine.service import Yimen
+
+    def shape(service, definition_id):
+        """Every task spec of the cached version with what it connects to."""
+        with service.session() as s:
+            loaded = definitions.load(s, definition_id)
+            return {(spec.name, name): (type(task).__name__, tuple(task._inputs), tuple(task._outputs))
+                    for spec in (loaded.spec, *loaded.subprocess_specs.values())
+                    for name, task in spec.task_specs.items()}
+
+    definitions.clear_cache()
+    service = Yimen(database_url)
+    try:
+        definition_id = deploy(service, "event_subprocess")["deployed"][0]["id"]
+        before = shape(service, definition_id)
+        triggered = service.start("feat_event_subprocess", business_key="A")["instance"]
+        quiet = service.start("feat_event_subprocess", business_key="B")["instance"]
+        service.message("withdraw_application", business_key="A")
+        assert shape(service, definition_id) == before  # the shared spec is untouched by the run
+        definitions.clear_cache()  # a fresh parse for the rest; both instances were started before it
+        assert shape(service, definition_id) == before
+        later = service.start("feat_event_subprocess", business_key="C")["instance"]
+        service.complete(task_of(service, quiet, "work")["id"])
+        assert status(service, quiet) == "completed"
+        assert elements(service, quiet) == ["start", "work", "end"]
+        service.complete(task_of(service, triggered, "record_withdrawal")["id"])
+        assert elements(service, triggered) == ["start", "withdraw_start", "record_withdrawal", "withdrawn_end"]
+        assert service.message("withdraw_application", business_key="C") == {"delivered": [later]}
+        service.complete(task_of(service, later, "record_withdrawal")["id"])
+        assert status(service, later) == "completed"
+    finally:
+        service.close()
+        definitions.clear_cache()
+
+
+def test_event_subprocess_that_cannot_start_is_refused_at_deploy(yimen):
+    """No start event, a start event without an event definition, or a flow into it: refused, naming the element."""
+    body = """<bpmn:message id="m" name="stop"/>
+<bpmn:process id="bad_evsub" isExecutable="true">
+  <bpmn:startEvent id="s"/><bpmn:userTask id="t"/><bpmn:endEvent id="e"/>
+  <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/><bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="t" targetRef="wired"/>
+  <bpmn:subProcess id="no_start" triggeredByEvent="true"><bpmn:endEvent id="ne"/></bpmn:subProcess>
+  <bpmn:subProcess id="plain_start" triggeredByEvent="true">
+    <bpmn:startEvent id="ps"/><bpmn:endEvent id="pe"/><bpmn:sequenceFlow id="g1" sourceRef="ps" targetRef="pe"/>
+  </bpmn:subProcess>
+  <bpmn:subProcess id="wired" triggeredByEvent="true">
+    <bpmn:startEvent id="ws"><bpmn:messageEventDefinition messageRef="m"/></bpmn:startEvent>
+    <bpmn:endEvent id="we"/><bpmn:sequenceFlow id="g2" sourceRef="ws" targetRef="we"/>
+  </bpmn:subProcess>
+</bpmn:process>"""
+    xml = ('<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" '
+           f'targetNamespace="http://bpmn.io/schema/bpmn">{body}</bpmn:definitions>')
+    with pytest.raises(BpmnInvalid) as caught:
+        yimen.deploy([("bad_evsub.bpmn", xml.encode())])
+    reasons = {p.element_id: p.reason for p in caught.value.problems}
+    assert "event subprocess 'no_start' needs exactly one start event" in reasons["no_start"]
+    assert "start event 'ps' of event subprocess 'plain_start' has no event definition" in reasons["ps"]
+    assert "event subprocess 'wired' has incoming or outgoing sequence flows (f3)" in reasons["wired"]
 
 
 # --- gateways -------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import handlers
-from engine.errors import PermissionDenied
+from engine.errors import NotFound, PermissionDenied
 from engine.models import ProcessDefinition
 from tests.conftest import read
 
@@ -347,6 +347,37 @@ def test_cycle_timer_boundary_is_listed_each_time_it_fires(yimen, dialect, pinne
     instance = start(yimen, dialect, "timer_cycle")
     yimen.fire_timers(until=pinned_clock + timedelta(hours=1, seconds=1))
     assert elements(yimen, instance) == ["start", "remind", "reminded"]
+
+
+# --- event subprocesses -------------------------------------------------------------------------------------
+
+def test_event_subprocesses_remind_then_withdraw(yimen, dialect, pinned_clock):
+    """A non-interrupting PT2H event subprocess opens a reminder beside the review; the withdrawal message
+    (an interrupting event subprocess) cancels both and opens the closing task for the same clerk."""
+    instance = start(yimen, dialect, "event_subprocess", {"clerk": "li"}, business_key="SQ-42")
+    review = only_task(yimen, instance)
+    assert review["assignee"] == "li"
+    assert yimen.fire_timers(until=pinned_clock + timedelta(hours=2, seconds=1))["fired"] == 1
+    assert sorted(t["element_id"] for t in open_tasks(yimen, instance)) == ["remind", "work"]
+    assert only_task(yimen, instance, "remind")["candidate_groups"] == ["supervisor"]
+    yimen.message("application_withdrawn", data={"withdrawn": True}, business_key="SQ-42")
+    close = only_task(yimen, instance)
+    assert (close["element_id"], close["assignee"]) == ("close", "li")
+    yimen.complete(close["id"])
+    shown = yimen.show(instance)
+    assert shown["status"] == "completed" and shown["data"]["withdrawn"] is True
+    assert shown["completed_elements"] == ["start", "remind_start", "withdraw_start", "close", "withdraw_end"]
+
+
+def test_event_subprocesses_unused_when_the_review_is_done_first(yimen, dialect, pinned_clock):
+    """Finishing the review ends the process; the timer and the subscription are gone."""
+    instance = start(yimen, dialect, "event_subprocess", {"clerk": "li"})
+    yimen.complete(only_task(yimen, instance)["id"])
+    assert elements(yimen, instance) == ["start", "work", "end"]
+    assert yimen.fire_timers(until=pinned_clock + timedelta(days=1))["fired"] == 0
+    with pytest.raises(NotFound):
+        yimen.message("application_withdrawn", instance=instance)
+    assert yimen.show(instance)["status"] == "completed"
 
 
 # --- tolerances ----------------------------------------------------------------------------------------------

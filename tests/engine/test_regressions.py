@@ -174,11 +174,14 @@ EVENT_SUB = diagram("""<bpmn:message id="m" name="stop"/>
 </bpmn:process>""")
 
 
-def test_event_subprocess_is_refused_with_a_reason_until_supported(yimen):
-    """Event subprocesses would run wrongly on SpiffWorkflow 3.2; the upload says so and stores nothing."""
-    with pytest.raises(BpmnInvalid) as err:
-        yimen.deploy([("evsub.bpmn", EVENT_SUB)])
-    assert err.value.problems[0].element_id == "on_stop"
+def test_event_subprocess_is_deployed_and_its_message_ends_the_instance(yimen):
+    """Event subprocesses were once refused (SpiffWorkflow 3.2 ran them wrongly); now the message interrupts."""
+    yimen.deploy([("evsub.bpmn", EVENT_SUB)])
+    instance = yimen.start("evsub")["instance"]
+    assert yimen.message("stop", instance=instance) == {"delivered": [instance]}
+    shown = yimen.show(instance)
+    assert (shown["status"], shown["open_tasks"]) == ("completed", [])
+    assert shown["completed_elements"] == ["s", "ss", "se"]
 
 
 def test_same_element_ids_in_two_diagrams_of_one_upload_keep_their_own_metadata(yimen):
