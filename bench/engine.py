@@ -78,6 +78,7 @@ from SpiffWorkflow.camunda.parser import CamundaParser  # noqa: E402
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
+from bench.floor import Floor, timed_cases  # noqa: E402
 from engine import definitions  # noqa: E402
 from engine.db import normalize_url  # noqa: E402
 from engine.migrate import upgrade  # noqa: E402
@@ -213,6 +214,59 @@ def run_yimen_postgres(cases: int, url: str) -> Result:
     return run_yimen(variant, url, cases)
 
 
+# --- the floor: the same rows through the bare driver -----------------------------------------------------
+
+def _floor(connection, postgres: bool, definition_id: int) -> Floor:
+    groups = {element: STAFF[user] for element, _data, user in STEPS}
+    return Floor(connection, postgres, definition_id, raw_spec(), STEPS, START_DATA, engine_steps, groups)
+
+
+def _prepare_floor_database(url: str) -> int:
+    """Staff and the deployed diagram (the rows reference them); returns the definition id."""
+    service, _ = yimen_setup(url)
+    try:
+        return service.deploy([(DIAGRAM.name, DIAGRAM.read_bytes())])["deployed"][0]["id"]
+    finally:
+        service.close()
+
+
+def run_floor_sqlite(cases: int) -> Result:
+    import sqlite3
+
+    with tempfile.TemporaryDirectory(prefix="yimen-bench-") as folder:
+        path = Path(folder) / "floor.db"
+        upgrade(f"sqlite:///{path}")
+        definition_id = _prepare_floor_database(f"sqlite:///{path}")
+        connection = sqlite3.connect(path, isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):  # as engine/db.py
+            connection.execute(f"PRAGMA {pragma}")
+        try:
+            seconds = timed_cases(_floor(connection, False, definition_id), cases)
+        finally:
+            connection.close()
+    return Result("floor: rows via sqlite3", cases, cases * len(STEPS), seconds, 0.0)
+
+
+def run_floor_postgres(cases: int, url: str) -> Result:
+    import psycopg
+
+    variant = "floor: rows via psycopg"
+    try:
+        url = fresh_postgres(url)
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        return Result(variant, cases, 0, 0.0, 0.0, skipped=f"PostgreSQL unreachable: {reason}")
+    definition_id = _prepare_floor_database(url)
+    target = sa.engine.make_url(url)
+    connection = psycopg.connect(host=target.host, port=target.port or 5432, user=target.username,
+                                 password=target.password, dbname=target.database)
+    try:
+        seconds = timed_cases(_floor(connection, True, definition_id), cases)
+    finally:
+        connection.close()
+    return Result(variant, cases, cases * len(STEPS), seconds, 0.0)
+
+
 # --- raw SpiffWorkflow ------------------------------------------------------------------------------
 
 def raw_xml() -> bytes:
@@ -302,10 +356,11 @@ def run_raw(cases: int, round_trip: bool) -> Result:
 # --- report -----------------------------------------------------------------------------------------------
 
 def compare(results: dict[str, Result]) -> tuple[list[dict], list[dict]]:
-    """Throughput ratios Yimen / raw, and the two targets per database."""
+    """Throughput ratios against raw SpiffWorkflow (and Yimen against the floor), and the targets."""
     ratios, targets = [], []
     raw_memory, raw_json = results["raw_memory"].per_second, results["raw_json"].per_second
-    for key, label in (("yimen_sqlite", "Yimen-SQLite"), ("yimen_postgres", "Yimen-PostgreSQL")):
+    for key, label, floor_key in (("yimen_sqlite", "Yimen-SQLite", "floor_sqlite"),
+                                  ("yimen_postgres", "Yimen-PostgreSQL", "floor_postgres")):
         result = results.get(key)
         if result is None or result.per_second is None:
             continue
@@ -313,6 +368,11 @@ def compare(results: dict[str, Result]) -> tuple[list[dict], list[dict]]:
         vs_json = result.per_second / raw_json
         ratios.append({"name": f"{label} / raw in-memory", "ratio": vs_memory})
         ratios.append({"name": f"{label} / raw JSON round trip", "ratio": vs_json})
+        floor = results.get(floor_key)
+        if floor is not None and floor.per_second:
+            ratios.append({"name": f"{label} / its floor", "ratio": result.per_second / floor.per_second})
+            ratios.append({"name": f"floor ({label[6:]}) / raw in-memory", "ratio": floor.per_second / raw_memory})
+            ratios.append({"name": f"floor ({label[6:]}) / raw JSON round trip", "ratio": floor.per_second / raw_json})
         targets.append({"name": f"{label}: persisted >= raw with JSON round trip", "ratio": vs_json,
                         "threshold": 1.0, "pass": vs_json >= 1.0})
         targets.append({"name": f"{label}: persisted >= 0.5 x raw in-memory", "ratio": vs_memory,
@@ -333,7 +393,7 @@ def print_report(results: dict[str, Result], ratios: list[dict], targets: list[d
             continue
         print(f"{r.variant:<{width}}  {r.cases:>6}  {r.completions:>11}  {r.seconds:>8.3f}  {r.per_second:>13.1f}")
     print("\nuntimed setup: parse (raw) / deploy (Yimen) " + ", ".join(
-        f"{r.setup_seconds * 1000:.0f} ms" for r in rows if not r.skipped))
+        f"{r.setup_seconds * 1000:.0f} ms" for r in rows if not r.skipped and not r.variant.startswith("floor")))
     if "snapshot_bytes" in results["raw_json"].extra:
         print(f"raw JSON snapshot (spec included): {results['raw_json'].extra['snapshot_bytes']:,} bytes")
     print("\nratios (completions/s, Yimen / raw)")
@@ -364,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
                         help="database to drop, recreate and use (default %(default)s)")
     parser.add_argument("--skip-postgres", action="store_true", help="leave out the PostgreSQL variant")
+    parser.add_argument("--skip-floor", action="store_true",
+                        help="leave out the floor variants (the same rows through the bare driver, bench/floor.py)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     args = parser.parse_args(argv)
     if args.cases < 1:
@@ -374,11 +436,15 @@ def main(argv: list[str] | None = None) -> int:
         "raw_json": run_raw(args.cases, round_trip=True),
         "yimen_sqlite": run_yimen_sqlite(args.cases),
     }
+    if not args.skip_floor:
+        results["floor_sqlite"] = run_floor_sqlite(args.cases)
     if args.skip_postgres:
         results["yimen_postgres"] = Result("Yimen, PostgreSQL", args.cases, 0, 0.0, 0.0,
                                            skipped="--skip-postgres")
     else:
         results["yimen_postgres"] = run_yimen_postgres(args.cases, args.postgres_url)
+        if not args.skip_floor:
+            results["floor_postgres"] = run_floor_postgres(args.cases, args.postgres_url)
 
     ratios, targets = compare(results)
     if args.json:
