@@ -204,13 +204,20 @@ def fresh_postgres(url: str) -> str:
     return rendered
 
 
-def run_yimen_postgres(cases: int, url: str) -> Result:
-    variant = "Yimen, PostgreSQL"
+def unreachable(url: str) -> tuple[str, str | None]:
+    """A fresh benchmark database (its URL), or why PostgreSQL cannot be used."""
     try:
-        url = fresh_postgres(url)
+        return fresh_postgres(url), None
     except sa.exc.OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        return Result(variant, cases, 0, 0.0, 0.0, skipped=f"PostgreSQL unreachable: {reason}")
+        return url, f"PostgreSQL unreachable: {reason}"
+
+
+def run_yimen_postgres(cases: int, url: str) -> Result:
+    variant = "Yimen, PostgreSQL"
+    url, skipped = unreachable(url)
+    if skipped:
+        return Result(variant, cases, 0, 0.0, 0.0, skipped=skipped)
     return run_yimen(variant, url, cases)
 
 
@@ -251,11 +258,9 @@ def run_floor_postgres(cases: int, url: str) -> Result:
     import psycopg
 
     variant = "floor: rows via psycopg"
-    try:
-        url = fresh_postgres(url)
-    except sa.exc.OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        return Result(variant, cases, 0, 0.0, 0.0, skipped=f"PostgreSQL unreachable: {reason}")
+    url, skipped = unreachable(url)
+    if skipped:
+        return Result(variant, cases, 0, 0.0, 0.0, skipped=skipped)
     definition_id = _prepare_floor_database(url)
     target = sa.engine.make_url(url)
     connection = psycopg.connect(host=target.host, port=target.port or 5432, user=target.username,

@@ -14,7 +14,7 @@ from lxml import etree
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from .bpmn import loader
+from .bpmn import loader, metadata
 from .errors import NotFound
 from .models import DeploymentFile, ProcessDefinition
 
@@ -64,7 +64,13 @@ def load(session: Session, definition_id: int) -> LoadedDefinition:
         select(DeploymentFile).where(DeploymentFile.deployment_id == definition.deployment_id).order_by(DeploymentFile.id)
     ).all()
     roots = [(f.filename, f.kind, etree.fromstring(f.normalized, _SAFE)) for f in files]
-    built = loader.build(roots, [definition.key], definition.element_meta)
+    # The definition stores its own process' metadata; a process it calls gets its own elements' back
+    # from the files (ids may repeat across the files of one upload).
+    extracted = [metadata.extract(name, root) for name, kind, root in roots if kind == "bpmn"]
+    processes = {pid for name, kind, root in roots if kind == "bpmn" for pid in metadata.process_info(root)}
+    meta_by_process = {pid: metadata.of_process(extracted, pid) for pid in processes - {definition.key}}
+    meta_by_process[definition.key] = definition.element_meta
+    built = loader.build(roots, [definition.key], definition.element_meta, meta_by_process=meta_by_process)
     return remember(definition, built[definition.key], definition.deployment.allow_scripts)
 
 

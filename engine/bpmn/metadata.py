@@ -170,6 +170,20 @@ def extract(filename: str, tree) -> dict[str, dict]:
     return out
 
 
+def of_process(extracted: list[dict[str, dict]], process_id: str) -> dict[str, dict]:
+    """Every element's metadata from several files' ``extract``, the elements of ``process_id`` winning.
+
+    Element ids are unique within a file, not across the files of one upload: two
+    diagrams deployed together may both have an 'accept'.
+    """
+    others: dict[str, dict] = {}
+    own: dict[str, dict] = {}
+    for per_file in extracted:
+        for element_id, entry in per_file.items():
+            (own if entry.get("process_id") == process_id else others)[element_id] = entry
+    return {**others, **own}
+
+
 def _walk(container, process_id: str | None, inherited_lane: str | None, out: dict) -> None:
     lanes = _lanes(container)
     for el in container:

@@ -10,7 +10,7 @@ import hashlib
 
 from sqlalchemy import select
 
-from ..bpmn import loader
+from ..bpmn import loader, metadata
 from ..bpmn.prepare import prepare
 from ..context import Ctx, command
 from ..errors import BpmnInvalid, PermissionDenied, Problem, ValidationError
@@ -29,12 +29,7 @@ def _checksum(files: list[tuple[str, bytes]]) -> str:
 
 def metadata_for(prepared, process_id: str) -> dict[str, dict]:
     """All elements' metadata of an upload, where the elements of ``process_id`` win over same ids elsewhere."""
-    others: dict[str, dict] = {}
-    own: dict[str, dict] = {}
-    for pf in prepared:
-        for element_id, entry in pf.metadata.items():
-            (own if entry.get("process_id") == process_id else others)[element_id] = entry
-    return {**others, **own}
+    return metadata.of_process([pf.metadata for pf in prepared], process_id)
 
 
 @command("deploy")

@@ -813,3 +813,18 @@ def test_unregistered_handler_ends_in_an_incident_until_registered(yimen, regist
     shown = yimen.show(instance)
     assert shown["status"] == "completed" and shown["data"]["archived"] is True
     assert shown["completed_elements"] == ["start", "push_to_archive", "end"]
+
+
+def test_called_process_keeps_its_own_step_settings_when_ids_repeat_the_callers(yimen):
+    """Both diagrams of one upload have a step 'prepare': after a reload the called one still has its own group."""
+    parent, child = (read(f"dialects/features/{name}.bpmn") for name in ("call_parent", "call_child"))
+    child_xml = child[1].replace(b'id="child_review"', b'id="prepare"').replace(b'targetRef="child_review"',
+                                                                                 b'targetRef="prepare"')
+    child_xml = child_xml.replace(b'sourceRef="child_review"', b'sourceRef="prepare"')
+    yimen.deploy([parent, (child[0], child_xml)])
+    instance = yimen.start("feat_call_parent")["instance"]
+    first = task_of(yimen, instance, "prepare")
+    assert first["candidate_groups"] == ["window"] and first["name"] == "准备 Prepare"
+    yimen.complete(first["id"])
+    called = task_of(yimen, instance, "prepare")  # the called process' step, opened after a reload
+    assert called["candidate_groups"] == ["reviewer"] and called["name"] == "部门会审 Department review"
