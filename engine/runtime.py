@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -108,13 +109,14 @@ def start_deferred(ctx: Ctx, definition_id: int, data: dict[str, Any], business_
             data.setdefault(meta["initiator"], ctx.actor.id)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(copy.deepcopy(data))
-    instance = ProcessInstance(
-        definition_id=loaded.id, key=loaded.key, business_key=business_key, status=InstanceStatus.RUNNING,
-        state="{}", data=dict(data), completed_elements=[], started_by=ctx.actor.id, started_at=ctx.now,
-        updated_at=ctx.now,
-    )
+    values = dict(definition_id=loaded.id, key=loaded.key, business_key=business_key, status=InstanceStatus.RUNNING,
+                  state="{}", data=dict(data), completed_elements=[], mirror={}, started_by=ctx.actor.id,
+                  started_at=ctx.now, updated_at=ctx.now, ended_at=None, end_reason=None, version=1)
+    # A plain INSERT, then the ORM object joins the session as if loaded (no unit-of-work flush per start).
+    inserted = ctx.session.connection().execute(_ROW_STATEMENTS["insert_instance"], values)
+    instance = ProcessInstance(id=inserted.inserted_primary_key[0], **values)
+    make_transient_to_detached(instance)
     ctx.session.add(instance)
-    ctx.session.flush()
     return Running(instance, workflow, loaded, new=True)
 
 
@@ -469,6 +471,7 @@ _ROW_STATEMENTS = {
     "insert_candidates": TaskCandidate.__table__.insert(),
     "delete_candidates": TaskCandidate.__table__.delete().where(
         TaskCandidate.__table__.c.task_id == bindparam("row_id")),
+    "insert_instance": ProcessInstance.__table__.insert(),
     "close_task": HumanTask.__table__.update().where(HumanTask.__table__.c.id == bindparam("row_id")).values(
         status=bindparam("status"), outcome=bindparam("outcome"), completed_at=bindparam("completed_at"),
         completed_by=bindparam("completed_by")),
