@@ -66,13 +66,11 @@ class Ctx:
         return self._groups
 
 
-def resolve_actor(session: Session, actor: Actor) -> Actor:
-    """A named user's admin flag is read in the command's own transaction (``is_admin=None`` = look it up)."""
-    return _identify(session, actor)[0]
-
-
 def _identify(session: Session, actor: Actor) -> tuple[Actor, frozenset[str] | None]:
-    """The actor with its admin flag, and its groups when they came with it (one query for a named user)."""
+    """The actor with its admin flag, and its groups when they came with it (one query for a named user).
+
+    A named user's rights are read in the command's own transaction (``is_admin=None`` = look them up).
+    """
     if actor.is_admin is not None:
         return actor, None
     rows = session.connection().execute(_statements()["who"], {"user_id": actor.id}).all()

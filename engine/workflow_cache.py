@@ -68,11 +68,6 @@ def keep(instance_id: int, version: int, workflow) -> None:
             _entries.popitem(last=False)
 
 
-def forget(instance_id: int) -> None:
-    with _lock:
-        _entries.pop(instance_id, None)
-
-
 def clear() -> None:
     with _lock:
         _entries.clear()

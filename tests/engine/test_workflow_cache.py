@@ -73,6 +73,7 @@ def test_a_rolled_back_command_leaves_nothing_in_memory(service, loads, monkeypa
     """The workflow moved before the transaction failed: the next command must start from the stored state."""
     instance = service.start("standard_approval", {"applicant": "zhang"})["instance"]
     task = only_task(service, instance)
+    real_append = audit.append_event
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -80,15 +81,13 @@ def test_a_rolled_back_command_leaves_nothing_in_memory(service, loads, monkeypa
     monkeypatch.setattr(audit, "append_event", broken)
     with pytest.raises(RuntimeError):
         service.complete(task["id"], {"acceptance": "accepted"}, user="wang")
-    monkeypatch.undo()
+    monkeypatch.setattr(audit, "append_event", real_append)
     assert workflow_cache.size() == 0
     assert only_task(service, instance)["id"] == task["id"]  # still at 'accept'
 
-    calls = []
-    real = state.load
-    monkeypatch.setattr(state, "load", lambda *a, **k: calls.append(1) or real(*a, **k))
+    loads.clear()
     service.complete(task["id"], {"acceptance": "correction"}, user="wang")
-    assert calls == [1]  # parsed from the database, not the half-moved workflow
+    assert loads == [1]  # parsed from the database, not the half-moved workflow
     assert service.show(instance)["data"]["acceptance"] == "correction"
 
 
@@ -143,14 +142,11 @@ def test_the_cache_can_be_turned_off(service, loads, monkeypatch):
     assert workflow_cache.size() == 0 and loads == [1]
 
 
-def test_the_least_recently_used_instances_go_first(service, monkeypatch):
+def test_the_least_recently_used_instances_go_first(service, loads, monkeypatch):
     monkeypatch.setenv("YIMEN_WORKFLOW_CACHE", "2")
     first, second, third = (service.start("standard_approval", {"applicant": "zhang"})["instance"] for _ in range(3))
-    assert workflow_cache.size() == 2
-    calls = []
-    real = state.load
-    monkeypatch.setattr(state, "load", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert workflow_cache.size() == 2 and loads == []
     service.complete(only_task(service, first)["id"], {"acceptance": "accepted"}, user="wang")
-    assert calls == [1]  # the first was pushed out by the third
+    assert loads == [1]  # the first was pushed out by the third
     service.complete(only_task(service, third)["id"], {"acceptance": "accepted"}, user="wang")
-    assert calls == [1]
+    assert loads == [1]
