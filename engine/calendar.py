@@ -1,10 +1,16 @@
 """The working-day calendar (工作日历): adding and counting working days the way the law counts them.
 
 The table holds only the days that differ from the week: weekday holidays
-(法定节假日) and weekend days worked (调休). A year counts only once it has
+(法定节假日) and weekend days worked (调休). A year is **official** once it has
 been entered (seeded from ``chinesecalendar``, imported from a file, or by an
-administrator); a computation that reaches any other year raises
-``CalendarMissing`` naming it — never a guess.
+administrator). A year nobody has entered is **provisional** (暂定): its
+holidays are the statutory ones of 《全国年节及纪念日放假办法》 in force that
+year, lunar dates computed by the ``holidays`` package, with no make-up
+working days (调休 cannot be predicted) — so intake never stops for a missing
+calendar. A deadline that counts through a provisional year is marked
+provisional wherever it is shown, and entering the official schedule
+recomputes it (``engine.recompute``). Only a year outside the span the lunar
+tables cover (``PROVISIONAL_SPAN``) raises ``CalendarMissing``.
 
 Counting follows the day-counting rule (Administrative Licensing Law Art. 82
 and the Civil Code's rule on periods): the day of the event does not count;
@@ -13,6 +19,7 @@ the period starts the next day. Days are Beijing days (Asia/Shanghai).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from contextvars import ContextVar
@@ -28,24 +35,95 @@ from .models.calendar import CalendarDay, CalendarYear, DayKind
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 MAX_SPAN_DAYS = 366 * 5  # no legal period here is longer; a bigger one is a mistake, not a loop to run
+PROVISIONAL_SPAN = (1950, 2099)  # the years the lunar tables of the ``holidays`` package cover
+
+
+@functools.cache
+def _statutory_calendar_class():
+    """``holidays.China`` without the State Council's yearly schedules: the statutory rule alone.
+
+    ``holidays.China`` adds each published year's schedule (special holidays
+    and make-up days) on top of the rule of 《全国年节及纪念日放假办法》 as it
+    stood that year (3 days of 春节 and 劳动节 before 2008, 除夕 2008-2013,
+    4 days of 春节 and 2 of 劳动节 from 2025...). Leaving the schedules out keeps
+    the rule, which is all that can be known of a year before it is published.
+    """
+    from holidays.countries.china import China
+
+    class Statutory(China):
+        def _add_special_holidays(self, *args, **kwargs):  # the published schedules, not the rule
+            return None
+
+    return Statutory
+
+
+@functools.lru_cache(maxsize=256)
+def statutory_holidays(year: int) -> dict[date, str]:
+    """The statutory holidays (法定节假日) of ``year`` under the rule in force that year, Chinese names.
+
+    Days that fall on a weekend are listed too (they are days off anyway);
+    Art. 6's 补假 for a holiday on a weekend and the 调休 make-up days are not
+    predicted: the State Council's schedule decides them.
+    """
+    if not PROVISIONAL_SPAN[0] <= year <= PROVISIONAL_SPAN[1]:
+        raise CalendarMissing(
+            f"no working-day calendar for {year}: Yimen computes provisional years from "
+            f"{PROVISIONAL_SPAN[0]} to {PROVISIONAL_SPAN[1]} only; enter {year} with `yimen calendar import`",
+            year=year)
+    days = _statutory_calendar_class()(years=year, observed=False, language="zh_CN")
+    return {day: str(name) for day, name in sorted(days.items())}
+
+
+def provisional_rows(year: int) -> list[tuple[date, str, str | None]]:
+    """The days of a provisional year that differ from the week (weekday holidays only, no 调休)."""
+    return [(day, DayKind.HOLIDAY, name) for day, name in statutory_holidays(year).items() if day.weekday() < 5]
 
 
 @dataclass
 class WorkingCalendar:
     """Pure computations over the entered years and their exceptional days (no database access)."""
 
-    years: frozenset[int]
+    years: frozenset[int]  # the official (entered) years
     exceptions: dict[date, str] = field(default_factory=dict)
+    names: dict[date, str | None] = field(default_factory=dict, repr=False)  # names of entered days
+    _provisional: dict[int, dict[date, str]] = field(default_factory=dict, repr=False)
 
     def _check(self, day: date) -> None:
         if day.year not in self.years:
-            raise CalendarMissing(
-                f"no working-day calendar for {day.year}: enter it with `yimen calendar import` "
-                f"or `yimen calendar seed`", year=day.year)
+            self._provisional_days(day.year)
+
+    def _provisional_days(self, year: int) -> dict[date, str]:
+        days = self._provisional.get(year)
+        if days is None:
+            days = {day: DayKind.HOLIDAY for day, _, _ in provisional_rows(year)}
+            self._provisional[year] = days
+        return days
+
+    def is_official(self, year: int) -> bool:
+        return year in self.years
+
+    def is_provisional(self, moment: date | datetime | None, since: date | datetime | None = None) -> bool:
+        """True when counting from ``since`` (default: the same day) to ``moment`` crosses a provisional year."""
+        if moment is None:
+            return False
+        last = _local_date(moment).year
+        first = _local_date(since).year if since is not None else last
+        return any(year not in self.years for year in range(min(first, last), last + 1))
+
+    def day_kind(self, day: date) -> tuple[str, str | None, bool]:
+        """(kind, name, provisional) of one day, as the year view shows it."""
+        if day.year in self.years:
+            kind = self.exceptions.get(day, DayKind.NORMAL)
+            return kind, self.names.get(day), False
+        holidays_of_year = statutory_holidays(day.year)
+        if day in holidays_of_year and day.weekday() < 5:
+            return DayKind.HOLIDAY, holidays_of_year[day], True
+        return DayKind.NORMAL, holidays_of_year.get(day), True
 
     def is_working_day(self, day: date) -> bool:
-        self._check(day)
         kind = self.exceptions.get(day)
+        if kind is None and day.year not in self.years:
+            kind = self._provisional_days(day.year).get(day)
         if kind == DayKind.HOLIDAY:
             return False
         if kind == DayKind.WORKDAY:
@@ -99,9 +177,19 @@ def _local_date(value: date | datetime) -> date:
 def load(session) -> WorkingCalendar:
     """The calendar as entered in the database (two small tables, read once per command)."""
     years = frozenset(session.scalars(select(CalendarYear.year)))
-    exceptions = {row.day: row.kind for row in session.scalars(select(CalendarDay))
-                  if row.kind != DayKind.NORMAL}
-    return WorkingCalendar(years, exceptions)
+    rows = list(session.execute(select(CalendarDay.day, CalendarDay.kind, CalendarDay.name)))
+    exceptions = {day: kind for day, kind, _ in rows if kind != DayKind.NORMAL}
+    return WorkingCalendar(years, exceptions, names={day: name for day, _, name in rows})
+
+
+def official_years(session) -> frozenset[int]:
+    """The entered years alone (one small query): enough to mark a date provisional."""
+    return frozenset(session.scalars(select(CalendarYear.year)))
+
+
+def is_provisional(official: frozenset[int], moment, since=None) -> bool:
+    """``WorkingCalendar.is_provisional`` for callers that only read the official years."""
+    return WorkingCalendar(official).is_provisional(moment, since)
 
 
 # --- entering years -----------------------------------------------------------------
@@ -148,11 +236,14 @@ def parse_file(text: str, fmt: str) -> list[tuple[date, str, str | None]]:
         entries = [(i + 1, e if isinstance(e, dict) else {}) for i, e in enumerate(data)]
         where = "entry"
     elif fmt == "csv":
-        for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        first = True
+        for number, row in enumerate(csv.reader(io.StringIO(text.lstrip("\ufeff"))), start=1):
             if not row or not "".join(row).strip() or row[0].strip().startswith("#"):
                 continue
-            if number == 1 and row[0].strip().lower() == "date":
+            if first and row[0].strip().lower() in ("date", "日期"):  # a header, after any comment lines
+                first = False
                 continue
+            first = False
             entries.append((number, {"date": row[0].strip(), "kind": row[1].strip() if len(row) > 1 else "",
                                      "name": row[2].strip() if len(row) > 2 and row[2].strip() else None}))
         where = "line"

@@ -74,6 +74,8 @@ def thresholds(watch: DeadlineWatch) -> list[tuple[str, datetime]]:
     """The moments each state begins (after the moment itself has passed), in order of gravity."""
     if watch.kind == WatchKind.ACCEPTANCE:
         return [(Card.YELLOW, watch.promised_due)]
+    if watch.kind == WatchKind.SUPPLEMENT:
+        return []  # a date to keep and recompute; the diagram's timer acts when it passes
     out = []
     if watch.warning_at is not None:
         out.append((Card.WARNING, watch.warning_at))
@@ -149,6 +151,31 @@ def follow(ctx, case: ApprovalCase) -> None:
     _follow_acceptance(ctx, case, by_kind.get(WatchKind.ACCEPTANCE, []))
     _follow_case(ctx, case, by_kind.get(WatchKind.CASE, []))
     _follow_steps(ctx, case, by_kind.get(WatchKind.STEP, []))
+    _follow_supplement(ctx, case, by_kind.get(WatchKind.SUPPLEMENT, []))
+
+
+def start_supplement(ctx, case: ApprovalCase, days: int) -> DeadlineWatch:
+    """容缺受理: the missing materials are due ``days`` working days from now; the watch keeps that date."""
+    watch = new_watch(kind=WatchKind.SUPPLEMENT, case_id=case.id, instance_id=case.instance_id,
+                      department=case.office_code, item_code=case.item_code, started_at=ctx.now,
+                      promised_days=days, legal_days=None, warning_days=0)
+    schedule(working_calendar(ctx), watch)
+    ctx.session.add(watch)
+    return watch
+
+
+def _follow_supplement(ctx, case, watches) -> None:
+    active = [w for w in watches if w.active]
+    if not active:
+        return
+    from .models import CaseMaterial
+
+    missing = ctx.session.scalars(select(CaseMaterial.id).where(
+        CaseMaterial.case_id == case.id, CaseMaterial.required.is_(True),
+        CaseMaterial.status != "received").limit(1)).first()
+    if case.status in CaseStatus.FINAL or missing is None:
+        for w in active:
+            stop(ctx, w)
 
 
 def _item(ctx, case: ApprovalCase) -> ServiceItem | None:
@@ -299,9 +326,16 @@ def step_department(ctx, case: ApprovalCase, row: HumanTask) -> str | None:
 
 # --- reading ----------------------------------------------------------------------
 
-def watch_dict(w: DeadlineWatch) -> dict[str, Any]:
+def watch_dict(w: DeadlineWatch, official: frozenset[int] | None = None) -> dict[str, Any]:
+    """A watch for pages and the API; ``provisional`` marks deadlines counted through a provisional year."""
     iso = lambda v: v.isoformat() if v else None  # noqa: E731
-    return {"id": w.id, "kind": w.kind, "case": w.case_id, "instance": w.instance_id, "task": w.task_id,
+    provisional = None
+    if official is not None:
+        from .calendar import is_provisional
+
+        provisional = any(is_provisional(official, at, w.started_at)
+                          for at in (w.promised_due, w.legal_due, w.warning_at) if at is not None)
+    return {"provisional": provisional, "id": w.id, "kind": w.kind, "case": w.case_id, "instance": w.instance_id, "task": w.task_id,
             "element_id": w.element_id, "department": w.department, "item": w.item_code, "state": w.state,
             "active": w.active, "started": iso(w.started_at), "promised_days": w.promised_days,
             "legal_days": w.legal_days, "extension_days": w.extension_days, "paused_days": w.paused_days,
@@ -312,14 +346,23 @@ def watch_dict(w: DeadlineWatch) -> dict[str, Any]:
 
 def clock_of_case(session, case_id: int) -> dict[str, Any] | None:
     """The case's clock for pages and the API: its state (the card), deadlines, pauses and steps."""
+    from .calendar import official_years
+
     rows = list(session.scalars(select(DeadlineWatch).where(DeadlineWatch.case_id == case_id)
                                 .order_by(DeadlineWatch.id)))
     case_watch = next((w for w in rows if w.kind == WatchKind.CASE), None)
     acceptance = next((w for w in rows if w.kind == WatchKind.ACCEPTANCE and w.active), None)
+    supplement = next((w for w in rows if w.kind == WatchKind.SUPPLEMENT and w.active), None)
     if not rows:
         return None
+    official = official_years(session)
     out: dict[str, Any] = {"card": case_watch.state if case_watch else Card.NORMAL,
-                           "case": watch_dict(case_watch) if case_watch else None,
+                           "case": watch_dict(case_watch, official) if case_watch else None,
                            "acceptance_due": acceptance.promised_due.isoformat() if acceptance else None,
-                           "steps": [watch_dict(w) for w in rows if w.kind == WatchKind.STEP]}
+                           "acceptance_due_provisional": (watch_dict(acceptance, official)["provisional"]
+                                                          if acceptance else None),
+                           "supplement": watch_dict(supplement, official) if supplement else None,
+                           "steps": [watch_dict(w, official) for w in rows if w.kind == WatchKind.STEP]}
+    out["provisional"] = any(x and x.get("provisional") for x in [out["case"], out["supplement"], *out["steps"]]) \
+        or bool(out["acceptance_due_provisional"])
     return out

@@ -238,9 +238,9 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("day")
     c.add_argument("kind", choices=["holiday", "workday", "normal"])
     c.add_argument("--name")
-    c = lsub.add_parser("show", parents=[common], help="the exceptional days of a year")
+    c = lsub.add_parser("show", parents=[common], help="the exceptional days of a year (provisional ones marked)")
     c.add_argument("year", type=int)
-    lsub.add_parser("years", parents=[common], help="the entered years")
+    lsub.add_parser("years", parents=[common], help="official (entered) and provisional years")
     c = lsub.add_parser("add", parents=[common], help="the N-th working day after DATE")
     c.add_argument("day")
     c.add_argument("n", type=int)
@@ -330,13 +330,20 @@ def _calendar(yimen, args, u) -> Any:
     if args.action == "set":
         return yimen.set_calendar_day(args.day, args.kind, args.name, user=u)
     if args.action == "show":
-        return yimen.calendar(args.year)
+        view = yimen.calendar_year_view(args.year)
+        if view["status"] == "official":
+            return yimen.calendar(args.year)
+        return [{"date": d["date"], "kind": d["kind"], "name": d["name"], "provisional": True}
+                for d in view["days"] if d["kind"] != "normal"]
     if args.action == "years":
-        return yimen.calendar_years()
+        return yimen.calendar_overview()
     cal = yimen.working_calendar()
     if args.action == "add":
-        return {"day": cal.add_working_days(day(args.day), args.n).isoformat()}
-    return {"working_days": cal.working_days_between(day(args.a), day(args.b))}
+        start = day(args.day)
+        result = cal.add_working_days(start, args.n)
+        return {"day": result.isoformat(), "provisional": cal.is_provisional(result, start)}
+    a, b = day(args.a), day(args.b)
+    return {"working_days": cal.working_days_between(a, b), "provisional": cal.is_provisional(b, a)}
 
 
 def _clock(yimen, args, u) -> Any:

@@ -43,6 +43,9 @@ def visible_tasks(session, user: dict[str, Any], item: str | None = None, limit:
         rows = list(session.scalars(select(HumanTask).where(HumanTask.status == TaskStatus.OPEN)
                                     .order_by(HumanTask.created_at.desc()).limit(limit)))
     departments = set(session.scalars(select(Department.id)))
+    from .calendar import official_years
+
+    official = official_years(session)
     out = []
     for row in rows:
         case = session.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == row.instance_id)).first()
@@ -50,7 +53,7 @@ def visible_tasks(session, user: dict[str, Any], item: str | None = None, limit:
             continue
         if not can_see_task(session, user, row, case, departments):
             continue
-        entry = queries.task_dict(row)
+        entry = queries.task_dict(row, official)
         entry["case"] = {"id": case.id, "number": case.number, "item": case.item_code, "status": case.status,
                          "applicant": case.applicant_name} if case else None
         entry["card"] = _card_of(session, row, case)

@@ -11,8 +11,11 @@ from .errors import NotFound, ValidationError
 from .models import HumanTask, Incident, Membership, ProcessInstance, TaskCandidate, TaskStatus
 
 
-def task_dict(row: HumanTask) -> dict[str, Any]:
-    return {
+def task_dict(row: HumanTask, official: frozenset[int] | None = None) -> dict[str, Any]:
+    """An open or closed task; with the official calendar years, ``due_provisional`` marks a provisional due date."""
+    from .calendar import is_provisional
+
+    return {"due_provisional": is_provisional(official, row.due) if official is not None and row.due else False,
         "id": row.id, "instance": row.instance_id, "element_id": row.element_id, "name": row.name, "lane": row.lane,
         "assignee": row.assignee, "candidate_users": list(row.candidate_users or []),
         "candidate_groups": list(row.candidate_groups or []), "due": row.due.isoformat() if row.due else None,
@@ -32,8 +35,11 @@ def open_tasks(session: Session, instance: int | None = None, user: str | None =
     params: dict[str, Any] = {"limit": limit, "offset": offset, "instance": instance, "user": user, "group": group}
     if user is not None:
         params["groups"] = groups_of(session, user) or [""]
+    from .calendar import official_years
+
     stmt = _open_tasks_statement(instance is not None, user is not None, group is not None)
-    return [task_dict(r) for r in session.connection().execute(stmt, params)]
+    official = official_years(session)
+    return [task_dict(r, official) for r in session.connection().execute(stmt, params)]
 
 
 @functools.cache

@@ -264,6 +264,16 @@ class Yimen:
     def calendar_years(self) -> list[dict]:
         return self._read(calendar_cmd.calendar_years)
 
+    def calendar_overview(self, ahead: int = 2) -> list[dict]:
+        """Official (entered) years and the provisional ones up to ``ahead`` years after today."""
+        from .calendar import LOCAL
+
+        return self._read(calendar_cmd.calendar_overview, clock.now().astimezone(LOCAL).date(), ahead)
+
+    def calendar_year_view(self, year: int) -> dict:
+        """One year day by day, official or provisional, for the calendar page."""
+        return self._read(calendar_cmd.calendar_year_view, year)
+
     def working_calendar(self):
         """The calendar's pure computations (add / count working days), as entered now."""
         from . import calendar

@@ -8,13 +8,26 @@ instance another one just moved loses the optimistic lock and looks again.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from . import clock, outbox
 from .commands.deadlines import advance_next_watch
-from .commands.timers import NothingDue, fire_next_timers, retry_next_job
+from .commands.timers import NothingDue, fire_next_timers, record_sweep_failure, retry_next_job
 from .context import Actor, run_command
 from .errors import Conflict, EngineError
+
+log = logging.getLogger("yimen.sweeps")
+
+
+def _record_failure(session_factory, fn, error: dict) -> None:
+    """A failure for one instance never passes silently: it is logged and becomes an incident (异常)."""
+    instance_id = (error.get("details") or {}).get("instance_id")
+    log.error("%s failed for instance %s: %s: %s", fn.action, instance_id, error.get("code"), error.get("message"))
+    try:
+        run_command(session_factory, Actor.system(), record_sweep_failure, sweep=fn.action, error=error)
+    except Exception:  # noqa: BLE001 - the log line above is what is left when even this fails
+        log.exception("could not record the incident of %s for instance %s", fn.action, instance_id)
 
 
 def _sweep(session_factory, fn, until: datetime | None, actor: Actor | None, max_rounds: int = 1_000_000):
@@ -34,7 +47,9 @@ def _sweep(session_factory, fn, until: datetime | None, actor: Actor | None, max
             errors.append(exc.to_dict())
             instance_id = exc.details.get("instance_id")
             if instance_id is None:
+                log.error("%s failed: %s: %s", fn.action, exc.code, exc)
                 break
+            _record_failure(session_factory, fn, exc.to_dict())
             skip.add(instance_id)
             continue
         results.append(result)

@@ -141,12 +141,31 @@ def accept_case(ctx: Ctx, case: ApprovalCase, row: HumanTask, opinion: str | Non
     case.accepted_at = as_of
     item = _item(ctx, case.item_code)
     notice = issue_notice(ctx, case, "acceptance", {"office": item.competent_office, "item": item.name,
-                                                    "accepted_on": as_of.astimezone(LOCAL).date().isoformat()})
+                                                    "accepted_on": as_of.astimezone(LOCAL).date().isoformat(),
+                                                    **_limits_told(ctx, item, as_of)})
     record_opinion(ctx, case, row, decision, opinion)
     _complete(ctx, row, {"acceptance": "accepted"})
     ctx.audit.instance_id, ctx.audit.task_id = case.instance_id, row.id
     ctx.audit.data = {"case": case.number, "notice": notice.number}
     return {"case": case.id, "status": case.status, "notice": notice.number}
+
+
+def _limits_told(ctx: Ctx, item, as_of) -> dict[str, Any]:
+    """What the acceptance notice tells of the time limits: the working days and the dates they end on.
+
+    A date counted through a year whose official schedule is not entered yet is marked provisional (暂定).
+    """
+    cal = case_clock.working_calendar(ctx)
+    out: dict[str, Any] = {"promised_days": item.promised_limit_days, "legal_days": item.legal_limit_days}
+    promised = cal.deadline(as_of, item.promised_limit_days)
+    out["promised_due"] = promised.isoformat()
+    provisional = cal.is_provisional(promised, as_of)
+    if item.legal_limit_days is not None:
+        legal = cal.deadline(as_of, item.legal_limit_days)
+        out["legal_due"] = legal.isoformat()
+        provisional = provisional or cal.is_provisional(legal, as_of)
+    out["provisional"] = provisional
+    return out
 
 
 @command("case.not_accept")
@@ -211,22 +230,19 @@ def accept_with_missing(ctx: Ctx, case_id: int, supplement_days: int | None = No
     days = supplement_days if supplement_days is not None else (item.supplement_days or MAX_SUPPLEMENT_DAYS)
     if not isinstance(days, int) or not 1 <= days <= MAX_SUPPLEMENT_DAYS:
         raise ValidationError(f"the supplement period is 1-{MAX_SUPPLEMENT_DAYS} working days")
-    due = _supplement_due(ctx, days)
+    due = case_clock.start_supplement(ctx, case, days).promised_due
     case.accepted_at = ctx.now
     names = [m.name for m in missing]
     notice = issue_notice(ctx, case, "tolerance", {"office": item.competent_office, "missing": names,
-                                                   "supplement_due": due.isoformat(), "working_days": days})
+                                                   "supplement_due": due.isoformat(), "working_days": days,
+                                                   "provisional": case_clock.working_calendar(ctx).is_provisional(
+                                                       due, ctx.now)})
     record_opinion(ctx, case, row, "accepted_with_missing", opinion)
     _complete(ctx, row, {"acceptance": "accepted", "tolerance": True, "missing_materials": names,
                          "materials_complete": False, "supplement_due": due.isoformat()})
     ctx.audit.instance_id, ctx.audit.task_id = case.instance_id, row.id
     ctx.audit.data = {"case": case.number, "missing": names, "supplement_due": due.isoformat()}
     return {"case": case.id, "status": case.status, "notice": notice.number, "supplement_due": due.isoformat()}
-
-
-def _supplement_due(ctx: Ctx, days: int):
-    """The end of the n-th working day after today, on the working-day calendar."""
-    return case_clock.working_calendar(ctx).deadline(ctx.now, days)
 
 
 @command("case.supplement")

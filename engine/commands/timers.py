@@ -103,6 +103,51 @@ def retry_next_job(ctx: Ctx, until: datetime, skip: set[int]) -> dict:
 
 SUPERVISION_GROUP = "supervision"  # supervisors watch incidents on their dashboard and may retry them
 
+# Sweeps whose failure for one instance opens an incident (the handler column names the sweep).
+SWEEP_LABELS = {"clock.advance": "办件计时推进", "timer.fire": "定时器触发", "job.retry": "处理程序重试"}
+REASONS_ZH = {
+    "calendar_missing": "工作日历无法计算 {year} 年的工作日，请管理员在“工作日历”页录入该年度的节假日安排",
+    "expression_error": "流程图中的表达式无法求值，请流程设计人员检查该环节的表达式",
+    "workflow_error": "流程运行出错，请流程设计人员检查该流程图",
+    "invalid_input": "数据不符合要求",
+    "invalid_state": "办件状态不允许此操作",
+    "not_found": "所需的数据不存在",
+    "handler_failed": "处理程序执行失败",
+}
+
+
+def reason_zh(error: dict) -> str:
+    """A Chinese sentence for an engine error (code and details), for incidents people read."""
+    template = REASONS_ZH.get(error.get("code"), "系统处理出错")
+    try:
+        return template.format(**(error.get("details") or {}))
+    except (KeyError, IndexError):
+        return REASONS_ZH.get(error.get("code"), "系统处理出错").split("{")[0].rstrip("，")
+
+
+@command("sweep.incident")
+def record_sweep_failure(ctx: Ctx, sweep: str, error: dict) -> dict:
+    """A sweep failed for one instance: open an incident supervisors see (once while it stays open)."""
+    details = error.get("details") or {}
+    instance_id = details["instance_id"]
+    if ctx.session.get(ProcessInstance, instance_id) is None:
+        return {"incident": None}
+    open_one = ctx.session.scalars(select(Incident).where(
+        Incident.instance_id == instance_id, Incident.handler == sweep, Incident.resolved_at.is_(None))).first()
+    message = f"{SWEEP_LABELS.get(sweep, sweep)}失败：{reason_zh(error)}。技术信息：{error.get('message')}"
+    if open_one is not None:
+        open_one.message = message
+        incident = open_one
+    else:
+        incident = Incident(instance_id=instance_id, task_id=str(details.get("task_id") or ""),
+                            element_id=str(details.get("element_id") or sweep), handler=sweep, message=message,
+                            created_at=ctx.now)
+        ctx.session.add(incident)
+        ctx.session.flush()
+    ctx.audit.instance_id = instance_id
+    ctx.audit.data = {"incident": incident.id, "sweep": sweep, "error": error}
+    return {"incident": incident.id, "new": open_one is None}
+
 
 @command("incident.retry")
 def retry_incident(ctx: Ctx, incident_id: int) -> dict:
@@ -118,6 +163,11 @@ def retry_incident(ctx: Ctx, incident_id: int) -> dict:
         raise InvalidState(f"instance {instance.id} is {instance.status}")
     incident.resolved_at = ctx.now
     incident.resolved_by = ctx.actor.id
+    if incident.handler in SWEEP_LABELS and incident.handler != "job.retry":
+        # The due row is still due: the sweep tries it again at its next round (a new incident if it fails again).
+        ctx.audit.instance_id = incident.instance_id
+        ctx.audit.data = {"incident": incident_id, "sweep": incident.handler}
+        return {"incident": incident_id, "ok": True, "retried_by": "next sweep"}
     job = ctx.session.scalars(select(Job).where(Job.task_id == incident.task_id)).first()
     if job is None:
         raise InvalidState(f"incident {incident_id} has no failed job to retry")

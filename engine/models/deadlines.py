@@ -22,7 +22,8 @@ class WatchKind:
     CASE = "case"              # the case's decision limit, from acceptance (受理) to decision
     STEP = "step"              # one user step's own limit
     ACCEPTANCE = "acceptance"  # Art. 32: decide on acceptance within 5 working days of receipt
-    ALL = (CASE, STEP, ACCEPTANCE)
+    SUPPLEMENT = "supplement"  # 容缺: the missing materials are due by then (the diagram's timer acts on it)
+    ALL = (CASE, STEP, ACCEPTANCE, SUPPLEMENT)
 
 
 class Card:

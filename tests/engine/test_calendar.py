@@ -85,11 +85,13 @@ def test_counting_is_in_beijing_days_and_deadlines_end_at_midnight_beijing(full_
     assert full_calendar.working_days_between(date(2025, 3, 7), date(2025, 3, 10)) == 1
 
 
-def test_a_year_nobody_entered_is_an_error_naming_it(full_calendar):
-    with pytest.raises(CalendarMissing, match="2003"):
-        full_calendar.is_working_day(date(2003, 12, 31))
-    with pytest.raises(CalendarMissing, match="2027") as error:
-        full_calendar.add_working_days(date(2026, 12, 20), 30)
+def test_a_year_nobody_entered_is_provisional_never_an_error(full_calendar):
+    assert not full_calendar.is_working_day(date(2003, 1, 1))      # 元旦 by the rule of 2003
+    due = full_calendar.add_working_days(date(2026, 12, 20), 30)
+    assert due == date(2027, 2, 1) and full_calendar.is_provisional(due, date(2026, 12, 20))
+    assert not full_calendar.is_provisional(date(2026, 12, 31))
+    with pytest.raises(CalendarMissing, match="2100") as error:  # beyond the lunar tables: a clear error
+        full_calendar.add_working_days(date(2099, 12, 20), 30)
     assert error.value.code == "calendar_missing"
 
 
@@ -102,10 +104,14 @@ def test_only_administrators_change_the_calendar(yimen):
     assert yimen.calendar_years() == []
 
 
-def test_administrator_moves_a_day_in_an_entered_year_only(yimen):
+def test_administrator_moves_a_day_and_a_provisional_year_becomes_entered(yimen):
     yimen.seed_calendar([2025])
-    with pytest.raises(ValidationError, match="2031"):
-        yimen.set_calendar_day("2031-05-06", "holiday")
+    yimen.set_calendar_day("2031-05-06", "holiday")   # a provisional year: entered from its rule plus this day
+    assert [y["year"] for y in yimen.calendar_years()] == [2025, 2031]
+    assert {"date": "2031-05-06", "kind": "holiday", "name": None} in yimen.calendar(2031)
+    assert {"date": "2031-05-01", "kind": "holiday", "name": "劳动节"} in yimen.calendar(2031)
+    with pytest.raises(ValidationError, match="2100"):
+        yimen.set_calendar_day("2100-05-06", "holiday")
     with pytest.raises(ValidationError, match="not a date"):
         yimen.set_calendar_day("06/05/2025", "holiday")
     before = yimen.working_calendar().add_working_days(date(2025, 5, 5), 1)
@@ -123,7 +129,8 @@ def test_import_reports_every_bad_line_and_stores_nothing(yimen):
     assert yimen.calendar_years() == []
     good = json.dumps([{"date": "2027-01-01", "kind": "holiday", "name": "New Year"},
                        {"date": "2027-02-07", "kind": "workday"}])
-    assert yimen.import_calendar(good, "json") == {"imported": [2027], "days": 2}
+    assert yimen.import_calendar(good, "json") == {
+        "imported": [2027], "days": 2, "recomputed": {"changed_days": 7, "watches": 0, "cases": 0, "notified": 0}}
     cal = yimen.working_calendar()
     assert not cal.is_working_day(date(2027, 1, 1)) and cal.is_working_day(date(2027, 2, 7))
 
@@ -132,10 +139,16 @@ def test_calendar_from_the_command_line(cli, tmp_path):
     assert cli("calendar", "seed", "--years", "2024,2025")["seeded"] == [2024, 2025]
     shown = cli("calendar", "show", "2024")
     assert {"date": "2024-02-04", "kind": "workday", "name": "Spring Festival"} in shown
-    assert cli("calendar", "add", "2024-02-09", "1") == {"day": "2024-02-18"}
-    assert cli("calendar", "between", "2024-02-09", "2024-02-19") == {"working_days": 2}
+    assert cli("calendar", "add", "2024-02-09", "1") == {"day": "2024-02-18", "provisional": False}
+    assert cli("calendar", "between", "2024-02-09", "2024-02-19") == {"working_days": 2, "provisional": False}
+    assert cli("calendar", "add", "2026-12-31", "1") == {"day": "2027-01-04", "provisional": True}
+    years = {y["year"]: y["status"] for y in cli("calendar", "years")}
+    assert years[2024] == "official" and years[2027] == "provisional"
+    assert {"date": "2027-10-01", "kind": "holiday", "name": "国庆节", "provisional": True} in cli(
+        "calendar", "show", "2027")
     file = tmp_path / "2027.csv"
     file.write_text("2027-01-01,holiday,元旦\n", encoding="utf-8")
     assert cli("calendar", "import", str(file))["imported"] == [2027]
-    error = cli("calendar", "add", "2030-01-01", "1", ok=False)
+    assert cli("calendar", "add", "2030-01-01", "1") == {"day": "2030-01-02", "provisional": True}
+    error = cli("calendar", "add", "2100-01-01", "1", ok=False)
     assert error["error"]["code"] == "calendar_missing"

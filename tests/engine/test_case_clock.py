@@ -330,18 +330,17 @@ def test_overdue_step_with_auto_approve_is_decided_by_the_system(stepped):
     assert shown["opinions"][-1]["user"] == "system" and "automatic approval" in shown["opinions"][-1]["text"]
 
 
-def test_reaching_a_year_without_a_calendar_is_a_clear_error_and_changes_nothing(yimen, monkeypatch):
+def test_reaching_a_year_without_a_calendar_counts_provisionally_and_marks_it(yimen, monkeypatch):
     monkeypatch.setenv("YIMEN_NOW", "2025-12-22T02:00:00+00:00")
     yimen.seed_calendar([2025])
     yimen.deploy([read("standard_approval.bpmn")])
     yimen.save_item(dict(ITEM))
     yimen.add_user("wang", groups=["window"])
     case = apply(yimen, FORM, LICENCE, HYGIENE)  # the acceptance window ends in 2025
-    from engine.errors import CalendarMissing
-
-    with pytest.raises(CalendarMissing, match="2026"):
-        yimen.accept(case, user="wang")  # its limits reach into 2026, which has no calendar here
-    assert yimen.case(case)["status"] == "submitted"
+    assert yimen.case(case)["clock"]["provisional"] is False
+    yimen.accept(case, user="wang")  # its limits reach into 2026, which has no calendar here: provisional
+    shown = yimen.case(case)
+    assert shown["status"] == "under_review" and shown["clock"]["case"]["provisional"] is True
 
 
 @pytest.mark.postgres
