@@ -1,6 +1,6 @@
 """Everything an upload goes through before SpiffWorkflow parses it.
 
-parse safely -> normalize -> read metadata -> check, for every file, then
+parse safely -> refuse foreign content -> normalize -> read metadata -> check, for every file, then
 the checks that need all files at once (decisions and called processes).
 Every error of every file is collected and raised as one ``BpmnInvalid``;
 otherwise each file comes back normalized, serialized and described.
@@ -16,7 +16,7 @@ from ..errors import BpmnInvalid, Problem
 from . import checks, metadata, normalize as normalizer
 from .dialects import CAMUNDA, children, is_bpmn, local
 from .metadata import source_line
-from .safe_xml import MAX_BYTES, kind_of, parse_untrusted
+from .safe_xml import MAX_BYTES, foreign_content, kind_of, parse_untrusted
 
 SHARED_ROOT_ELEMENTS = ("error", "escalation", "message", "signal")
 
@@ -65,9 +65,12 @@ def prepare(files: list[tuple[str, bytes]], allow_scripts: bool = False,
     for filename, content in files:
         try:
             tree = parse_untrusted(filename, content, max_bytes)
-            parsed.append((filename, kind_of(tree, filename), tree))
+            kind = kind_of(tree, filename)
         except BpmnInvalid as exc:
             errors.extend(exc.problems)
+            continue
+        errors.extend(foreign_content(filename, tree))  # script-capable content: refused (the upload fails)
+        parsed.append((filename, kind, tree))
 
     shared = {filename: _shared_ids(tree.getroot()) for filename, kind, tree in parsed if kind == "bpmn"}
     decisions: set[str] = set()

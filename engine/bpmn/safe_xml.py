@@ -4,6 +4,11 @@ Uploads come from anyone with the designer role, so the XML parser must not
 read local files (XXE), reach the network, or expand entities without bound
 (billion laughs). We refuse every DOCTYPE outright — BPMN and DMN never need
 one — before libxml2 sees the bytes, and check again after parsing.
+
+The file is also kept from ever being a page: ``foreign_content`` lists every
+element outside the BPMN, DMN and modeling-tool namespaces (an XHTML or SVG
+``<script>`` would run if a browser rendered the file) and every processing
+instruction, and the deploy step refuses them.
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import io
 from lxml import etree
 
 from ..errors import BpmnInvalid, Problem
-from .dialects import BPMN, DMN_NAMESPACES
+from .dialects import BPMN, BPMNDI, DC, DI, DIALECTS, DMN_NAMESPACES
 
 MAX_BYTES = 5 * 1024 * 1024
 DOCTYPE_REASON = "DOCTYPE and entity declarations are not allowed (possible XXE or entity-expansion attack)"
@@ -79,3 +84,78 @@ def kind_of(tree, filename: str = "") -> str:
     raise BpmnInvalid([Problem(filename, root.get("id"), root.sourceline,
                                f"not a BPMN 2.0 or DMN 1.1-1.3 file: the root element is {found}; "
                                f"expected <definitions> in '{BPMN}' or a DMN namespace")])
+
+
+# --- foreign content ------------------------------------------------------------------------------------
+
+XHTML = "http://www.w3.org/1999/xhtml"
+SVG = "http://www.w3.org/2000/svg"
+# What BPMN and DMN files and the modeling tools Yimen reads put in them; anything else could be
+# active content (XHTML, SVG, MathML...) that a browser would run if the file were ever rendered.
+ALLOWED_NAMESPACES = frozenset({
+    BPMN, BPMNDI, DC, DI, *DMN_NAMESPACES,
+    "http://www.omg.org/spec/DMN/20180521/DMNDI/", "https://www.omg.org/spec/DMN/20191111/DMNDI/",
+    "http://www.omg.org/spec/DMN/20180521/DC/", "http://www.omg.org/spec/DMN/20180521/DI/",
+    *DIALECTS, "http://camunda.org/schema/1.0/dmn", "http://camunda.org/schema/modeler/1.0",
+    "http://flowable.org/modeler", "http://flowable.org/design",
+})
+# Attributes are inert on BPMN elements, except where a browser gives them a meaning of their own.
+ACTIVE_ATTRIBUTE_NAMESPACES = frozenset({
+    XHTML, SVG, "http://www.w3.org/1999/xlink", "http://www.w3.org/1998/Math/MathML",
+    "http://www.w3.org/1999/XSL/Transform", "http://www.w3.org/2001/XInclude", "http://www.w3.org/2001/xml-events",
+})
+_FOREIGN_HOWTO = ("only BPMN, BPMN DI, DC, DI, DMN and the camunda/flowable/activiti extension namespaces may appear "
+                  "in a diagram (content in other namespaces could run as script in a browser); remove it")
+
+
+def _owner_id(el) -> str | None:
+    """The id of the element itself or of its nearest ancestor that has one (the root's is not an element's)."""
+    node = el
+    while node is not None and node.getparent() is not None:
+        if isinstance(node.tag, str) and node.get("id"):
+            return node.get("id")
+        node = node.getparent()
+    return None
+
+
+def _shown(el) -> str:
+    qname = etree.QName(el)
+    prefix = el.prefix
+    name = f"{prefix}:{qname.localname}" if prefix else qname.localname
+    where = f"in namespace '{qname.namespace}'" if qname.namespace else "without a namespace"
+    return f"<{name}> {where}"
+
+
+def foreign_content(filename: str, tree) -> list[Problem]:
+    """Every element outside ``ALLOWED_NAMESPACES`` (once per foreign subtree), attribute in an active
+    namespace and processing instruction, each with the id of its element (or nearest ancestor) and its line."""
+    root = tree.getroot() if hasattr(tree, "getroot") else tree
+    problems: list[Problem] = []
+    node = root.getprevious()
+    while node is not None:  # before the root element: <?xml-stylesheet?> and the like
+        if isinstance(node, etree._ProcessingInstruction):
+            problems.append(Problem(filename, None, node.sourceline,
+                                    f"processing instruction <?{node.target}?> is not allowed in a diagram "
+                                    "(a stylesheet could turn the file into a page that runs script); remove it"))
+        node = node.getprevious()
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if isinstance(el, etree._ProcessingInstruction):
+            problems.append(Problem(filename, _owner_id(el.getparent()), el.sourceline,
+                                    f"processing instruction <?{el.target}?> is not allowed in a diagram; remove it"))
+            continue
+        if not isinstance(el.tag, str):
+            continue  # comments
+        if etree.QName(el).namespace not in ALLOWED_NAMESPACES:
+            problems.append(Problem(filename, _owner_id(el), el.sourceline,
+                                    f"element {_shown(el)} is not allowed: {_FOREIGN_HOWTO}"))
+            continue  # its subtree goes with it
+        for attr in el.attrib:
+            space = etree.QName(attr).namespace
+            if space in ACTIVE_ATTRIBUTE_NAMESPACES:
+                problems.append(Problem(filename, _owner_id(el), el.sourceline,
+                                        f"attribute '{etree.QName(attr).localname}' in namespace '{space}' is not "
+                                        f"allowed on <{etree.QName(el).localname}>: {_FOREIGN_HOWTO}"))
+        stack.extend(reversed(el))
+    return sorted(problems, key=lambda p: p.line or 0)

@@ -10,6 +10,7 @@ from engine.models import CaseMaterial
 
 from ..app import yimen
 from ..auth import roles_required
+from ..security import attachment_headers
 from . import bp, visible_case
 
 
@@ -34,6 +35,7 @@ def material_file(case_id: int, material_id: int):
     content = path.read_bytes()
     if hashlib.sha256(content).hexdigest() != digest:
         abort(409, description="the stored file no longer matches the checksum taken when it was received")
-    response = send_file(path, as_attachment=True, download_name=filename)
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Whatever the applicant named it (page.html, image.svg), it downloads and never renders in our origin.
+    response = send_file(path, mimetype="application/octet-stream", as_attachment=True, download_name=filename)
+    response.headers.update(attachment_headers())
     return response

@@ -12,6 +12,7 @@ from engine.errors import BpmnInvalid, EngineError, NotFound
 
 from ..app import yimen
 from ..auth import current_user, roles_required
+from ..security import attachment_headers
 from . import act, bp
 
 MAX_FILES = 20
@@ -72,13 +73,16 @@ def process_version(definition_id: int):
 @bp.get("/diagrams/<int:definition_id>.bpmn")
 @roles_required(*DIAGRAM_VIEWERS)
 def diagram(definition_id: int):
-    """The BPMN XML as uploaded; bpmn-js draws it in the browser."""
+    """The BPMN XML as uploaded; bpmn-js fetches and draws it in the browser.
+
+    Never rendered by the browser itself: a file may carry foreign content (refused at deploy
+    since issue 13, but older deployments keep theirs), so it is an attachment in a sandbox.
+    """
     try:
         content = yimen().diagram_xml(definition_id)
     except NotFound:
         abort(404)
-    return Response(content, mimetype="application/xml",
-                    headers={"X-Content-Type-Options": "nosniff", "Content-Disposition": "inline"})
+    return Response(content, mimetype="application/xml", headers=attachment_headers(f"{definition_id}.bpmn"))
 
 
 @bp.post("/designer/items/<code>/bind")
