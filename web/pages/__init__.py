@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, render_template, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 from engine import inbox
@@ -45,6 +46,22 @@ def _http_error(exc: HTTPException):
     return exc
 
 
+# Refusals people can act on, by error code: the sentence (translated) and the details it names.
+READABLE_REFUSALS = {
+    "calendar_missing": ("The working-day calendar cannot count into %(year)s yet: an administrator enters that "
+                         "year's holiday schedule on the working-day calendar page, then try again.", ("year",)),
+}
+
+
+def refusal_text(exc: EngineError) -> str:
+    """What a page tells about an engine refusal: a translated sentence where one is known, else the reason."""
+    known = READABLE_REFUSALS.get(exc.code)
+    if known is not None:
+        text, names = known
+        return gettext(text, **{n: exc.details.get(n, "") for n in names})
+    return f"{exc.code}: {exc}"
+
+
 def act(fn, *args, success: str = "Done", **kwargs):
     """Run one engine command; its refusal becomes a flash message with the engine's reason."""
     try:
@@ -52,7 +69,7 @@ def act(fn, *args, success: str = "Done", **kwargs):
         flash(success, "ok")
         return True
     except EngineError as exc:
-        flash(f"{exc.code}: {exc}", "error")
+        flash(refusal_text(exc), "error")
         return False
 
 

@@ -11,7 +11,7 @@ from engine.models.cases import CaseRating, CaseStatus
 
 from ..app import yimen
 from ..auth import current_user, roles_required
-from . import act, bp, visible_case
+from . import act, bp, refusal_text, visible_case
 
 
 # --- applicants ---------------------------------------------------------------------
@@ -66,7 +66,7 @@ def apply(code: str):
             result = yimen().submit(code, applicant, materials, {"note": request.form.get("note", "")},
                                     agent=agent, user=me["id"])
         except EngineError as exc:
-            flash(f"{exc.code}: {exc}", "error")
+            flash(refusal_text(exc), "error")
             return render_template("apply.html", item=item), 400
         flash(f"{result['number']}", "ok")
         return redirect(url_for("pages.case_page", case_id=result["case"]))

@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from engine import clock, forms, inbox
+from engine import calendar, clock, forms, inbox, queries
 from engine.errors import EngineError
 from engine.models import ApprovalCase, HumanTask
 from engine.models.cases import CaseStatus
 
 from ..app import yimen
 from ..auth import current_user, roles_required
-from . import act, bp, visible_case
+from . import act, bp, refusal_text, visible_case
 
 
 INBOX_SCOPES = ("all", "mine", "group")
@@ -55,7 +55,8 @@ def _visible_task(task_id: str) -> tuple[dict, dict | None]:
         case = s.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == row.instance_id)).first()
         task = {"id": row.id, "name": row.name, "element_id": row.element_id, "form_key": row.form_key,
                 "assignee": row.assignee, "status": row.status, "due": row.due, "instance": row.instance_id,
-                "candidate_groups": row.candidate_groups, "fields": forms.fields_of_task(s, row)}
+                "candidate_groups": row.candidate_groups, "fields": forms.fields_of_task(s, row),
+                "due_provisional": queries.task_dict(row, calendar.official_years(s))["due_provisional"]}
         return task, (yimen().case(case.id) if case else None)
 
 
@@ -121,7 +122,7 @@ def task_action(task_id: str, action: str):
         try:
             data = forms.coerce(task["fields"], f.to_dict())
         except EngineError as exc:
-            flash(f"{exc.code}: {exc}", "error")
+            flash(refusal_text(exc), "error")
             return redirect(url_for("pages.task_page", task_id=task_id))
         act(y.complete, task_id, data, user=me)
     elif action == "complete":
