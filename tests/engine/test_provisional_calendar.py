@@ -277,3 +277,37 @@ def test_a_sweep_that_fails_for_one_case_records_an_incident_and_goes_on(centre,
     centre.retry_incident(incident["id"], user="sun")
     centre.advance_deadlines(later)
     assert centre.case(broken)["status"] != "submitted" and centre.incidents() == []
+
+
+def test_notify_and_commit_verification_due_moves_in_the_inbox_too(centre, monkeypatch):
+    """告知承诺 decided on the spot on 2027-01-04 (still provisional): the 30-working-day 核查 step crosses 春节."""
+    monkeypatch.setenv("YIMEN_NOW", "2027-01-04T02:00:00+00:00")
+    applicant = {"name": "李四", "user": "zhang", "id_no": "330100199001010011"}
+    case = centre.submit("330100-XK-004", applicant, [{"name": "告知承诺书 Commitment", "filename": "c.pdf",
+                                                        "content": b"c"}], user="zhang")["case"]
+    instance = centre.case(case)["instance"]
+    (sign,) = centre.tasks(instance=instance)
+    centre.complete(sign["id"], {"committed": True}, user="zhang")
+    (decide,) = centre.tasks(instance=instance)
+    centre.decide(decide["id"], True, "当场准予", user="wang")
+    (verify,) = centre.tasks(instance=instance)
+    start = moment("2027-01-04T02:00:00+00:00")
+    assert moment(verify["due"]) == oracle_due(start, 30, None) and verify["due_provisional"] is True
+    centre.import_calendar(SCHEDULE.read_text(encoding="utf-8"), "csv")
+    (moved,) = centre.tasks(instance=instance)
+    assert moment(moved["due"]) == oracle_due(start, 30, official_2027()) != moment(verify["due"])
+    assert moved["due_provisional"] is False
+    step = centre.case(case)["clock"]["steps"][-1]
+    assert step["element_id"] == "verification" and moment(step["promised_due"]) == moment(moved["due"])
+
+
+def test_an_extension_into_2027_is_granted_and_counted_provisionally(centre, monkeypatch):
+    monkeypatch.setenv("YIMEN_NOW", "2026-12-10T02:00:00+00:00")
+    case = submit(centre, FOOD, FOOD_MATERIALS)
+    centre.accept(case, user="wang")
+    centre.request_extension(case, "需要组织专家评审", user="li")
+    (approval,) = [t for t in centre.tasks(user="head")]
+    centre.complete(approval["id"], {"approved": True}, user="head")
+    watch = centre.case(case)["clock"]["case"]
+    assert watch["extension_days"] == 10 and watch["provisional"] is True
+    assert moment(watch["legal_due"]) == oracle_due(moment("2026-12-10T02:00:00+00:00"), 30, None)
