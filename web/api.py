@@ -28,6 +28,7 @@ from .app import csrf, yimen
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_ID = 2**31 - 1  # ids and offsets beyond a 32-bit integer cannot exist (and overflow the databases)
+MAX_DAY_NAME = 100  # characters of a calendar day's name (calendar_day.name)
 csrf.exempt(bp)
 
 STATUS = {"invalid_input": 400, "bpmn_invalid": 400, "expression_error": 422, "permission_denied": 403,
@@ -405,6 +406,28 @@ def list_notifications():
     return _paged(yimen().notifications(caller()["id"]))
 
 
+def calendar_overview():
+    return yimen().calendar_overview()
+
+
+def calendar_year(year: int):
+    return yimen().calendar_year_view(year)
+
+
+def calendar_import():
+    data = _body()  # the engine refuses anyone but an administrator
+    return yimen().import_calendar(_field(data, "text", str), _field(data, "format", str, False, "csv"),
+                                   user=caller()["id"])
+
+
+def calendar_set_day(day: str):
+    data = _body()
+    name = _field(data, "name", str, False)
+    if name is not None and len(name) > MAX_DAY_NAME:  # the column's size; a longer one would fail in the database
+        raise ValidationError(f"'name' is at most {MAX_DAY_NAME} characters")
+    return yimen().set_calendar_day(day, _field(data, "kind", str), name, user=caller()["id"])
+
+
 _STR = {"type": "string"}
 _INT = {"type": "integer"}
 _BOOL = {"type": "boolean"}
@@ -467,6 +490,17 @@ ENDPOINTS = [
     Endpoint("GET", "/incidents", "open incidents (supervisors)", list_incidents, paged=True),
     Endpoint("POST", "/incidents/<int:incident_id>/retry", "retry a failed service task", retry_incident),
     Endpoint("GET", "/notifications", "the caller's in-app notices", list_notifications, paged=True),
+    Endpoint("GET", "/calendar", "the working-day calendar's years, official or provisional (暂定)",
+             calendar_overview),
+    Endpoint("GET", "/calendar/<int:year>", "one year day by day: kind (holiday, workday, normal), name, working",
+             calendar_year),
+    Endpoint("POST", "/calendar/import", "enter whole years from a CSV or JSON file and recompute the deadlines "
+             "they move (administrators)", calendar_import,
+             _obj(["text"], text=_STR, format={"type": "string", "enum": ["csv", "json"]})),
+    Endpoint("PUT", "/calendar/days/<day>", "mark one day holiday, make-up working day or normal and recompute "
+             "(administrators)", calendar_set_day,
+             _obj(["kind"], kind={"type": "string", "enum": ["holiday", "workday", "normal"]},
+                  name={"type": "string", "maxLength": MAX_DAY_NAME})),
 ]
 
 

@@ -83,4 +83,4 @@ def visible_case(case_id: int) -> dict:
     return yimen().case(case_id)
 
 
-from . import account, applicant, cases, designer, staff, supervision  # noqa: E402,F401  (registers the routes)
+from . import account, admin, applicant, cases, designer, staff, supervision  # noqa: E402,F401  (registers the routes)
