@@ -34,6 +34,7 @@ from .errors import CalendarMissing, ValidationError
 from .models.calendar import CalendarDay, CalendarYear, DayKind
 
 LOCAL = ZoneInfo("Asia/Shanghai")
+NAME_LIMIT = 100  # characters of a day's name (calendar_day.name)
 MAX_SPAN_DAYS = 366 * 5  # no legal period here is longer; a bigger one is a mistake, not a loop to run
 PROVISIONAL_SPAN = (1950, 2099)  # the years the lunar tables of the ``holidays`` package cover
 
@@ -68,7 +69,8 @@ def statutory_holidays(year: int) -> dict[date, str]:
     if not PROVISIONAL_SPAN[0] <= year <= PROVISIONAL_SPAN[1]:
         raise CalendarMissing(
             f"no working-day calendar for {year}: Yimen computes provisional years from "
-            f"{PROVISIONAL_SPAN[0]} to {PROVISIONAL_SPAN[1]} only; enter {year} with `yimen calendar import`",
+            f"{PROVISIONAL_SPAN[0]} to {PROVISIONAL_SPAN[1]} only; enter the whole year {year} from a file "
+            f"(`yimen calendar import` or the calendar page)",
             year=year)
     days = _statutory_calendar_class()(years=year, observed=False, language="zh_CN")
     return {day: str(name) for day, name in sorted(days.items())}
@@ -262,6 +264,9 @@ def parse_file(text: str, fmt: str) -> list[tuple[date, str, str | None]]:
             continue
         if day in seen:
             problems.append(f"{where} {number}: {day} is listed twice")
+            continue
+        if entry.get("name") is not None and len(str(entry["name"])) > NAME_LIMIT:
+            problems.append(f"{where} {number}: the name is longer than {NAME_LIMIT} characters")
             continue
         seen.add(day)
         rows.append((day, kind, entry.get("name")))

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from . import case_clock
+from . import case_clock, lifecycle
 from .db import instance_path
 from .errors import NotFound, ValidationError
 from .models import (
@@ -106,6 +106,18 @@ def load_case(session, case_id: int) -> ApprovalCase:
     return case
 
 
+def case_of_instance(session, instance_id: int) -> ApprovalCase | None:
+    """The case a process instance works for: its own instance, or a linked one (延期 request)."""
+    case = session.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == instance_id)).first()
+    if case is not None:
+        return case
+    from .models import ProcessInstance
+
+    instance = session.get(ProcessInstance, instance_id)
+    linked = (instance.mirror or {}).get("extension_of") if instance is not None else None
+    return session.get(ApprovalCase, linked) if linked else None
+
+
 def follow_extension(ctx, running) -> None:
     """When an extension (延期) request is decided, move the case's limit and tell the applicant why."""
     instance = running.instance
@@ -134,9 +146,25 @@ def has_false_commitment(session, case: ApprovalCase) -> bool:
                                                          or_(*clauses)).limit(1)).first() is not None
 
 
+@lifecycle.listen("ended")
+def follow_end(ctx, running, reason: str | None = None, outcome: str | None = None) -> None:
+    """An instance was stopped by a verb: its case ends as that verb says (terminated by default), clock stopped."""
+    case_id = (running.instance.mirror or {}).get("case")
+    case = ctx.session.get(ApprovalCase, case_id) if case_id else None
+    if case is None:
+        return
+    if case.status not in CaseStatus.FINAL:
+        case.status = outcome if outcome in CaseStatus.FINAL else CaseStatus.TERMINATED
+    case.concluded_at = case.concluded_at or ctx.now
+    case_clock.follow(ctx, case)
+
+
+@lifecycle.listen("moved")
 def follow_process(ctx, running) -> None:
     """Set the case status from the step that just opened or the end event just reached."""
     instance = running.instance
+    if not ((instance.mirror or {}).get("case") or (instance.mirror or {}).get("extension_of")):
+        return
     if (instance.mirror or {}).get("extension_of"):
         follow_extension(ctx, running)
         return

@@ -92,6 +92,40 @@ def can_see_task(session, user: dict[str, Any], row: HumanTask | None, case: App
     return True
 
 
+STAFF_ROLES = {"window", "reviewer", "supervisor", "admin"}
+
+
+def receiver_problem(session, row: HumanTask, user_id: str) -> str | None:
+    """Why ``user_id`` may not be given this step (转办, 委派, 加签, AB backup), or None when they may.
+
+    One rule for every way a step changes hands: an active member of staff who could then see and work the
+    step (its department's staff, or a member of its candidate groups); never the applicant or the agent of
+    the step's case.
+    """
+    from types import SimpleNamespace
+
+    from .cases import case_of_instance
+    from .commands.identity import user_dict
+    from .models import User
+
+    user = session.get(User, user_id)
+    if user is None:
+        return f"user '{user_id}' does not exist"
+    if not user.active:
+        return f"user '{user_id}' is not active"
+    case = case_of_instance(session, row.instance_id)
+    if case is not None and user_id in (case.applicant_user, case.agent_user):
+        return f"'{user_id}' is the applicant or agent of case {case.number} and may not handle its steps"
+    shown = user_dict(session, user)
+    if not (STAFF_ROLES & set(shown["roles"]) or shown["admin"]):
+        return f"'{user_id}' is not a member of staff"
+    probe = SimpleNamespace(id=row.id, instance_id=row.instance_id, assignee=user_id,
+                            candidate_users=row.candidate_users, candidate_groups=row.candidate_groups)
+    if not can_see_task(session, shown, probe, case):
+        return f"'{user_id}' could not see this step afterwards (it belongs to another department)"
+    return None
+
+
 def can_see_case(session, user: dict[str, Any], case: ApprovalCase | None) -> bool:
     if case is None:
         return False

@@ -36,8 +36,14 @@ CHUNK = 500
 
 def changed_days(old: WorkingCalendar, new: WorkingCalendar, years: Iterable[int]) -> list[date]:
     """The days of ``years`` that are worked under one calendar and not under the other."""
+    from .errors import CalendarMissing
+
     out = []
     for year in sorted(set(years)):
+        try:
+            old.is_working_day(date(year, 1, 1))
+        except CalendarMissing:
+            continue  # the old calendar could not count into that year: no deadline was computed there
         day = date(year, 1, 1)
         while day.year == year:
             if old.is_working_day(day) != new.is_working_day(day):
@@ -54,55 +60,89 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _affected(session, first: date, last: date):
-    """Active watches started before the last changed day whose deadlines reach the first one (or paused)."""
+def _affected_ids(session, first: date, last: date) -> list[tuple[int, int | None]]:
+    """(watch id, case id) of the active watches started before the last changed day whose deadlines reach
+    the first one (or that are paused): one indexed range query, plain rows."""
     lo = datetime.combine(first, time.min, LOCAL)
     hi = datetime.combine(last, time.max, LOCAL)
-    stmt = (select(DeadlineWatch)
+    stmt = (select(DeadlineWatch.id, DeadlineWatch.case_id)
             .where(DeadlineWatch.active.is_(True), DeadlineWatch.started_at <= hi,
                    or_(DeadlineWatch.promised_due >= lo, DeadlineWatch.legal_due >= lo,
                        DeadlineWatch.paused_since.is_not(None)))
             .order_by(DeadlineWatch.case_id, DeadlineWatch.id))
-    return session.scalars(stmt.execution_options(yield_per=CHUNK))
+    return [(watch_id, case_id) for watch_id, case_id in session.execute(stmt)]
 
 
 def recompute(ctx, old: WorkingCalendar, new: WorkingCalendar, years: Iterable[int]) -> dict[str, Any]:
-    """Move every open deadline the change from ``old`` to ``new`` affects; audit and tell people."""
-    from .audit import append_event
+    """Move every open deadline the change from ``old`` to ``new`` affects; audit and tell people.
 
+    Works through the affected watches a chunk of cases at a time and lets go of each chunk's rows once it
+    is written, so a schedule that moves every open case costs the same per case as one that moves a few.
+    """
     days = changed_days(old, new, years)
     summary: dict[str, Any] = {"changed_days": len(days), "watches": 0, "cases": 0, "notified": 0}
     if not days:
         return summary
     ctx._working_calendar = new
-    by_case: dict[int, list[tuple[DeadlineWatch, dict]]] = {}
-    for watch in list(_affected(ctx.session, days[0], days[-1])):
-        before = {f: getattr(watch, f) for f in FIELDS}
-        case_clock.reschedule(ctx, watch)
-        moved = {f: {"from": _iso(before[f]), "to": _iso(getattr(watch, f))}
-                 for f in FIELDS if before[f] != getattr(watch, f)}
-        if not moved:
-            continue
-        summary["watches"] += 1
-        if watch.kind == WatchKind.STEP and watch.task_id:
-            _move_step_due(ctx, watch, before["promised_due"])
-        if watch.kind == WatchKind.SUPPLEMENT:
-            _move_supplement_timer(ctx, watch, before["promised_due"])
-        by_case.setdefault(watch.case_id, []).append((watch, moved))
-    for chunk_start in range(0, len(by_case), CHUNK):
-        ids = list(by_case)[chunk_start:chunk_start + CHUNK]
-        cases = {c.id: c for c in ctx.session.scalars(select(ApprovalCase).where(ApprovalCase.id.in_(ids)))}
-        for case_id in ids:
-            case = cases.get(case_id)
-            changes = by_case[case_id]
-            append_event(ctx, "clock.recomputed", case.instance_id if case else changes[0][0].instance_id, None,
-                         {"case": case.number if case else None,
-                          "changes": [{"watch": w.id, "kind": w.kind, "element_id": w.element_id, **moved}
-                                      for w, moved in changes]})
-            if case is not None:
-                summary["notified"] += _tell(ctx, case, changes)
-    summary["cases"] = len(by_case)
+    by_case: dict[int | None, list[int]] = {}
+    for watch_id, case_id in _affected_ids(ctx.session, days[0], days[-1]):
+        by_case.setdefault(case_id, []).append(watch_id)
+    keys = list(by_case)
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start:start + CHUNK]
+        ids = [w for key in chunk for w in by_case[key]]
+        watches = list(ctx.session.scalars(select(DeadlineWatch).where(DeadlineWatch.id.in_(ids))
+                                           .order_by(DeadlineWatch.case_id, DeadlineWatch.id)))
+        cases = {c.id: c for c in ctx.session.scalars(
+            select(ApprovalCase).where(ApprovalCase.id.in_([k for k in chunk if k is not None])))}
+        moved_by_case: dict[int | None, list[tuple[DeadlineWatch, dict]]] = {}
+        for watch in watches:
+            moved = _reschedule(ctx, watch)
+            if moved:
+                moved_by_case.setdefault(watch.case_id, []).append((watch, moved))
+        for case_id, changes in moved_by_case.items():
+            summary["watches"] += len(changes)
+            summary["cases"] += 1
+            summary["notified"] += _record(ctx, cases.get(case_id), changes)
+        ctx.session.flush()
+        _let_go(ctx.session)
     return summary
+
+
+def _reschedule(ctx, watch: DeadlineWatch) -> dict:
+    """Reschedule one watch on the new calendar; what moved (old and new), and what follows from it."""
+    before = {f: getattr(watch, f) for f in FIELDS}
+    case_clock.reschedule(ctx, watch)
+    moved = {f: {"from": _iso(before[f]), "to": _iso(getattr(watch, f))}
+             for f in FIELDS if before[f] != getattr(watch, f)}
+    if moved and watch.kind == WatchKind.STEP and watch.task_id:
+        _move_step_due(ctx, watch, before["promised_due"])
+    if moved and watch.kind == WatchKind.SUPPLEMENT:
+        _move_supplement_timer(ctx, watch, before["promised_due"])
+    return moved
+
+
+def _record(ctx, case: ApprovalCase | None, changes: list[tuple[DeadlineWatch, dict]]) -> int:
+    """The case's ``clock.recomputed`` audit event and its notices; returns how many people were told."""
+    from .audit import append_event
+
+    append_event(ctx, "clock.recomputed", case.instance_id if case else changes[0][0].instance_id, None,
+                 {"case": case.number if case else None,
+                  "changes": [{"watch": w.id, "kind": w.kind, "element_id": w.element_id, **moved}
+                              for w, moved in changes]})
+    return _tell(ctx, case, changes) if case is not None else 0
+
+
+LET_GO = (DeadlineWatch, ApprovalCase, HumanTask)
+
+
+def _let_go(session) -> None:
+    """Forget the rows of a written chunk (and the notices it wrote): the session stays small."""
+    from .models.notifications import Notification
+
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, (*LET_GO, Notification)) and obj not in session.dirty:
+            session.expunge(obj)
 
 
 def _move_step_due(ctx, watch: DeadlineWatch, old_due: datetime) -> None:

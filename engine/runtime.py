@@ -33,7 +33,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 import handlers as handler_registry
 
-from . import assignment, clock, definitions, state, workflow_cache
+from . import assignment, clock, definitions, lifecycle, state, workflow_cache
 from .bpmn.event_subprocess import EventSubprocessTask
 from .bpmn.specs import HandlerTask
 from .context import Ctx
@@ -327,10 +327,7 @@ def save(ctx: Ctx, running: Running) -> None:
         "state": state.dump(workflow), "updated_at": ctx.now,
     })
     _keep_after_commit(ctx, running)
-    if (instance.mirror or {}).get("case") or (instance.mirror or {}).get("extension_of"):
-        from .cases import follow_process
-
-        follow_process(ctx, running)
+    lifecycle.publish(ctx, "moved", running)
 
 
 def _write_instance(ctx: Ctx, instance: ProcessInstance, values: dict[str, Any]) -> None:
@@ -587,6 +584,22 @@ def _sync_waiting(ctx: Ctx, running: Running, mirror: dict) -> None:
         task_id, element, kind, name = key
         ctx.session.add(EventSubscription(instance_id=instance.id, task_id=task_id, element_id=element, kind=kind,
                                           name=name))
+
+
+def end_instance(ctx: Ctx, running: Running, reason: str, outcome: str | None = None) -> None:
+    """Stop an instance for good (terminate, withdraw...): cancel it, close its rows, publish ``ended``.
+
+    ``outcome`` is what the ending means to whoever listens (for a case: withdrawn or terminated).
+    """
+    running.workflow.cancel()
+    clear_rows(ctx, running.instance)
+    instance = running.instance
+    instance.status = InstanceStatus.TERMINATED
+    instance.ended_at = ctx.now
+    instance.end_reason = reason
+    instance.state = state.dump(running.workflow)
+    instance.updated_at = ctx.now
+    lifecycle.publish(ctx, "ended", running, reason=reason, outcome=outcome)
 
 
 def clear_rows(ctx: Ctx, instance: ProcessInstance, reason_status: str = TaskStatus.CANCELLED) -> None:

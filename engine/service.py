@@ -79,6 +79,10 @@ class Yimen:
     def withdraw(self, task_id: str, user: str | None = None) -> dict:
         return self._run(user, withdraw.withdraw, task_id=task_id)
 
+    def withdrawable(self, instance: int, user: str) -> str | None:
+        """The step of ``instance`` that ``user`` may still take back (撤回), if any."""
+        return self._read(withdraw.withdrawable, instance, user)
+
     def add_signer(self, task_id: str, signer: str, position: str = "after", user: str | None = None) -> dict:
         return self._run(user, signers.add_signer, task_id=task_id, user=signer, position=position)
 

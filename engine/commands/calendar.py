@@ -64,6 +64,8 @@ def set_day(ctx: Ctx, day: str, kind: str, name: str | None = None) -> dict:
         raise ValidationError(f"'{day}' is not a date (YYYY-MM-DD)") from exc
     if kind not in DayKind.ALL:
         raise ValidationError(f"kind must be one of {', '.join(DayKind.ALL)}")
+    if name is not None and (not isinstance(name, str) or len(name) > calendar.NAME_LIMIT):
+        raise ValidationError(f"a day's name is text of at most {calendar.NAME_LIMIT} characters")
     before = calendar.load(ctx.session)
     if ctx.session.get(CalendarYear, parsed.year) is None:
         # A provisional year: entering one day makes the year official, starting from its statutory holidays.
@@ -114,7 +116,8 @@ def calendar_overview(session, today: date, ahead: int = 2) -> list[dict]:
 
 def calendar_year_view(session, year: int) -> dict:
     """One year day by day (kind, name) for the year view: entered days, or the provisional rule's."""
-    if not calendar.PROVISIONAL_SPAN[0] <= year <= calendar.PROVISIONAL_SPAN[1]:
+    if session.get(CalendarYear, year) is None and not (
+            calendar.PROVISIONAL_SPAN[0] <= year <= calendar.PROVISIONAL_SPAN[1]):
         raise ValidationError(f"year {year} is outside {calendar.PROVISIONAL_SPAN[0]}-"
                               f"{calendar.PROVISIONAL_SPAN[1]}", year=year)
     cal = calendar.load(session)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from .. import case_clock, definitions, runtime
 from ..assignment import check_data, may_work_on, refuse
 from ..cases import (
-    APPEAL_RIGHTS, LOCAL, case_dict, has_false_commitment, issue_notice, load_case, next_number, receive_material,
+    APPEAL_RIGHTS, LOCAL, case_dict, case_of_instance, has_false_commitment, issue_notice, load_case, next_number, receive_material,
     record_opinion,
 )
 from ..context import Ctx, command
@@ -112,17 +112,18 @@ def _window_task(ctx: Ctx, case: ApprovalCase) -> HumanTask:
         raise InvalidState(f"case {case.number} is not waiting for an acceptance decision (status {case.status})")
     if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
         raise refuse(ctx.actor, "decide on acceptance", row.id)
+    if row.delegation == "pending":
+        raise InvalidState(f"the acceptance step of case {case.number} is delegated to '{row.assignee}': the "
+                           f"delegate gives an opinion (decide), and '{row.owner}' decides on acceptance",
+                           task_id=row.id)
     return row
 
 
-def _complete(ctx: Ctx, row: HumanTask, data: dict[str, Any]) -> runtime.Running:
-    running = runtime.load(ctx, row.instance_id)
-    task = runtime.spiff_task(running, row.spiff_task_id)
-    task.data.update(data)
-    task.run()
-    row.outcome, row.completed_by = "completed", ctx.actor.id  # the row is closed by runtime's sync
-    runtime.advance(ctx, running)
-    return running
+def _complete(ctx: Ctx, row: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
+    """The window's and the applicant's steps finish on the one engine path (``engine.completion``)."""
+    from ..completion import finish_step
+
+    return finish_step(ctx, row, data)
 
 
 @command("case.accept")
@@ -309,21 +310,24 @@ def decide(ctx: Ctx, task_id: str, approved: bool, opinion: str) -> dict:
         raise ValidationError("approved must be true or false")
     if not opinion or not opinion.strip():
         raise ValidationError("a decision needs an opinion")
-    row = ctx.session.get(HumanTask, task_id)
-    if row is None:
-        raise NotFound(f"task {task_id} does not exist", task_id=task_id)
-    if row.status != TaskStatus.OPEN:
-        raise InvalidState(f"task {task_id} is {row.status}, not open")
-    case = ctx.session.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == row.instance_id)).first()
+    from ..completion import finish_step
+    from .tasks import load_open_task
+
+    row = load_open_task(ctx, task_id)
+    case = case_of_instance(ctx.session, row.instance_id)
     if case is None:
         raise InvalidState(f"task {task_id} does not belong to a case")
     if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
         raise refuse(ctx.actor, "decide it", task_id)
-    record_opinion(ctx, case, row, "approved" if approved else "rejected", opinion)
-    _complete(ctx, row, {"approved": approved, "opinion": opinion})
+    result = finish_step(ctx, row, {"approved": approved, "opinion": opinion}, case=case,
+                         decision="approved" if approved else "rejected", opinion=opinion)
     ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
     ctx.audit.data = {"case": case.number, "approved": approved, "opinion": opinion}
-    return {"case": case.id, "status": case.status}
+    out = {"case": case.id, "status": case.status}
+    if "returned_to" in result:
+        ctx.audit.data.update({"delegation": "resolved", "owner": row.owner})
+        out["returned_to"] = result["returned_to"]
+    return out
 
 
 @command("case.verify")
@@ -338,12 +342,29 @@ def verify_commitment(ctx: Ctx, task_id: str, commitment_true: bool, note: str) 
         raise InvalidState(f"task {task_id} is not an open verification (核查) task")
     if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
         raise refuse(ctx.actor, "verify it", task_id)
-    case = ctx.session.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == row.instance_id)).one()
-    record_opinion(ctx, case, row, "commitment_true" if commitment_true else "commitment_false", note)
-    _complete(ctx, row, {"commitment_true": commitment_true, "verification_note": note})
+    from ..completion import finish_step
+
+    case = case_of_instance(ctx.session, row.instance_id)
+    finish_step(ctx, row, {"commitment_true": commitment_true, "verification_note": note}, case=case,
+                decision="commitment_true" if commitment_true else "commitment_false", opinion=note)
     ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
     ctx.audit.data = {"case": case.number, "commitment_true": commitment_true, "note": note}
     return {"case": case.id, "status": case.status, "outcome": case.outcome}
+
+
+WINDOW_GROUP = "window"
+
+
+def _may_request_extension(ctx: Ctx, case: ApprovalCase) -> None:
+    """延期 is asked for by the people handling the case (its open steps' holders) or the window; nobody else."""
+    from .notices import current_handlers
+
+    if ctx.actor.is_admin or WINDOW_GROUP in ctx.groups():
+        return
+    if ctx.actor.id in (case.applicant_user, case.agent_user) or ctx.actor.id not in current_handlers(
+            ctx, case.instance_id):
+        raise PermissionDenied(f"user '{ctx.actor.id}' is not handling case {case.number} and may not ask for "
+                               "its extension (延期)", case_id=case.id)
 
 
 @command("case.request_extension")
@@ -352,6 +373,7 @@ def request_extension(ctx: Ctx, case_id: int, reason: str) -> dict:
     if not reason or not reason.strip():
         raise ValidationError("an extension request needs a reason (it is told to the applicant)")
     case = load_case(ctx.session, case_id)
+    _may_request_extension(ctx, case)
     if case.accepted_at is None or case.status in CaseStatus.FINAL:
         raise InvalidState(f"case {case.number} is {case.status}; only an accepted, open case can be extended")
     if case.extension_days:
@@ -404,16 +426,7 @@ def terminate(ctx: Ctx, case_id: int, reason: str) -> dict:
 
 
 def _end(ctx: Ctx, case: ApprovalCase, status: str, reason: str) -> None:
-    running = runtime.load(ctx, case.instance_id)
-    running.workflow.cancel()
-    runtime.clear_rows(ctx, running.instance)
-    running.instance.status = InstanceStatus.TERMINATED
-    running.instance.ended_at = ctx.now
-    running.instance.end_reason = reason
-    running.instance.state = runtime.state.dump(running.workflow)
-    case.status = status
-    case.concluded_at = ctx.now
-    case_clock.follow(ctx, case)
+    runtime.end_instance(ctx, runtime.load(ctx, case.instance_id), reason, outcome=status)
 
 
 def view(ctx_session, case_id: int) -> dict:

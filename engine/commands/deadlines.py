@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from .. import case_clock
-from ..cases import LOCAL, record_opinion
+from ..cases import LOCAL
 from ..context import Ctx, command
 from ..models import ApprovalCase, HumanTask, Membership, TaskStatus, User
 from ..models.cases import CaseStatus
@@ -98,22 +98,24 @@ def _escalate(ctx: Ctx, watch: DeadlineWatch, case: ApprovalCase | None, what: s
                             {"task": row.id}, instance_id=row.instance_id)
             done.append(action)
         elif action == "reassign_backup" and row.assignee:
+            from ..inbox import receiver_problem
+
             holder = ctx.session.get(User, row.assignee)
-            if holder is not None and holder.backup_user_id:
+            if holder is not None and holder.backup_user_id and not receiver_problem(ctx.session, row,
+                                                                                        holder.backup_user_id):
                 previous, row.assignee = row.assignee, holder.backup_user_id
                 notify_user(ctx, row.assignee, f"AB岗 Backup: {what}",
                             f"{what} is overdue and was reassigned to you from {previous}", {"task": row.id},
                             instance_id=row.instance_id)
                 done.append(f"{action}:{previous}->{row.assignee}")
         elif action in ("auto_approve", "auto_reject") and case is not None:
-            from .cases import _complete
+            from ..completion import finish_step
 
             approved = action == "auto_approve"
             opinion = (f"系统自动{'通过' if approved else '不予通过'}：超过步骤时限 "
                        f"(automatic {'approval' if approved else 'rejection'}: step limit passed)")
-            record_opinion(ctx, case, row, "approved" if approved else "rejected", opinion)
-            row.completed_by = ctx.actor.id
-            _complete(ctx, row, {"approved": approved, "opinion": opinion})
+            finish_step(ctx, row, {"approved": approved, "opinion": opinion}, case=case,
+                        decision="approved" if approved else "rejected", opinion=opinion)
             done.append(action)
             break
     return done

@@ -7,8 +7,6 @@ from .. import definitions, runtime
 from ..assignment import check_data
 from ..context import Ctx, command
 from ..errors import PermissionDenied, ValidationError
-from ..cases import case_of_instance
-from ..models import CaseStatus, InstanceStatus
 
 
 @command("instance.start")
@@ -32,16 +30,7 @@ def terminate(ctx: Ctx, instance_id: int, reason: str) -> dict:
     if not reason or not str(reason).strip():
         raise ValidationError("terminating an instance needs a reason")
     running = runtime.load(ctx, instance_id)
-    running.workflow.cancel()
-    runtime.clear_rows(ctx, running.instance)
-    running.instance.status = InstanceStatus.TERMINATED
-    running.instance.ended_at = ctx.now
-    running.instance.end_reason = reason
-    running.instance.state = runtime.state.dump(running.workflow)
-    running.instance.updated_at = ctx.now
-    case = case_of_instance(ctx.session, instance_id)
-    if case is not None:
-        case.status, case.concluded_at = CaseStatus.TERMINATED, ctx.now
+    runtime.end_instance(ctx, running, reason)  # its case (if any) ends and its clock stops: engine.lifecycle
     ctx.audit.instance_id = instance_id
     ctx.audit.data = {"reason": reason}
     return {"instance": instance_id, "status": running.instance.status}

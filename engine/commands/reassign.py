@@ -8,16 +8,23 @@ from __future__ import annotations
 
 from ..assignment import may_work_on, refuse
 from ..context import Ctx, command
-from ..errors import InvalidState, NotFound, ValidationError
+from ..errors import InvalidState, NotFound, PermissionDenied, ValidationError
 from ..models import User
 from .tasks import load_open_task, touch_instance
 
 
-def _target(ctx: Ctx, user: str) -> str:
+def _target(ctx: Ctx, user: str, row=None) -> str:
+    """The person a step goes to: one rule (``engine.inbox.receiver_problem``) for every hand-over."""
     if not isinstance(user, str) or not user.strip():
         raise ValidationError("name the user to hand the task to")
     if ctx.session.get(User, user) is None:
         raise NotFound(f"user '{user}' does not exist", user=user)
+    if row is not None:
+        from ..inbox import receiver_problem
+
+        problem = receiver_problem(ctx.session, row, user)
+        if problem:
+            raise PermissionDenied(f"task {row.id} cannot go to {problem}", task_id=row.id, user=user)
     return user
 
 
@@ -26,7 +33,7 @@ def transfer(ctx: Ctx, task_id: str, to_user: str, reason: str | None = None) ->
     row = load_open_task(ctx, task_id)
     if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
         raise refuse(ctx.actor, "transfer it", task_id)
-    to_user = _target(ctx, to_user)
+    to_user = _target(ctx, to_user, row)
     if row.delegation == "pending":
         raise InvalidState(f"task {task_id} is delegated to '{row.assignee}'; it must come back first")
     if row.assignee == to_user:
@@ -47,7 +54,7 @@ def delegate(ctx: Ctx, task_id: str, to_user: str, note: str | None = None) -> d
         raise refuse(ctx.actor, "delegate it (only its assignee can)", task_id)
     if row.delegation == "pending":
         raise InvalidState(f"task {task_id} is already delegated to '{row.assignee}'")
-    to_user = _target(ctx, to_user)
+    to_user = _target(ctx, to_user, row)
     if to_user == row.assignee:
         raise InvalidState("a task cannot be delegated to its own assignee")
     row.owner, row.assignee, row.delegation = row.assignee, to_user, "pending"

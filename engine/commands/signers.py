@@ -15,7 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 from .. import runtime
 from ..assignment import may_work_on, refuse
 from ..context import Ctx, command
-from ..errors import InvalidState, NotFound, ValidationError
+from ..errors import InvalidState, NotFound, PermissionDenied, ValidationError
 from ..models import User
 from .tasks import load_open_task
 
@@ -46,6 +46,11 @@ def add_signer(ctx: Ctx, task_id: str, user: str, position: str = "after") -> di
     if not isinstance(user, str) or ctx.session.get(User, user) is None:
         raise NotFound(f"user '{user}' does not exist", user=user)
     row, running, task, parent, spec, collection = _step(ctx, task_id)
+    from ..inbox import receiver_problem
+
+    problem = receiver_problem(ctx.session, row, user)
+    if problem:
+        raise PermissionDenied(f"'{user}' cannot sign step '{row.element_id}': {problem}", task_id=task_id, user=user)
     active = [c for c in parent.children if c.task_spec.name == spec.task_spec and not c.has_state(TaskState.FINISHED_MASK)]
     current_signers = {collection[c.internal_data["key_or_index"]] for c in active if "key_or_index" in c.internal_data}
     pending = [collection[i] for i in parent.internal_data.get("remaining", [])]
@@ -53,6 +58,11 @@ def add_signer(ctx: Ctx, task_id: str, user: str, position: str = "after") -> di
         raise InvalidState(f"'{user}' is already a signer of this step")
     collection.append(user)
     index = len(collection) - 1
+    # Each open signer's task holds its own copy of the list; finishing it merges that copy back into the
+    # step, so every copy must know the new signer (else the merge drops them and the next index is gone).
+    for child in parent.children:
+        if not child.has_state(TaskState.FINISHED_MASK) and isinstance(child.data.get(spec.data_input.bpmn_id), list):
+            child.data[spec.data_input.bpmn_id] = list(collection)
     if isinstance(spec, SequentialMultiInstanceTask):
         remaining = parent.internal_data.setdefault("remaining", [])
         if position == "after":

@@ -9,16 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, select
 
-from .. import runtime
 from ..assignment import check_data, may_claim, may_work_on, refuse
-from ..audit import diff
-from ..bpmn.specs import approval_mode
 from ..context import Ctx, command
 from ..errors import InvalidState, NotFound, ValidationError
-from ..forms import coerce
 from ..models import HumanTask, TaskStatus
 
 
@@ -79,34 +74,17 @@ def touch_instance(ctx: Ctx, row: HumanTask) -> None:
 
 @command("task.complete")
 def complete(ctx: Ctx, task_id: str, data: dict[str, Any] | None = None) -> dict:
+    from ..completion import finish_step
+
     data = check_data(data)
     row = load_open_task(ctx, task_id)
     if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
         raise refuse(ctx.actor, "complete it", task_id)
-    running = runtime.load(ctx, row.instance_id)
-    task = runtime.spiff_task(running, row.spiff_task_id)
-    if task.state != TaskState.READY:
-        raise InvalidState(f"task {task_id} is not ready in its process", task_id=task_id)
-    if approval_mode(task.task_spec) is not None and not isinstance(data.get("approved"), bool):
-        raise ValidationError(f"step '{row.element_id}' is a multi-person approval: give approved=true or false",
-                              task_id=task_id)
-    fields = (running.definition.meta.get(row.element_id) or {}).get("form_fields")
-    if fields:  # the step's form (camunda:formData, formProperty, yimen.formSchema): typed and checked
-        data = {**data, **coerce(fields, data)}
-    before = dict(task.data)
-    task.data.update(data)
-    if row.delegation == "pending":
-        # 委派: the delegate's work goes back to the owner, who completes the step.
-        row.assignee, row.delegation = row.owner, "resolved"
-        runtime.save(ctx, running)
-        ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
-        ctx.audit.data = {"element": row.element_id, "delegation": "resolved", "owner": row.owner,
-                          "diff": diff(before, task.data)}
-        return {"task": task_id, "instance": row.instance_id, "status": running.instance.status,
-                "returned_to": row.owner}
-    task.run()
-    row.outcome, row.completed_by = "completed", ctx.actor.id  # the row is closed by runtime's sync
-    runtime.advance(ctx, running)
+    result = finish_step(ctx, row, data)
     ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
-    ctx.audit.data = {"element": row.element_id, "diff": diff(before, task.data), "handlers": running.events}
-    return {"task": task_id, "instance": row.instance_id, "status": running.instance.status}
+    ctx.audit.data = {"element": row.element_id, "diff": result.pop("diff")}
+    if "returned_to" in result:
+        ctx.audit.data.update({"delegation": "resolved", "owner": row.owner})
+    else:
+        ctx.audit.data["handlers"] = result.pop("handlers")
+    return result

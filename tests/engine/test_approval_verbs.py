@@ -39,8 +39,8 @@ SIGNERS = ["a", "b", "c"]
 def countersign(yimen, mode="all", sequential=False, signers=SIGNERS):
     xml = COUNTERSIGN.format(mode=mode, sequential="true" if sequential else "false").encode()
     yimen.deploy([("countersign.bpmn", xml)])
-    for user in ("a", "b", "c", "d", "w"):
-        yimen.add_user(user, groups=["window"] if user == "w" else [])
+    for user in ("a", "b", "c", "d", "w"):  # signers are staff: only staff may be given a step (加签)
+        yimen.add_user(user, groups=["window"] if user == "w" else [], roles=["window" if user == "w" else "reviewer"])
     instance = yimen.start("countersign", {"signers": list(signers)})["instance"]
     prepare = yimen.tasks(instance=instance)[0]
     yimen.complete(prepare["id"], {}, user="w")
@@ -152,7 +152,7 @@ def test_signers_cannot_change_on_a_single_person_step(yimen):
 def standard(yimen):
     yimen.deploy([read("standard_approval.bpmn")])
     for user, group in (("wang", "window"), ("li", "reviewer"), ("liu", "reviewer"), ("zhao", "approver")):
-        yimen.add_user(user, groups=[group])
+        yimen.add_user(user, groups=[group], roles=["window" if group == "window" else "reviewer"])
     instance = yimen.start("standard_approval", {"applicant": "zhang"})["instance"]
     return yimen, instance
 

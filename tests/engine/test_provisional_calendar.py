@@ -20,7 +20,7 @@ from lunardate import LunarDate
 
 from engine import calendar, clock, demo
 from engine.calendar import WorkingCalendar, statutory_holidays
-from engine.errors import CalendarMissing
+from engine.errors import CalendarMissing, ValidationError
 from tests.conftest import DATA
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -311,3 +311,14 @@ def test_an_extension_into_2027_is_granted_and_counted_provisionally(centre, mon
     watch = centre.case(case)["clock"]["case"]
     assert watch["extension_days"] == 10 and watch["provisional"] is True
     assert moment(watch["legal_due"]) == oracle_due(moment("2026-12-10T02:00:00+00:00"), 30, None)
+
+
+def test_a_year_beyond_the_lunar_tables_can_be_entered_from_a_file(centre):
+    out = centre.import_calendar("date,kind,name\n2100-01-01,holiday,元旦\n", "csv")
+    assert out["imported"] == [2100] and out["recomputed"]["changed_days"] == 0
+    assert centre.calendar_year_view(2099)["status"] == "provisional"
+    assert centre.calendar_year_view(2100)["status"] == "official"
+    with pytest.raises(ValidationError, match="100 characters"):
+        centre.import_calendar("2031-01-01,holiday," + "长" * 101 + "\n", "csv")
+    with pytest.raises(ValidationError, match="100 characters"):
+        centre.set_calendar_day("2031-01-02", "holiday", "长" * 101)

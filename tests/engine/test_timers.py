@@ -173,10 +173,16 @@ def test_timers_and_due_dates_in_working_days(yimen, monkeypatch):
     assert task["due"] == datetime(2025, 10, 13, 15, 59, 59, 999999, tzinfo=timezone.utc).isoformat()
 
 
-def test_working_day_timer_without_a_calendar_names_the_year(yimen, monkeypatch):
+def test_working_day_timer_without_a_calendar_counts_the_year_provisionally(yimen, monkeypatch):
+    """No year entered: ${workdays(2)} counts on the statutory holidays (no 调休) and goes on."""
     monkeypatch.setenv("YIMEN_NOW", "2025-09-30T02:00:00+00:00")
     yimen.deploy([("workday_wait.bpmn", WORKDAY_WAIT)])
-    from engine.errors import EngineError
-
-    with pytest.raises(EngineError, match="2025"):
-        yimen.start("workday_wait")
+    instance = yimen.start("workday_wait")["instance"]
+    # Oct 1-3 (Wed-Fri, 国庆) and Monday Oct 6 (中秋) are the statutory days off: 2 working days after
+    # Sep 30 end on Wednesday Oct 8.
+    due = datetime(2025, 10, 8, 15, 59, 59, 999999, tzinfo=timezone.utc)
+    assert yimen.fire_timers(until=due - timedelta(minutes=1))["fired"] == 0
+    with clock.pinned(due + timedelta(seconds=1)):
+        assert yimen.fire_timers()["fired"] == 1
+    (task,) = yimen.tasks(instance=instance)
+    assert task["due_provisional"] is True

@@ -9,7 +9,7 @@ from flask import abort, render_template, send_file
 from engine.models import CaseMaterial
 
 from ..app import yimen
-from ..auth import roles_required
+from ..auth import current_user, roles_required
 from ..security import attachment_headers
 from . import bp, visible_case
 
@@ -17,7 +17,9 @@ from . import bp, visible_case
 @bp.get("/cases/<int:case_id>")
 @roles_required()
 def case_page(case_id: int):
-    return render_template("case.html", case=visible_case(case_id))
+    case = visible_case(case_id)
+    withdrawable = yimen().withdrawable(case["instance"], current_user()["id"])
+    return render_template("case.html", case=case, withdrawable=withdrawable)
 
 
 @bp.get("/cases/<int:case_id>/materials/<int:material_id>")

@@ -14,6 +14,7 @@ from engine.models.cases import CaseStatus
 
 from ..app import yimen
 from ..auth import current_user, roles_required
+from ..security import same_site_referrer
 from . import act, bp, refusal_text, visible_case
 
 
@@ -110,6 +111,11 @@ def task_action(task_id: str, action: str):
         act(y.add_signer, task_id, f.get("signer", ""), f.get("position", "after"), user=me)
     elif action == "remove-signer":
         act(y.remove_signer, task_id, f.get("signer", ""), user=me)
+    elif action == "withdraw":
+        act(y.withdraw, task_id, user=me, success="Withdrawn: the step is yours again")
+        reopened = [t for t in y.tasks(instance=task["instance"]) if t["element_id"] == task["element_id"]]
+        return redirect(url_for("pages.task_page", task_id=reopened[0]["id"]) if reopened
+                        else url_for("pages.case_page", case_id=case["id"]) if case else url_for("pages.inbox_page"))
     elif action == "urge":
         act(y.urge, task["instance"], f.get("message") or None, user=me)
     elif action == "cc":
@@ -145,4 +151,4 @@ def task_action(task_id: str, action: str):
 def end_special(case_id: int):
     visible_case(case_id)
     act(yimen().end_special_procedure, case_id, request.form.get("result", ""), user=current_user()["id"])
-    return redirect(request.referrer or url_for("pages.case_page", case_id=case_id))
+    return redirect(same_site_referrer(request.referrer, request.host) or url_for("pages.case_page", case_id=case_id))
