@@ -329,13 +329,14 @@ def step_department(ctx, case: ApprovalCase, row: HumanTask) -> str | None:
 def watch_dict(w: DeadlineWatch, official: frozenset[int] | None = None) -> dict[str, Any]:
     """A watch for pages and the API; ``provisional`` marks deadlines counted through a provisional year."""
     iso = lambda v: v.isoformat() if v else None  # noqa: E731
-    provisional = None
+    marks: dict[str, bool] = {}
     if official is not None:
         from .calendar import is_provisional
 
-        provisional = any(is_provisional(official, at, w.started_at)
-                          for at in (w.promised_due, w.legal_due, w.warning_at) if at is not None)
-    return {"provisional": provisional, "id": w.id, "kind": w.kind, "case": w.case_id, "instance": w.instance_id, "task": w.task_id,
+        marks = {f"{name}_provisional": is_provisional(official, at, w.started_at) if at is not None else False
+                 for name, at in (("warning_at", w.warning_at), ("promised_due", w.promised_due),
+                                  ("legal_due", w.legal_due))}
+    return {"provisional": any(marks.values()) if official is not None else None, **marks, "id": w.id, "kind": w.kind, "case": w.case_id, "instance": w.instance_id, "task": w.task_id,
             "element_id": w.element_id, "department": w.department, "item": w.item_code, "state": w.state,
             "active": w.active, "started": iso(w.started_at), "promised_days": w.promised_days,
             "legal_days": w.legal_days, "extension_days": w.extension_days, "paused_days": w.paused_days,
