@@ -1,14 +1,12 @@
 """Signing in and out, the language switch, and where each role lands."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
-
 from flask import flash, redirect, render_template, request, session, url_for
 
 
 from ..app import yimen
 from ..auth import current_user, has_role, login, logout, roles_required
+from ..security import safe_path, same_site_referrer
 from . import bp
 
 
@@ -22,8 +20,7 @@ def login_page():
             flash("Wrong user or password", "error")
             return render_template("login.html"), 401
         login(user["id"])
-        target = request.args.get("next") or ""
-        return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("pages.home"))
+        return redirect(safe_path(request.args.get("next")) or url_for("pages.home"))
     return render_template("login.html")
 
 
@@ -38,9 +35,7 @@ def logout_page():
 def set_language(code: str):
     if code in ("zh", "en"):
         session["lang"] = code
-    back = urlsplit(request.referrer or "")
-    same_site = back.netloc == request.host and back.path.startswith("/")
-    return redirect(urlunsplit(("", "", back.path, back.query, "")) if same_site else url_for("pages.home"))
+    return redirect(same_site_referrer(request.referrer, request.host) or url_for("pages.home"))
 
 
 @bp.get("/")
