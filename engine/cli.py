@@ -101,7 +101,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("task")
     p.add_argument("--signer", required=True)
 
-    p = sub.add_parser("cases", parents=[common], help="cases (办件): apply, window decisions, opinions")
+    p = sub.add_parser("cases", parents=[common], help="cases (办件): apply, window decisions, opinions, ratings")
     csub = p.add_subparsers(dest="action", required=True)
     c = csub.add_parser("submit", parents=[common], help="apply for a service item")
     c.add_argument("item")
@@ -122,6 +122,15 @@ def _build_parser() -> argparse.ArgumentParser:
     c = csub.add_parser("correction", parents=[common], help="补正: one notice with every problem")
     c.add_argument("case", type=int)
     c.add_argument("--problem", action="append", required=True, metavar="[MATERIAL:]TEXT")
+    c.add_argument("--second-reason", help="why an earlier correction notice could not name these problems")
+    c = csub.add_parser("resubmit", parents=[common], help="the applicant answers a correction notice (补正)")
+    c.add_argument("case", type=int)
+    c.add_argument("--material", action="append", default=[], metavar="NAME=PATH")
+    c.add_argument("--note")
+    c = csub.add_parser("rate", parents=[common], help="好差评: rate a concluded case 1-5 (applicant)")
+    c.add_argument("case", type=int)
+    c.add_argument("score", type=int)
+    c.add_argument("--comment")
     c = csub.add_parser("tolerate", parents=[common], help="容缺受理: accept with tolerable materials missing")
     c.add_argument("case", type=int)
     c.add_argument("--days", type=int)
@@ -520,7 +529,11 @@ def _cases(yimen, args, u):
         for text in args.problem:
             material, sep, problem = text.partition(":")
             problems.append({"material": material, "problem": problem} if sep else {"problem": text})
-        return yimen.request_correction(args.case, problems, user=u)
+        return yimen.request_correction(args.case, problems, user=u, second_notice_reason=args.second_reason)
+    if a == "resubmit":
+        return yimen.resubmit(args.case, _materials(args.material), args.note, user=u)
+    if a == "rate":
+        return yimen.rate_case(args.case, args.score, args.comment, user=u)
     if a == "tolerate":
         return yimen.accept_with_missing(args.case, args.days, args.opinion, user=u)
     if a == "supplement":

@@ -57,6 +57,8 @@ def visible_tasks(session, user: dict[str, Any], item: str | None = None, limit:
         entry["case"] = {"id": case.id, "number": case.number, "item": case.item_code, "status": case.status,
                          "applicant": case.applicant_name} if case else None
         entry["card"] = _card_of(session, row, case)
+        entry["may_claim"] = not row.assignee and (bool(user.get("admin")) or user["id"] in (row.candidate_users or [])
+                                                   or bool(set(user.get("groups") or []) & set(row.candidate_groups or [])))
         out.append(entry)
     return out
 
@@ -133,6 +135,11 @@ def can_see_case(session, user: dict[str, Any], case: ApprovalCase | None) -> bo
         return True
     if user["id"] in (case.applicant_user, case.agent_user):
         return True
+    from .models import CarbonCopy
+
+    if session.scalars(select(CarbonCopy.id).where(CarbonCopy.instance_id == case.instance_id,
+                                                   CarbonCopy.user_id == user["id"]).limit(1)).first():
+        return True  # 抄送: a copied user may read the case
     roles = set(user.get("roles") or [])
     if "window" in roles:
         return True

@@ -79,6 +79,16 @@ class Yimen:
     def withdraw(self, task_id: str, user: str | None = None) -> dict:
         return self._run(user, withdraw.withdraw, task_id=task_id)
 
+    def can_see_task(self, task_id: str, user: dict) -> bool:
+        """Whether ``user`` (as the pages know them) may see this task now: open and theirs to work."""
+        from . import inbox
+        from .models import HumanTask, TaskStatus
+
+        def run(s):
+            row = s.get(HumanTask, task_id)
+            return row is not None and row.status == TaskStatus.OPEN and inbox.can_see_task(s, user, row)
+        return self._read(run)
+
     def withdrawable(self, instance: int, user: str) -> str | None:
         """The step of ``instance`` that ``user`` may still take back (撤回), if any."""
         return self._read(withdraw.withdrawable, instance, user)
@@ -144,8 +154,10 @@ class Yimen:
         return self._run(user, case_cmd.not_accept, case_id=case_id, reason=reason,
                          competent_office=competent_office)
 
-    def request_correction(self, case_id: int, problems: list[dict], user: str | None = None) -> dict:
-        return self._run(user, case_cmd.request_correction, case_id=case_id, problems=problems)
+    def request_correction(self, case_id: int, problems: list[dict], user: str | None = None,
+                           second_notice_reason: str | None = None) -> dict:
+        return self._run(user, case_cmd.request_correction, case_id=case_id, problems=problems,
+                         second_notice_reason=second_notice_reason)
 
     def accept_with_missing(self, case_id: int, supplement_days: int | None = None, opinion: str | None = None,
                             user: str | None = None) -> dict:

@@ -106,3 +106,13 @@ def calendar_ready(yimen, monkeypatch):
         monkeypatch.setenv("YIMEN_NOW", CASE_TIME)
     yimen.seed_calendar([2025, 2026])
     return yimen
+
+
+@pytest.fixture
+def departments(yimen):
+    """The demo departments (offices and reviewing departments): service items may name only known ones."""
+    from engine.demo import DEPARTMENTS
+
+    for dept_id, name, level, parent in DEPARTMENTS:
+        yimen.save_department(dept_id, name, level, parent)
+    return yimen

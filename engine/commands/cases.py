@@ -20,7 +20,7 @@ from ..cases import (
 )
 from ..context import Ctx, command
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationError
-from ..models import ApprovalCase, CaseMaterial, HumanTask, InstanceStatus, ProcessInstance, TaskStatus
+from ..models import ApprovalCase, CaseMaterial, CaseNotice, HumanTask, InstanceStatus, ProcessInstance, TaskStatus
 from ..models.cases import CaseStatus
 
 ACCEPT_FORM = "yimen:accept"
@@ -192,22 +192,51 @@ def _materials(ctx: Ctx, case: ApprovalCase) -> list[CaseMaterial]:
 
 
 @command("case.request_correction")
-def request_correction(ctx: Ctx, case_id: int, problems: list[dict[str, str]]) -> dict:
-    """补正: one notice listing everything missing or wrong (一次性告知); the case waits for the applicant."""
+def request_correction(ctx: Ctx, case_id: int, problems: list[dict[str, str]],
+                       second_notice_reason: str | None = None) -> dict:
+    """补正: one notice listing everything missing or wrong (一次性告知); the case waits for the applicant.
+
+    The notice always lists every required material still missing (the engine adds any the staff left out),
+    so nothing can be asked for later that was missing now. A second notice on the same case needs the reason
+    the first could not have named it (for example a material the resubmission itself introduced); the reason
+    is part of the notice and of the case's opinions, for the supervisor to see.
+    """
     if not problems or not all(isinstance(p, dict) and str(p.get("problem") or "").strip() for p in problems):
         raise ValidationError("a correction notice lists at least one problem, each with a 'problem' text")
     case = load_case(ctx.session, case_id)
     row = _window_task(ctx, case)
-    names = {m.name for m in _materials(ctx, case)}
+    materials = _materials(ctx, case)
+    names = {m.name for m in materials}
     for p in problems:
         if p.get("material") and p["material"] not in names:
             raise ValidationError(f"'{p['material']}' is not a material of this case")
-    notice = issue_notice(ctx, case, "correction", {"problems": problems})
-    record_opinion(ctx, case, row, "correction", "; ".join(p["problem"] for p in problems))
+    earlier = ctx.session.scalars(select(CaseNotice.number).where(CaseNotice.case_id == case.id,
+                                                                  CaseNotice.kind == "correction")).first()
+    reason = (second_notice_reason or "").strip()
+    if earlier and not reason:
+        raise InvalidState(f"case {case.number} already had its one-time correction notice ({earlier}); a second "
+                           "one needs the reason the first could not have named these problems "
+                           "(second_notice_reason)", notice=earlier)
+    problems = [dict(p) for p in problems]
+    listed = {p.get("material") for p in problems} | {
+        m.name for m in materials for p in problems if m.name in str(p.get("problem"))}
+    for m in materials:
+        if m.required and m.status != "received" and m.name not in listed:
+            problems.append({"material": m.name, "problem": MISSING_PROBLEM, "added": "missing_required"})
+    content: dict[str, Any] = {"problems": problems}
+    if earlier:
+        content.update({"second_notice_reason": reason, "first_notice": earlier})
+    notice = issue_notice(ctx, case, "correction", content)
+    opinion = "; ".join(f"{p.get('material') + ': ' if p.get('material') else ''}{p['problem']}" for p in problems)
+    record_opinion(ctx, case, row, "correction", opinion + (f" (second notice: {reason})" if earlier else ""))
     _complete(ctx, row, {"acceptance": "correction", "correction_items": problems})
     ctx.audit.instance_id, ctx.audit.task_id = case.instance_id, row.id
-    ctx.audit.data = {"case": case.number, "problems": problems, "notice": notice.number}
-    return {"case": case.id, "status": case.status, "notice": notice.number}
+    ctx.audit.data = {"case": case.number, "problems": problems, "notice": notice.number,
+                      "second_notice_reason": reason or None}
+    return {"case": case.id, "status": case.status, "notice": notice.number, "problems": problems}
+
+
+MISSING_PROBLEM = "缺少此项必需材料，请补交 (required material missing: please hand it in)"
 
 
 @command("case.accept_with_missing")

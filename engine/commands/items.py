@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from .. import definitions
 from ..audit import diff
 from ..context import Ctx, command
@@ -33,10 +35,24 @@ def _store(ctx: Ctx, item: dict[str, Any]) -> dict[str, Any]:
     return diff(before, item)
 
 
+def _unknown_offices(ctx: Ctx, item: dict[str, Any]) -> list[str]:
+    """The item's office and reviewing departments must be departments Yimen knows (else a joint case would
+    wait for a group nobody is in)."""
+    from ..models import Department
+
+    wanted = [item["office_code"], *item.get("departments", [])]
+    known = set(ctx.session.scalars(select(Department.id).where(Department.id.in_(wanted))))
+    return [f"{'office_code' if i == 0 else 'departments'}: '{code}' is not a known department"
+            for i, code in enumerate(wanted) if code not in known]
+
+
 @command("item.save")
 def save_item(ctx: Ctx, item: dict[str, Any]) -> dict:
     _allowed(ctx)
     item = validate_item(item)
+    unknown = _unknown_offices(ctx, item)
+    if unknown:
+        raise ValidationError(f"service item {item['code']} is invalid: " + "; ".join(unknown), problems=unknown)
     changes = _store(ctx, item)
     ctx.audit.data = {"item": item["code"], "changes": changes}
     return {"item": item["code"]}
@@ -52,7 +68,11 @@ def import_items(ctx: Ctx, text: str, fmt: str = "json") -> dict:
     problems, items = [], []
     for index, entry in enumerate(raw):
         try:
-            items.append(validate_item(entry))
+            item = validate_item(entry)
+            unknown = _unknown_offices(ctx, item)
+            if unknown:
+                raise ValidationError("unknown departments", problems=unknown)
+            items.append(item)
         except ValidationError as exc:
             problems.append({"index": index, "code": (entry or {}).get("code") if isinstance(entry, dict) else None,
                              "problems": exc.details.get("problems", [exc.message])})

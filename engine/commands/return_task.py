@@ -44,7 +44,26 @@ def return_to(ctx: Ctx, task_id: str, target: str, reason: str) -> dict:
     row.outcome = "returned"
     runtime.advance(ctx, running)
     reopened = [t for t in runtime.open_rows(ctx, row.instance_id) if t.spiff_task_id == str(earlier.id)]
+    _record_and_tell(ctx, row, target, reason, reopened)
     ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
     ctx.audit.data = {"from": row.element_id, "to": target, "reason": reason,
                       "new_task": reopened[0].id if reopened else None}
     return {"task": task_id, "returned_to": target, "new_task": reopened[0].id if reopened else None}
+
+
+def _record_and_tell(ctx: Ctx, row, target: str, reason: str, reopened) -> None:
+    """退回 is an opinion on the case (with its reason), and the people of the reopened step are told."""
+    from ..cases import case_of_instance, record_opinion
+    from .notices import current_handlers
+    from ..notify import notify_user
+
+    case = case_of_instance(ctx.session, row.instance_id)
+    if case is not None:
+        record_opinion(ctx, case, row, "returned", reason)
+    step = reopened[0].name if reopened else target
+    number = case.number if case is not None else row.instance_id
+    for person in current_handlers(ctx, row.instance_id):
+        if person != ctx.actor.id:
+            notify_user(ctx, person, f"办件 {number} 退回", f"办件 {number} 已退回至“{step}”，原因：{reason}",
+                        {"task": reopened[0].id if reopened else None, "kind": "returned"},
+                        instance_id=row.instance_id)

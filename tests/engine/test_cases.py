@@ -38,7 +38,7 @@ def files(*names):
 
 
 @pytest.fixture
-def office(yimen, calendar_ready):
+def office(yimen, calendar_ready, departments):
     yimen.deploy([read("standard_approval.bpmn")])
     for user, groups in (("wang", ["window"]), ("chen", ["window"]), ("li", ["reviewer"]), ("zhao", ["approver"]),
                          ("zhang", []), ("agent", [])):
@@ -229,7 +229,7 @@ def test_two_window_staff_accepting_at_once_one_wins(office):
 
 
 @pytest.fixture
-def demo(yimen, calendar_ready):
+def demo(yimen, calendar_ready, departments):
     for name in ("standard_approval", "parallel_approval", "notify_commit", "extension"):
         yimen.deploy([read(f"{name}.bpmn")])
     yimen.import_items((read("items/demo_items.json")[1]).decode("utf-8"))

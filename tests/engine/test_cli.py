@@ -57,3 +57,14 @@ def test_errors_are_json_with_a_code_and_non_zero_exit(cli):
     assert cli("message", "paid", ok=False)["error"]["code"] == "not_found"
     assert cli("complete", "00000000-0000-0000-0000-000000000000", ok=False)["error"]["code"] == "not_found"
     assert cli("deploy", "missing.bpmn", ok=False)["error"]["code"] == "invalid_input"
+
+
+def test_the_applicant_resubmits_and_rates_from_the_command_line(cli, tmp_path):
+    """Issue 12, finding 11: the CLI lacked `cases resubmit` and `cases rate`."""
+    help_text = subprocess.run([sys.executable, "-m", "engine.cli", "cases", "--help"], capture_output=True,
+                               text=True, cwd=ROOT, timeout=60).stdout
+    assert "resubmit" in help_text and "rate" in help_text
+    error = cli("cases", "rate", "999", "5", ok=False)  # reaches the engine's rating verb
+    assert error["error"]["code"] == "not_found" and "999" in error["error"]["message"]
+    error = cli("cases", "resubmit", "999", "--note", "已更正", ok=False)
+    assert error["error"]["code"] == "not_found"

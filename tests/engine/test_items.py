@@ -12,7 +12,7 @@ DEMO = (PROCESSES / "items" / "demo_items.json").read_text(encoding="utf-8")
 
 
 @pytest.fixture
-def catalogue(yimen):
+def catalogue(yimen, departments):
     for name in ("standard_approval", "parallel_approval", "notify_commit"):
         yimen.deploy([read(f"{name}.bpmn")])
     return yimen
@@ -53,10 +53,24 @@ def test_import_is_all_or_nothing(catalogue):
     assert catalogue.items() == []
 
 
-def test_item_bound_to_an_undeployed_process_is_refused(yimen):
+def test_item_bound_to_an_undeployed_process_is_refused(yimen, departments):
     """An item must name a deployed process, or applications could not start."""
     with pytest.raises(NotFound):
         yimen.import_items(DEMO)
+
+
+def test_items_naming_unknown_offices_or_departments_are_refused(catalogue):
+    """Issue 12, finding 11: an unknown office or reviewing department left joint cases waiting for nobody."""
+    import json
+
+    items = json.loads(DEMO)
+    items[2]["departments"] = ["SJ", "XX"]
+    items[0]["office_code"] = "NOPE"
+    with pytest.raises(ValidationError) as error:
+        catalogue.import_items(json.dumps(items, ensure_ascii=False))
+    text = json.dumps(error.value.details["problems"], ensure_ascii=False)
+    assert "'XX' is not a known department" in text and "'NOPE' is not a known department" in text
+    assert catalogue.items() == []
 
 
 def test_only_catalogue_admins_change_items(catalogue):

@@ -158,3 +158,79 @@ def test_terminating_the_instance_ends_the_case_and_stops_its_clock(app):
     with clock.pinned(legal + timedelta(days=5)):
         y.advance_deadlines()
     assert y.case(case)["cards"] == []
+
+
+def test_a_copied_user_may_read_the_case_on_the_page_and_the_api(app):
+    """Finding 6: 抄送 sent a notice but the copied user got 404; the API had no copy verb."""
+    case = accepted_case(app)
+    zhou = client(app, "zhou")
+    assert zhou.get(f"/api/cases/{case}").status_code == 404
+    answer = client(app, "li").post(f"/api/cases/{case}/copy", json={"users": ["zhou"], "note": "请知悉"})
+    assert answer.status_code == 200, answer.json
+    assert zhou.get(f"/api/cases/{case}").status_code == 200
+    assert signed_in(app, "zhou").get(f"/cases/{case}").status_code == 200
+    assert any("抄送" in n["subject"] for n in app.extensions["yimen"].notifications("zhou"))
+
+
+def test_correction_is_told_at_once_and_a_second_notice_needs_its_reason(app):
+    """Finding 10: 补正 was not one-time (一次性告知)."""
+    c = client(app, "zhang")
+    case = apply(c, ["食品经营许可申请书 Application form"])  # two required materials missing
+    wang = client(app, "wang")
+    answer = wang.post(f"/api/cases/{case}/correction", json={"problems": [{"problem": "申请书签字不清"}]})
+    assert answer.status_code == 200, answer.json
+    listed = {p.get("material") for p in answer.json["problems"]}
+    assert {"营业执照 Business licence", "食品安全管理制度 Food safety rules"} <= listed
+    y = app.extensions["yimen"]
+    y.resubmit(case, [{"name": "营业执照 Business licence", "filename": "l.pdf", "content": b"%PDF"},
+                      {"name": "食品安全管理制度 Food safety rules", "filename": "r.pdf", "content": b"%PDF"}],
+               note="已补交", user="zhang")
+    second = wang.post(f"/api/cases/{case}/correction", json={"problems": [{"problem": "营业执照已过期"}]})
+    assert second.status_code == 409 and "second_notice_reason" in second.json["error"]["message"]
+    assert y.case(case)["status"] == "submitted"
+    second = wang.post(f"/api/cases/{case}/correction", json={
+        "problems": [{"material": "营业执照 Business licence", "problem": "新交的营业执照已过期"}],
+        "second_notice_reason": "补交的营业执照是新材料，首次告知时尚未提交"})
+    assert second.status_code == 200, second.json
+    page = signed_in(app, "sun").get(f"/cases/{case}").data.decode()
+    assert "再次补正告知" in page and "首次告知时尚未提交" in page
+
+
+def test_a_return_is_an_opinion_and_the_returned_to_people_are_told(app):
+    """Finding 11: the 退回 reason was only in the audit trail; nobody was told."""
+    case = accepted_case(app)
+    review = open_task(app, case, "review")["id"]
+    li = client(app, "li")
+    li.post(f"/api/tasks/{review}/decide", json={"approved": True, "opinion": "同意"})
+    conclude = open_task(app, case, "conclude")["id"]
+    zhao = client(app, "zhao")
+    zhao.post(f"/api/tasks/{conclude}/claim")
+    answer = zhao.post(f"/api/tasks/{conclude}/return", json={"to": "review", "reason": "请补充现场核查意见"})
+    assert answer.status_code == 200, answer.json
+    shown = app.extensions["yimen"].case(case)
+    assert shown["opinions"][-1]["decision"] == "returned" and shown["opinions"][-1]["text"] == "请补充现场核查意见"
+    told = [n for n in app.extensions["yimen"].notifications("li") if "退回" in n["subject"]]
+    assert told and "请补充现场核查意见" in told[0]["body"]
+
+
+def test_after_delegating_on_the_page_the_delegator_lands_on_a_page_they_can_see(app):
+    """Finding 11: after 委派 the delegator was sent to the task page, now a 404 for them."""
+    case = accepted_case(app)
+    review = open_task(app, case, "review")["id"]
+    page = signed_in(app, "li")
+    post(page, f"/tasks/{review}/claim", {}, f"/tasks/{review}")
+    response = post(page, f"/tasks/{review}/delegate", {"to": "zhao"}, f"/tasks/{review}")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/inbox")
+    assert page.get(response.headers["Location"]).status_code == 200
+
+
+def test_the_supervisor_is_not_offered_a_claim_he_may_not_use(app):
+    """Finding 11: the supervisor's inbox showed window tasks with a claim button he could not use."""
+    case = apply(client(app, "zhang"))
+    task = open_task(app, case)["id"]
+    inbox = signed_in(app, "sun").get("/inbox").data.decode()
+    row = inbox[inbox.index(f'data-task="{task}"'):]
+    assert "/claim" not in row[:row.index("</tr>")]
+    window = signed_in(app, "wang").get("/inbox").data.decode()
+    row = window[window.index(f'data-task="{task}"'):]
+    assert "/claim" in row[:row.index("</tr>")]

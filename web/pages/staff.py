@@ -96,7 +96,8 @@ def task_action(task_id: str, action: str):
         act(y.not_accept, case["id"], f.get("reason", ""), f.get("competent_office") or None, user=me)
     elif action == "correction" and case:
         problems = [{"problem": line.strip()} for line in f.get("problems", "").splitlines() if line.strip()]
-        act(y.request_correction, case["id"], problems, user=me)
+        act(y.request_correction, case["id"], problems, user=me,
+            second_notice_reason=f.get("second_notice_reason") or None)
     elif action == "tolerate" and case:
         act(y.accept_with_missing, case["id"], _int(f.get("supplement_days")), f.get("opinion") or None, user=me)
     elif action == "decide":
@@ -142,8 +143,9 @@ def task_action(task_id: str, action: str):
         abort(404)
     if f.get("next") == "inbox":
         return redirect(url_for("pages.inbox_page"))
-    still_open = [t for t in y.tasks(instance=task["instance"]) if t["id"] == task_id]
-    return redirect(url_for("pages.task_page", task_id=task_id) if still_open else url_for("pages.inbox_page"))
+    # Back to the task only while this user may still see it (after 转办/委派 it is someone else's).
+    return redirect(url_for("pages.task_page", task_id=task_id) if y.can_see_task(task_id, current_user())
+                    else url_for("pages.inbox_page"))
 
 
 @bp.post("/cases/<int:case_id>/end-special")
