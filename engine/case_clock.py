@@ -75,7 +75,7 @@ def thresholds(watch: DeadlineWatch) -> list[tuple[str, datetime]]:
     if watch.kind == WatchKind.ACCEPTANCE:
         return [(Card.YELLOW, watch.promised_due)]
     if watch.kind == WatchKind.SUPPLEMENT:
-        return []  # a date to keep and recompute; the diagram's timer acts when it passes
+        return [(Card.YELLOW, watch.promised_due)]  # passed with materials missing: the case ends (容缺)
     out = []
     if watch.warning_at is not None:
         out.append((Card.WARNING, watch.warning_at))

@@ -32,7 +32,37 @@ def advance_next_watch(ctx: Ctx, until: datetime, skip: set[int]) -> dict:
         ctx.audit.instance_id, ctx.audit.task_id = watch.instance_id, watch.task_id
         if watch.kind == WatchKind.ACCEPTANCE:
             return _deemed_accepted(ctx, watch)
+        if watch.kind == WatchKind.SUPPLEMENT:
+            return _supplement_overdue(ctx, watch)
         return _advance(ctx, watch, until)
+
+
+def _supplement_overdue(ctx: Ctx, watch: DeadlineWatch) -> dict:
+    """容缺: the missing materials did not arrive by their deadline: the case ends, wherever it stands.
+
+    (The diagram's own timer does the same once the decision is made; this is for a deadline that passes while
+    the case is still under review.)
+    """
+    from .. import runtime
+    from ..cases import APPEAL_RIGHTS, issue_notice
+    from ..models import CaseMaterial
+
+    case = ctx.session.get(ApprovalCase, watch.case_id)
+    case_clock.stop(ctx, watch)
+    missing = [m.name for m in ctx.session.scalars(select(CaseMaterial).where(
+        CaseMaterial.case_id == case.id, CaseMaterial.required.is_(True), CaseMaterial.status != "received"))]
+    if case.status in CaseStatus.FINAL or not missing:
+        ctx.audit.data = {"watch": watch.id, "case": case.number, "terminated": False}
+        return {"ok": True, "instance": watch.instance_id, "watch": watch.id, "terminated": False}
+    reason = f"容缺受理后逾期未补齐材料：{'、'.join(missing)} (materials missing after the supplement deadline)"
+    runtime.end_instance(ctx, runtime.load(ctx, case.instance_id), reason, outcome=CaseStatus.TERMINATED)
+    issue_notice(ctx, case, "terminated", {"reason": reason, "missing": missing,
+                                           "supplement_due": watch.promised_due.isoformat(),
+                                           "appeal_rights": APPEAL_RIGHTS})
+    for person in {p for p in (case.applicant_user, case.agent_user) if p}:
+        notify_user(ctx, person, f"办件 {case.number} 已终止", reason, {"case": case.id}, instance_id=case.instance_id)
+    ctx.audit.data = {"watch": watch.id, "case": case.number, "terminated": True, "missing": missing}
+    return {"ok": True, "instance": watch.instance_id, "watch": watch.id, "terminated": True}
 
 
 def _advance(ctx: Ctx, watch: DeadlineWatch, until: datetime) -> dict:

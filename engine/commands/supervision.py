@@ -257,8 +257,12 @@ def card_dict(card: IssuedCard) -> dict[str, Any]:
 
 
 def order_dict(order: SupervisionOrder) -> dict[str, Any]:
+    """An order for pages and the API; ``overdue`` when it is still open past its deadline (逾期)."""
+    from .. import clock
+
     return {"id": order.id, "case": order.case_id, "department": order.department, "assignee": order.assignee,
             "content": order.content, "deadline": _iso(order.deadline), "status": order.status,
+            "overdue": order.status == "open" and order.deadline < clock.now(),
             "issued_by": order.issued_by, "issued_at": _iso(order.issued_at), "reply": order.reply,
             "replied_by": order.replied_by, "replied_at": _iso(order.replied_at)}
 

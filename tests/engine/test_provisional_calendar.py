@@ -202,12 +202,36 @@ def test_tolerance_supplement_deadline_and_its_timer_move_with_the_schedule(cent
     assert expected != moment(result["supplement_due"])
     assert moment(centre.case(case)["clock"]["supplement"]["promised_due"]) == expected
     assert moment(centre.show(instance)["data"]["supplement_due"]) == expected
-    # the timer fires at the new deadline, not the old one
-    old = moment(result["supplement_due"])
-    centre.fire_timers(old + timedelta(minutes=1))
-    assert centre.case(case)["status"] not in ("terminated",)
     note = [n for n in centre.notifications("zhang") if "期限调整" in n["subject"]]
     assert note and "容缺材料补齐期限" in note[0]["body"]
+    # the deadline acts at the new date, not the old one, while the case is still under review
+    old = moment(result["supplement_due"])
+    with clock.pinned(old + timedelta(minutes=1)):
+        centre.advance_deadlines(old + timedelta(minutes=1))
+    assert centre.case(case)["status"] == "under_review"
+    with clock.pinned(expected + timedelta(minutes=1)):
+        centre.advance_deadlines(expected + timedelta(minutes=1))
+    shown = centre.case(case)
+    assert shown["status"] == "terminated" and shown["notices"][-1]["kind"] == "terminated"
+
+
+def test_the_supplement_timer_of_an_approved_case_moves_with_the_schedule(centre, monkeypatch):
+    """Approved with materials outstanding, the diagram waits on its timer: importing the year moves it."""
+    monkeypatch.setenv("YIMEN_NOW", "2027-01-25T02:00:00+00:00")
+    case = submit(centre, FOOD, FOOD_MATERIALS[:2])
+    old = moment(centre.accept_with_missing(case, supplement_days=20, user="wang")["supplement_due"])
+    for user in ("li", "zhao"):
+        (task,) = centre.tasks(instance=centre.case(case)["instance"])
+        centre.decide(task["id"], True, "同意", user=user)
+    instance = centre.case(case)["instance"]
+    assert centre.tasks(instance=instance) == [] and centre.show(instance)["status"] == "running"  # on its timer
+    centre.import_calendar(SCHEDULE.read_text(encoding="utf-8"), "csv")
+    expected = oracle_due(moment("2027-01-25T02:00:00+00:00"), 20, official_2027())
+    assert centre.fire_timers(until=old + timedelta(minutes=1))["fired"] == 0
+    assert centre.case(case)["status"] != "terminated"
+    with clock.pinned(expected + timedelta(minutes=1)):
+        assert centre.fire_timers()["fired"] == 1
+    assert centre.case(case)["status"] == "terminated"
 
 
 def test_setting_one_day_of_a_provisional_year_enters_the_year_from_its_rule(centre, monkeypatch):

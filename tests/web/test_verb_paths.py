@@ -234,3 +234,17 @@ def test_the_supervisor_is_not_offered_a_claim_he_may_not_use(app):
     window = signed_in(app, "wang").get("/inbox").data.decode()
     row = window[window.index(f'data-task="{task}"'):]
     assert "/claim" in row[:row.index("</tr>")]
+
+
+def test_an_order_past_its_deadline_shows_as_overdue(app, monkeypatch):
+    """Finding 11: a 督办 order past its deadline stayed open with no overdue state."""
+    y = app.extensions["yimen"]
+    case = accepted_case(app)
+    order = y.issue_order("请于期限内办结", 1, case_id=case, department="SJ", user="sun")["order"]
+    shown = client(app, "sun").get("/api/orders").json["items"]
+    assert next(o for o in shown if o["id"] == order)["overdue"] is False
+    monkeypatch.setenv("YIMEN_NOW", "2026-03-10T02:00:00+00:00")  # a week later, past the 1-working-day limit
+    shown = client(app, "sun").get("/api/orders").json["items"]
+    assert next(o for o in shown if o["id"] == order)["overdue"] is True
+    page = signed_in(app, "sun").get("/supervision/orders").data.decode()
+    assert 'data-overdue="1"' in page and "已超期" in page
