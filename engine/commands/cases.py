@@ -343,6 +343,10 @@ def decide(ctx: Ctx, task_id: str, approved: bool, opinion: str) -> dict:
     from .tasks import load_open_task
 
     row = load_open_task(ctx, task_id)
+    if row.form_key in (ACCEPT_FORM, CORRECTION_FORM) and row.delegation != "pending":
+        raise InvalidState(f"step '{row.element_id}' is decided with the window's verbs (accept, not accept, "
+                           "correction, accept with missing materials) or the applicant's resubmission",
+                           task_id=task_id)
     case = case_of_instance(ctx.session, row.instance_id)
     if case is None:
         raise InvalidState(f"task {task_id} does not belong to a case")
