@@ -55,13 +55,94 @@ def notice_number(case: ApprovalCase, kind: str, seq: int) -> str:
 
 
 def issue_notice(ctx, case: ApprovalCase, kind: str, content: dict[str, Any]) -> CaseNotice:
+    """A written notice to the applicant; it also reaches her (and her agent) as a message (engine.notify)."""
     seq = len(list(ctx.session.scalars(select(CaseNotice.id).where(CaseNotice.case_id == case.id)))) + 1
     notice = CaseNotice(case_id=case.id, kind=kind, number=notice_number(case, kind, seq),
                         content={"case_number": case.number, "date": ctx.now.astimezone(LOCAL).date().isoformat(),
                                  **content},
                         issued_at=ctx.now, issued_by=ctx.actor.id)
     ctx.session.add(notice)
+    tell_applicant(ctx, case, NOTICE_TITLES.get(kind, "告知书"), notice_summary(kind, notice.content),
+                   {"case": case.id, "notice": notice.number, "kind": kind})
     return notice
+
+
+NOTICE_TITLES = {
+    "acceptance": "受理通知书", "correction": "补正材料通知书", "not_accepted": "不予受理决定书",
+    "tolerance": "容缺受理通知书", "special_procedure": "特别程序告知书", "extension": "延长办理期限告知书",
+    "terminated": "终止办理告知书", "decision": "行政许可决定书",
+}
+
+
+def _day(value: Any) -> str:
+    if not value:
+        return "-"
+    from datetime import datetime as _dt
+
+    return _dt.fromisoformat(str(value)).astimezone(LOCAL).strftime("%Y-%m-%d")
+
+
+def notice_summary(kind: str, c: dict[str, Any]) -> str:
+    """What a notice says, in a sentence or two, for the message that carries it."""
+    mark = "（暂定，节假日安排公布后可能调整）" if c.get("provisional") else ""
+    if kind == "acceptance":
+        text = f"您的申请已于 {c.get('accepted_on')} 受理。"
+        if c.get("promised_due"):
+            text += f"承诺办结日期 {_day(c['promised_due'])}，法定办结期限 {_day(c.get('legal_due'))}{mark}。"
+        return text
+    if kind == "correction":
+        items = "；".join(f"{i}. {(p.get('material') + '：') if p.get('material') else ''}{p.get('problem')}"
+                         for i, p in enumerate(c.get("problems") or [], start=1))
+        return f"请一次性补正以下内容后重新提交：{items}。"
+    if kind == "not_accepted":
+        office = f"；请向 {c['competent_office']} 申请" if c.get("competent_office") else ""
+        return f"您的申请不予受理，理由：{c.get('reason')}{office}。{c.get('appeal_rights', '')}"
+    if kind == "tolerance":
+        return (f"您的申请已容缺受理，请于 {_day(c.get('supplement_due'))}{mark} 前补交："
+                f"{'、'.join(c.get('missing') or [])}。")
+    if kind == "special_procedure":
+        return (f"办件进入特别程序，预计需要 {c.get('expected_working_days')} 个工作日，所需时间不计入办理期限。"
+                f"{c.get('reason') or ''}")
+    if kind == "extension":
+        return f"经负责人批准，办理期限延长 {c.get('working_days')} 个工作日，理由：{c.get('reason')}。"
+    if kind == "terminated":
+        return f"办件已终止：{c.get('reason')}。{c.get('appeal_rights', '')}"
+    if kind == "decision":
+        if c.get("decision") == "approved":
+            return f"准予行政许可：{c.get('item')}（{c.get('office')}）。"
+        return (f"不予行政许可：{c.get('item')}。理由：{c.get('reasons') or '-'}。依据：{c.get('legal_basis') or '-'}。"
+                f"{c.get('appeal_rights', '')}")
+    return ""
+
+
+def tell_applicant(ctx, case: ApprovalCase, subject: str, body: str, payload: dict[str, Any]) -> None:
+    """Tell the applicant and her agent (in-app; e-mail and SMS where they gave an address or number)."""
+    from .notify import notify_user
+
+    for person in dict.fromkeys(p for p in (case.applicant_user, case.agent_user) if p):
+        notify_user(ctx, person, f"办件 {case.number}：{subject}", body, payload, instance_id=case.instance_id)
+
+
+def _issue_decision(ctx, case: ApprovalCase, status: str) -> None:
+    """Arts. 38-39: the decision is written — 准予 or 不予行政许可决定书, the latter with reasons and rights."""
+    from .models import ServiceItem
+
+    if ctx.session.scalars(select(CaseNotice.id).where(CaseNotice.case_id == case.id,
+                                                       CaseNotice.kind == "decision")).first():
+        return
+    approved = status == CaseStatus.APPROVED or (status == CaseStatus.CONCLUDED and case.outcome == "approved")
+    if status == CaseStatus.CONCLUDED and case.outcome not in ("approved", "not_approved"):
+        return
+    item = ctx.session.get(ServiceItem, case.item_code)
+    content: dict[str, Any] = {"decision": "approved" if approved else "not_approved",
+                               "item": item.name if item else case.item_code,
+                               "office": item.competent_office if item else None,
+                               "legal_basis": item.legal_basis if item else None}
+    if not approved:
+        reasons = ctx.session.scalars(select(CaseOpinion.text).where(
+            CaseOpinion.case_id == case.id, CaseOpinion.decision == "rejected").order_by(CaseOpinion.id.desc())).first()
+        content.update({"reasons": reasons, "appeal_rights": APPEAL_RIGHTS})
+    issue_notice(ctx, case, "decision", content)
 
 
 def record_opinion(ctx, case: ApprovalCase, row: HumanTask | None, decision: str, text: str | None) -> None:
@@ -196,6 +277,9 @@ def follow_process(ctx, running) -> None:
             status = ((meta.get(row.element_id) or {}).get("properties") or {}).get(STATUS_PROPERTY)
             if status:
                 break
+    if status and status != case.status and status in (CaseStatus.APPROVED, CaseStatus.NOT_APPROVED,
+                                                        CaseStatus.CONCLUDED):
+        _issue_decision(ctx, case, status)
     if status and status != case.status:
         if status not in CaseStatus.ALL:
             raise ValidationError(f"diagram sets unknown case status '{status}'")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from .. import case_clock, definitions, runtime
 from ..assignment import check_data, may_work_on, refuse
 from ..cases import (
-    APPEAL_RIGHTS, LOCAL, case_dict, case_of_instance, has_false_commitment, issue_notice, load_case, next_number, receive_material,
+    APPEAL_RIGHTS, LOCAL, case_dict, case_of_instance, tell_applicant, has_false_commitment, issue_notice, load_case, next_number, receive_material,
     record_opinion,
 )
 from ..context import Ctx, command
@@ -98,6 +98,9 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
             receive_material(ctx, case, material, given[name].get("filename") or name, given[name].get("content", b""))
     running.instance.mirror = {**(running.instance.mirror or {}), "case": case.id}
     runtime.advance(ctx, running)
+    tell_applicant(ctx, case, "收件回执", f"已收到您的申请（{item.name}），办件编号 {number}。"
+                   "窗口将在 5 个工作日内作出受理、不予受理或一次性告知补正的决定。",
+                   {"case": case.id, "kind": "receipt"})
     ctx.audit.instance_id = running.instance.id
     ctx.audit.data = {"case": number, "item": item_code, "applicant": applicant["name"],
                       "materials": sorted(given)}

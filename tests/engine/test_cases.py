@@ -89,9 +89,14 @@ def test_accept_review_conclude_with_opinions_and_notice(office):
     shown = office.case(case)
     assert (shown["status"], shown["outcome"]) == ("concluded", "approved")
     assert [o["decision"] for o in shown["opinions"]] == ["accepted", "approved", "approved"]
-    (notice,) = shown["notices"]
+    notice, decision = shown["notices"]
     assert notice["kind"] == "acceptance" and notice["number"] == accepted["notice"]
     assert notice["content"]["office"] == ITEM["competent_office"]
+    # Arts. 38-39: the conclusion is a written decision, and every notice reached the applicant
+    assert decision["kind"] == "decision" and decision["content"]["decision"] == "approved"
+    subjects = [n["subject"] for n in office.notifications("zhang")]
+    assert any("收件回执" in t for t in subjects) and any("受理通知书" in t for t in subjects)
+    assert any("行政许可决定书" in t for t in subjects)
 
 
 def test_accept_with_required_material_missing_is_refused(office):
