@@ -82,11 +82,14 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
     case = ApprovalCase(number=number, item_code=item_code, instance_id=running.instance.id,
                         office_code=item.office_code or "YM", applicant_kind=kind, applicant_name=applicant["name"],
                         applicant_id_no=applicant.get("id_no"), applicant_user=applicant.get("user"),
-                        applicant_credit=applicant.get("credit", "normal"),
+                        applicant_credit=_credit(ctx, applicant, agent),
                         agent_name=(agent or {}).get("name"), agent_user=(agent or {}).get("user"),
                         status=CaseStatus.SUBMITTED, submitted_at=ctx.now, form=form)
     ctx.session.add(case)
     ctx.session.flush()
+    if definition.key == COMMITMENT_PROCESS and kind == "person" and not str(applicant.get("id_no") or "").strip():
+        raise ValidationError("notify-and-commit (告知承诺) needs the applicant's ID number: the commitment and the "
+                              "credit check are tied to it")
     if definition.key == COMMITMENT_PROCESS and (case.applicant_credit == "bad" or has_false_commitment(ctx.session, case)):
         raise InvalidState("applicants with bad credit or an earlier false commitment cannot use notify-and-commit "
                            "(告知承诺); apply through the standard procedure")
@@ -105,6 +108,32 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
     ctx.audit.data = {"case": number, "item": item_code, "applicant": applicant["name"],
                       "materials": sorted(given)}
     return {"case": case.id, "number": number, "instance": running.instance.id, "status": case.status}
+
+
+CREDIT_ORDER = ("good", "normal", "bad")
+
+
+def _credit(ctx: Ctx, applicant: dict[str, Any], agent: dict[str, Any] | None) -> str:
+    """The applicant's credit (信用) at submission: the records decide, never the request body alone.
+
+    A false commitment on record (by ID number, the applicant's or the agent's account) makes it bad; a
+    declared level can only make it worse, except that window staff (who checked the credit system) may
+    record a good one.
+    """
+    from sqlalchemy import or_
+
+    from ..models import CreditRecord
+
+    declared = applicant.get("credit", "normal")
+    if declared not in CREDIT_ORDER:
+        raise ValidationError(f"credit must be one of {', '.join(CREDIT_ORDER)}")
+    if declared == "good" and not (ctx.actor.is_admin or WINDOW_GROUP in ctx.groups()):
+        declared = "normal"
+    clauses = [CreditRecord.applicant_id_no == str(applicant["id_no"]).strip()] if applicant.get("id_no") else []
+    clauses += [CreditRecord.applicant_user == u for u in (applicant.get("user"), (agent or {}).get("user")) if u]
+    recorded = clauses and ctx.session.scalars(select(CreditRecord.id).where(
+        CreditRecord.kind == "false_commitment", or_(*clauses)).limit(1)).first() is not None
+    return "bad" if recorded else declared
 
 
 def _window_task(ctx: Ctx, case: ApprovalCase) -> HumanTask:
