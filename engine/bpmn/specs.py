@@ -48,6 +48,40 @@ def _prepare_collection(spec, my_task) -> None:
         my_task.data[COLLECTION_VAR] = my_task.workflow.script_engine.evaluate(my_task, mi["collection"])
 
 
+def max_instances() -> int:
+    """The most instances one multi-instance step may open (configurable; a bigger one is refused at once)."""
+    import os
+
+    return int(os.environ.get("YIMEN_MAX_MULTI_INSTANCES", "500"))
+
+
+def _check_size(spec, my_task) -> None:
+    """Refuse, before any instance is created, a collection or cardinality that is not a list or a number in
+    bounds: a diagram's ``${copies}`` and an applicant's 30,000 must not hold the database for minutes."""
+    from ..errors import ExpressionError, ValidationError
+
+    limit = max_instances()
+    if spec.data_input is not None:
+        my_task._inherit_data()
+        value = spec.data_input.get(my_task) if spec.data_input.bpmn_id in my_task.data else None
+        if value is not None and not isinstance(value, (list, tuple, dict)):
+            raise ExpressionError(f"the collection of step '{spec.bpmn_id}' gave {type(value).__name__} "
+                                  f"'{str(value)[:40]}', not a list")
+        size = len(value or [])
+    elif spec.cardinality is not None:
+        my_task._inherit_data()
+        value = my_task.workflow.script_engine.evaluate(my_task, spec.cardinality)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ExpressionError(f"the loop cardinality of step '{spec.bpmn_id}' gave '{str(value)[:40]}', "
+                                  "not a whole number")
+        size = value
+    else:
+        return
+    if size < 0 or size > limit:
+        raise ValidationError(f"step '{spec.bpmn_id}' would open {size} instances; at most {limit} are allowed "
+                              "(YIMEN_MAX_MULTI_INSTANCES)", element_id=spec.bpmn_id, instances=size, limit=limit)
+
+
 def _forget_item(spec, my_task) -> None:
     """The element variable is local to one instance (as in Camunda); SpiffWorkflow merges it
     back into the step's data, which would make the next instance refuse to start."""
@@ -83,6 +117,7 @@ class YimenParallelMultiInstance(ParallelMultiInstanceTask):
     def _update_hook(self, my_task):
         if not my_task.internal_data.get("yimen_collection_ready"):
             _prepare_collection(self, my_task)
+            _check_size(self, my_task)
             my_task.internal_data["yimen_collection_ready"] = True
         return super()._update_hook(my_task)
 
@@ -112,6 +147,7 @@ class YimenSequentialMultiInstance(SequentialMultiInstanceTask):
     def _update_hook(self, my_task):
         if not my_task.internal_data.get("yimen_collection_ready"):
             _prepare_collection(self, my_task)
+            _check_size(self, my_task)
             my_task.internal_data["yimen_collection_ready"] = True
         return super()._update_hook(my_task)
 
