@@ -96,7 +96,9 @@ def _require(*roles: str) -> None:
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    from .inputs import json_body
+
+    data = json_body()
     if data is None:
         data = {}
     if not isinstance(data, dict):

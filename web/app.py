@@ -43,10 +43,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # Chinese stays readable in JSON answers and on pages
     app.extensions["yimen"] = Yimen(app.config["YIMEN_DATABASE_URL"])
     csrf.init_app(app)
-    from . import api, i18n, pages, security
+    from . import api, i18n, inputs, pages, security
 
     i18n.init_app(app)
     security.init_app(app)
+    inputs.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     return app
