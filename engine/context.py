@@ -96,7 +96,11 @@ def run_command(session_factory: Callable[[], Session], actor: Actor, fn, /, **k
     """Run one command in its own transaction."""
     session = session_factory()
     try:
-        who, groups = _identify(session, actor)
+        try:
+            who, groups = _identify(session, actor)
+        except OperationalError as exc:  # the first statement opens the transaction: a busy database shows here
+            session.rollback()
+            raise busy_or_raise(exc) from exc
         ctx = Ctx(session=session, actor=who, now=clock.now(), _groups=groups)
         from . import calendar
         from .case_clock import working_calendar
@@ -116,10 +120,7 @@ def run_command(session_factory: Callable[[], Session], actor: Actor, fn, /, **k
             raise Conflict(f"conflicting concurrent change: {exc.orig}") from exc
         except OperationalError as exc:
             session.rollback()
-            text = str(exc.orig).lower()
-            if "could not serialize" in text or "deadlock" in text or "database is locked" in text:
-                raise Conflict(f"concurrent change, try again: {exc.orig}") from exc
-            raise
+            raise busy_or_raise(exc) from exc
         except BaseException:
             session.rollback()
             raise
@@ -127,6 +128,18 @@ def run_command(session_factory: Callable[[], Session], actor: Actor, fn, /, **k
             calendar.unbind(bound)
     finally:
         session.close()
+
+
+def busy_or_raise(exc: OperationalError) -> Exception:
+    """The engine error a database refusal means: busy (try again later), a lost race, or the error itself."""
+    from .errors import DatabaseBusy
+
+    text = str(exc.orig).lower()
+    if "database is locked" in text or "lock timeout" in text or "canceling statement due to lock" in text:
+        return DatabaseBusy(f"the database is busy, try again in a moment: {exc.orig}")
+    if "could not serialize" in text or "deadlock" in text:
+        return Conflict(f"concurrent change, try again: {exc.orig}")
+    return exc
 
 
 def command(action: str):

@@ -55,7 +55,9 @@ def _setup_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        # How long a writer waits for another one before the command fails as database_busy (bounded: no
+        # request hangs for a minute behind a long write).
+        cursor.execute(f"PRAGMA busy_timeout={int(os.environ.get('YIMEN_SQLITE_BUSY_MS', '5000'))}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -96,3 +96,10 @@ class CalendarMissing(EngineError):
     """A working-day computation reached a year nobody has entered."""
 
     code = "calendar_missing"
+
+
+class DatabaseBusy(EngineError):
+    """The database was busy (a lock held by another writer) past the wait: try again shortly."""
+
+    code = "database_busy"
+    retry_after = 1  # seconds a client should wait before trying again

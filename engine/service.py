@@ -42,10 +42,16 @@ class Yimen:
         return run_command(self.sessions, self.actor(user), fn, **kwargs)
 
     def _read(self, fn, *args, **kwargs):
+        from sqlalchemy.exc import OperationalError
+
+        from .context import busy_or_raise
+
         with self.sessions() as session:
-            session.connection(execution_options={"yimen_read_only": True})
             try:
+                session.connection(execution_options={"yimen_read_only": True})
                 return fn(session, *args, **kwargs)
+            except OperationalError as exc:
+                raise busy_or_raise(exc) from exc
             finally:
                 session.rollback()
 

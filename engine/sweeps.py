@@ -15,7 +15,7 @@ from . import clock, outbox
 from .commands.deadlines import advance_next_watch
 from .commands.timers import NothingDue, fire_next_timers, record_sweep_failure, retry_next_job
 from .context import Actor, run_command
-from .errors import Conflict, EngineError
+from .errors import Conflict, DatabaseBusy, EngineError
 
 log = logging.getLogger("yimen.sweeps")
 
@@ -43,6 +43,8 @@ def _sweep(session_factory, fn, until: datetime | None, actor: Actor | None, max
             break
         except Conflict:
             continue
+        except DatabaseBusy:
+            break  # another writer holds the database: the next round goes on where this one stopped
         except EngineError as exc:
             errors.append(exc.to_dict())
             instance_id = exc.details.get("instance_id")

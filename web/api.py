@@ -33,7 +33,7 @@ csrf.exempt(bp)
 
 STATUS = {"invalid_input": 400, "bpmn_invalid": 400, "expression_error": 422, "permission_denied": 403,
           "not_found": 404, "invalid_state": 409, "conflict": 409, "calendar_missing": 409,
-          "handler_failed": 409, "workflow_error": 409, "unauthenticated": 401}
+          "handler_failed": 409, "workflow_error": 409, "unauthenticated": 401, "database_busy": 503}
 
 
 def error(code: str, message: str, status: int | None = None, details: dict | None = None):
@@ -42,7 +42,10 @@ def error(code: str, message: str, status: int | None = None, details: dict | No
 
 @bp.errorhandler(EngineError)
 def _engine_error(exc: EngineError):
-    return error(exc.code, exc.message, details={k: v for k, v in exc.details.items() if _jsonable(v)})
+    response, status = error(exc.code, exc.message, details={k: v for k, v in exc.details.items() if _jsonable(v)})
+    if getattr(exc, "retry_after", None):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response, status
 
 
 @bp.errorhandler(HTTPException)

@@ -96,7 +96,7 @@ def test_two_people_completing_one_task_at_once_one_wins(case):
         t.start()
     for t in threads:
         t.join()
-    assert sorted(outcomes)[0] in ("conflict", "invalid_state") and outcomes.count("ok") == 1
+    assert sorted(outcomes)[0] in ("conflict", "database_busy", "invalid_state") and outcomes.count("ok") == 1
     shown = yimen.show(instance)
     assert shown["completed_elements"].count("accept") == 1
     assert [t["element_id"] for t in shown["open_tasks"]] == ["review"]

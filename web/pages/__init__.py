@@ -48,6 +48,7 @@ def _http_error(exc: HTTPException):
 
 # Refusals people can act on, by error code: the sentence (translated) and the details it names.
 READABLE_REFUSALS = {
+    "database_busy": ("The system is busy right now: nothing was changed. Please try again in a moment.", ()),
     "calendar_missing": ("The working-day calendar cannot count into %(year)s yet: an administrator enters that "
                          "year's holiday schedule on the working-day calendar page, then try again.", ("year",)),
 }
