@@ -39,12 +39,21 @@ APPEAL_RIGHTS = (
 
 def next_number(ctx, office_code: str) -> str:
     """``OFFICE-YYYYMMDD-NNNNN``: unique, readable, counted per office and local day."""
+    from sqlalchemy.exc import IntegrityError
+
     day = ctx.now.astimezone(LOCAL).date()
-    counter = ctx.session.scalars(select(CaseCounter).where(CaseCounter.office_code == office_code,
-                                                            CaseCounter.day == day).with_for_update()).first()
+    query = select(CaseCounter).where(CaseCounter.office_code == office_code,
+                                      CaseCounter.day == day).with_for_update()
+    counter = ctx.session.scalars(query).first()
     if counter is None:
-        counter = CaseCounter(office_code=office_code, day=day, last=0)
-        ctx.session.add(counter)
+        # The day's first case: two arriving together both find no row. Create it in a savepoint; the one
+        # that loses the insert takes the winner's row (locked) instead of failing the application.
+        try:
+            with ctx.session.begin_nested():
+                ctx.session.add(CaseCounter(office_code=office_code, day=day, last=0))
+        except IntegrityError:
+            pass
+        counter = ctx.session.scalars(query.execution_options(populate_existing=True)).one()
     counter.last += 1
     ctx.session.flush()
     return f"{office_code}-{day:%Y%m%d}-{counter.last:05d}"
