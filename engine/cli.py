@@ -314,7 +314,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", parents=[common], help="audit trail")
     asub = p.add_subparsers(dest="action", required=True)
-    asub.add_parser("verify", parents=[common], help="check the hash chain")
+    a = asub.add_parser("verify", parents=[common],
+                        help="check the keyed chain, the witness's checkpoints and the rows it covers")
+    a.add_argument("--witness", action="append", metavar="FILE",
+                   help="check against this witness file or export instead of the configured one (repeatable)")
+    asub.add_parser("checkpoint", parents=[common], help="write a signed checkpoint to the witness if the head moved")
+    asub.add_parser("export", parents=[common], help="print this database's checkpoints (for the supervision office)")
+    asub.add_parser("rotate-key", parents=[common], help="add a new current audit key to the key file")
     return parser
 
 
@@ -494,10 +500,7 @@ def _dispatch(args) -> Any:
             run_forever(yimen.sessions, args.interval)
             return {"stopped": True}
         if args.command == "audit":
-            result = yimen.verify_audit()
-            if not result["ok"]:
-                raise _AuditBroken(result)
-            return result
+            return _audit(yimen, args, u)
         raise ValidationError(f"unknown command {args.command}")
     finally:
         yimen.close()
@@ -556,6 +559,24 @@ def _cases(yimen, args, u):
     if a == "terminate":
         return yimen.terminate_case(args.case, args.reason, user=u)
     raise ValidationError(f"unknown cases action {a}")
+
+
+def _audit(yimen, args, u):
+    from . import audit
+
+    if args.action == "checkpoint":
+        result = yimen._read(audit.checkpoint)
+        if result.get("problems"):
+            raise _AuditBroken({"ok": False, **result})
+        return result
+    if args.action == "export":
+        return yimen._read(audit.export)
+    if args.action == "rotate-key":
+        return yimen._run(u, audit.rotate)
+    result = yimen._read(audit.verify, args.witness)
+    if not result["ok"]:
+        raise _AuditBroken(result)
+    return result
 
 
 class _AuditBroken(Exception):

@@ -13,9 +13,10 @@ import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from . import sweeps
+from . import audit, sweeps
 
 log = logging.getLogger("yimen.scheduler")
+AUDIT_CHECKPOINT_SECONDS = 600  # a signed checkpoint of the audit chain to the witness file, when the head moved
 
 
 def _guarded(name, fn, session_factory):
@@ -42,6 +43,8 @@ def build(session_factory, interval_seconds: float = 10.0) -> BackgroundSchedule
                       seconds=interval_seconds, id="advance_deadlines", max_instances=1, coalesce=True)
     scheduler.add_job(_guarded("outbox", sweeps.dispatch_outbox, session_factory), "interval",
                       seconds=interval_seconds, id="dispatch_outbox", max_instances=1, coalesce=True)
+    scheduler.add_job(_guarded("audit", audit.scheduled_checkpoint, session_factory), "interval",
+                      seconds=AUDIT_CHECKPOINT_SECONDS, id="audit_checkpoint", max_instances=1, coalesce=True)
     return scheduler
 
 

@@ -1,4 +1,4 @@
-"""The hash-chained audit trail: one event per command, tampering detected."""
+"""The keyed hash-chained audit trail: one event per command, tampering detected (more in test_audit_tamper)."""
 from __future__ import annotations
 
 from sqlalchemy import delete, select, update
@@ -25,7 +25,9 @@ def test_every_command_writes_one_chained_event(yimen):
     assert complete.instance_id == instance and complete.actor == "admin"
     assert complete.data["diff"]["acceptance"] == {"old": None, "new": "accepted"}
     assert events[1].prev_hash == events[0].hash
-    assert yimen.verify_audit() == {"ok": True, "events": 3, "problems": []}
+    result = yimen.verify_audit()
+    assert (result["ok"], result["events"], result["problems"], result["legacy_events"]) == (True, 3, [], 0)
+    assert all(e.key_id == result["keys"]["current"] for e in events)  # signed with the audit key
 
 
 def test_a_changed_event_is_detected(yimen):
