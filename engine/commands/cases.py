@@ -46,6 +46,7 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
            form: dict[str, Any] | None = None, agent: dict[str, Any] | None = None) -> dict:
     """An application (申请) for a service item: the case, its materials, and the started process."""
     form = check_data(form)
+    _check_sizes(applicant, agent, form, materials)
     item = _item(ctx, item_code)
     if not item.enabled:
         raise InvalidState(f"service item {item_code} is not open for applications")
@@ -108,6 +109,47 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
     ctx.audit.data = {"case": number, "item": item_code, "applicant": applicant["name"],
                       "materials": sorted(given)}
     return {"case": case.id, "number": number, "instance": running.instance.id, "status": case.status}
+
+
+# Bounds on what an application may carry (an applicant's data must not fill the database or the pages).
+MAX_NAME = 200          # characters of a name (applicant, agent, material file)
+MAX_ID_NO = 60
+MAX_FORM_BYTES = 64 * 1024
+MAX_FORM_KEYS = 200
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FILES = 50
+
+
+def _check_sizes(applicant: Any, agent: Any, form: dict[str, Any], materials: Any) -> None:
+    import json
+
+    problems = []
+    for who, person in (("applicant", applicant), ("agent", agent)):
+        if isinstance(person, dict):
+            if len(str(person.get("name") or "")) > MAX_NAME:
+                problems.append(f"the {who}'s name is longer than {MAX_NAME} characters")
+            if len(str(person.get("id_no") or "")) > MAX_ID_NO:
+                problems.append(f"the {who}'s ID number is longer than {MAX_ID_NO} characters")
+    if len(form) > MAX_FORM_KEYS:
+        problems.append(f"the form has more than {MAX_FORM_KEYS} fields")
+    elif len(json.dumps(form, ensure_ascii=False, default=str).encode("utf-8")) > MAX_FORM_BYTES:
+        problems.append(f"the form is larger than {MAX_FORM_BYTES // 1024} KB")
+    if materials is not None and not isinstance(materials, list):
+        problems.append("materials must be a list")
+    elif materials:
+        if len(materials) > MAX_FILES:
+            problems.append(f"more than {MAX_FILES} files")
+        for entry in materials:
+            if not isinstance(entry, dict):
+                problems.append("each material is an object with a name, a file name and its content")
+                break
+            if len(str(entry.get("filename") or "")) > MAX_NAME:
+                problems.append(f"a file name is longer than {MAX_NAME} characters")
+            if len(entry.get("content") or b"") > MAX_FILE_BYTES:
+                problems.append(f"file '{str(entry.get('filename'))[:60]}' is larger than "
+                                f"{MAX_FILE_BYTES // (1024 * 1024)} MB")
+    if problems:
+        raise ValidationError("the application is too large: " + "; ".join(problems), problems=problems)
 
 
 CREDIT_ORDER = ("good", "normal", "bad")
