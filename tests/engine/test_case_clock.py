@@ -334,6 +334,7 @@ def test_reaching_a_year_without_a_calendar_counts_provisionally_and_marks_it(yi
     monkeypatch.setenv("YIMEN_NOW", "2025-12-22T02:00:00+00:00")
     yimen.seed_calendar([2025])
     yimen.deploy([read("standard_approval.bpmn")])
+    yimen.save_department("SJ", "市场监管局", "city")
     yimen.save_item(dict(ITEM))
     yimen.add_user("wang", groups=["window"])
     case = apply(yimen, FORM, LICENCE, HYGIENE)  # the acceptance window ends in 2025
@@ -351,6 +352,7 @@ def test_concurrent_sweeps_issue_each_card_once(database_url, monkeypatch):
     office = Yimen(database_url)
     office.seed_calendar([2025, 2026])
     office.deploy([read("standard_approval.bpmn")])
+    office.save_department("SJ", "市场监管局", "city")
     office.save_item(dict(ITEM))
     office.add_user("wang", groups=["window"])
     cases = [apply(office, FORM, LICENCE, HYGIENE) for _ in range(30)]
