@@ -18,10 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from . import queries
-from .models import ApprovalCase, Department, HumanTask, TaskStatus
-from .models.deadlines import Card, DeadlineWatch, WatchKind
-
+from .models import ApprovalCase, Department, HumanTask
 
 
 def _privileged(user: dict[str, Any]) -> bool:
@@ -37,39 +34,10 @@ def task_department(session, row: HumanTask, case: ApprovalCase | None, departme
 
 
 def visible_tasks(session, user: dict[str, Any], item: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """The open tasks this user may see and work on, newest first, with their case."""
-    rows = [session.get(HumanTask, t["id"]) for t in queries.open_tasks(session, user=user["id"], limit=limit)]
-    if _privileged(user):
-        rows = list(session.scalars(select(HumanTask).where(HumanTask.status == TaskStatus.OPEN)
-                                    .order_by(HumanTask.created_at.desc()).limit(limit)))
-    departments = set(session.scalars(select(Department.id)))
-    from .calendar import official_years
+    """The first ``limit`` open tasks this user may see and work on (``engine.lists.inbox`` pages them)."""
+    from .lists import inbox
 
-    official = official_years(session)
-    out = []
-    for row in rows:
-        case = session.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == row.instance_id)).first()
-        if item and (case is None or case.item_code != item):
-            continue
-        if not can_see_task(session, user, row, case, departments):
-            continue
-        entry = queries.task_dict(row, official)
-        entry["case"] = {"id": case.id, "number": case.number, "item": case.item_code, "status": case.status,
-                         "applicant": case.applicant_name} if case else None
-        entry["card"] = _card_of(session, row, case)
-        entry["may_claim"] = not row.assignee and (bool(user.get("admin")) or user["id"] in (row.candidate_users or [])
-                                                   or bool(set(user.get("groups") or []) & set(row.candidate_groups or [])))
-        out.append(entry)
-    return out
-
-
-def _card_of(session, row: HumanTask, case: ApprovalCase | None) -> str:
-    """The worse of the step's own clock and the case clock: what the inbox shows beside the task."""
-    states = list(session.scalars(select(DeadlineWatch.state).where(
-        DeadlineWatch.active.is_(True),
-        (DeadlineWatch.task_id == row.id) | ((DeadlineWatch.case_id == case.id) & (DeadlineWatch.kind == WatchKind.CASE))
-        if case else (DeadlineWatch.task_id == row.id))))
-    return max(states, key=Card.ORDER.index, default=Card.NORMAL)
+    return inbox(session, user, item=item, limit=limit)["items"]
 
 
 def can_see_task(session, user: dict[str, Any], row: HumanTask | None, case: ApprovalCase | None = None,
@@ -128,7 +96,10 @@ def receiver_problem(session, row: HumanTask, user_id: str) -> str | None:
     return None
 
 
-def can_see_case(session, user: dict[str, Any], case: ApprovalCase | None) -> bool:
+def can_see_case(session, user: dict[str, Any], case: ApprovalCase | None, departments: set[str] | None = None,
+                 steps: list[HumanTask] | None = None, copied: set[int] | None = None) -> bool:
+    """``departments``, the case's ``steps`` and the instances ``copied`` to the user may be passed in when
+    known (many cases at once); otherwise they are read."""
     if case is None:
         return False
     if _privileged(user):
@@ -137,8 +108,11 @@ def can_see_case(session, user: dict[str, Any], case: ApprovalCase | None) -> bo
         return True
     from .models import CarbonCopy
 
-    if session.scalars(select(CarbonCopy.id).where(CarbonCopy.instance_id == case.instance_id,
-                                                   CarbonCopy.user_id == user["id"]).limit(1)).first():
+    if copied is not None:
+        if case.instance_id in copied:
+            return True
+    elif session.scalars(select(CarbonCopy.id).where(CarbonCopy.instance_id == case.instance_id,
+                                                     CarbonCopy.user_id == user["id"]).limit(1)).first():
         return True  # 抄送: a copied user may read the case
     roles = set(user.get("roles") or [])
     if "window" in roles:
@@ -146,17 +120,16 @@ def can_see_case(session, user: dict[str, Any], case: ApprovalCase | None) -> bo
     if "reviewer" in roles:
         if user.get("department") == case.office_code:
             return True
-        rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == case.instance_id))
-        departments = set(session.scalars(select(Department.id)))
-        return any(task_department(session, r, case, departments) == user.get("department") for r in rows)
+        if steps is None:
+            steps = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == case.instance_id)))
+        if departments is None:
+            departments = set(session.scalars(select(Department.id)))
+        return any(task_department(session, r, case, departments) == user.get("department") for r in steps)
     return False
 
 
-def visible_cases(session, user: dict[str, Any], limit: int = 200) -> list[ApprovalCase]:
-    stmt = select(ApprovalCase).order_by(ApprovalCase.id.desc()).limit(limit)
-    roles = set(user.get("roles") or [])
-    if not _privileged(user) and "window" not in roles and "reviewer" not in roles:
-        from sqlalchemy import or_
+def visible_cases(session, user: dict[str, Any], limit: int = 200) -> list[dict[str, Any]]:
+    """The newest ``limit`` cases this user may see (``engine.lists.cases`` pages and filters them)."""
+    from .lists import cases
 
-        stmt = stmt.where(or_(ApprovalCase.applicant_user == user["id"], ApprovalCase.agent_user == user["id"]))
-    return [c for c in session.scalars(stmt) if can_see_case(session, user, c)]
+    return cases(session, user, limit=limit)["items"]

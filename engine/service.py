@@ -383,6 +383,56 @@ class Yimen:
               limit: int = 1000, offset: int = 0) -> list[dict]:
         return self._read(queries.open_tasks, instance=instance, user=user, group=group, limit=limit, offset=offset)
 
+    def inbox(self, user: dict, **filters) -> dict:
+        """One page of the open tasks ``user`` may see (``engine.lists.inbox``: filters, ``limit``, ``offset``)."""
+        from . import lists
+
+        return self._read(lists.inbox, user, **filters)
+
+    def case_list(self, user: dict, **filters) -> dict:
+        """One page of the cases ``user`` may see (``engine.lists.cases``: filters, ``limit``, ``offset``)."""
+        from . import lists
+
+        return self._read(lists.cases, user, **filters)
+
+    def visible_task(self, task_id: str, user: dict) -> dict:
+        """One task as ``user`` may see it, with its form fields and its case id; NotFound otherwise."""
+        from . import calendar, forms, inbox
+        from .cases import case_of_instance
+        from .models import HumanTask
+
+        def run(s):
+            row = s.get(HumanTask, task_id)
+            if row is None or not inbox.can_see_task(s, user, row):
+                raise NotFound(f"task {task_id} does not exist")
+            case = case_of_instance(s, row.instance_id)
+            return {**queries.task_dict(row, calendar.official_years(s)), "fields": forms.fields_of_task(s, row),
+                    "case_id": case.id if case else None}
+        return self._read(run)
+
+    def visible_case(self, case_id: int, user: dict) -> dict:
+        """The case as ``user`` may see it (``case``); NotFound also for a case of another department."""
+        from . import inbox
+        from .models import ApprovalCase
+
+        def run(s):
+            if not inbox.can_see_case(s, user, s.get(ApprovalCase, case_id)):
+                raise NotFound(f"case {case_id} does not exist")
+            return case_cmd.view(s, case_id)
+        return self._read(run)
+
+    def material_file(self, case_id: int, material_id: int) -> dict:
+        """Where a received material of a case is stored and its checksum (no visibility check: see visible_case)."""
+        from .models import CaseMaterial
+
+        def run(s):
+            material = s.get(CaseMaterial, material_id)
+            if material is None or material.case_id != case_id or not material.stored_path:
+                raise NotFound(f"material {material_id} of case {case_id} does not exist")
+            return {"path": material.stored_path, "sha256": material.sha256,
+                    "filename": material.filename or material.name}
+        return self._read(run)
+
     def show(self, instance: int) -> dict:
         return self._read(queries.show_instance, instance)
 

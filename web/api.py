@@ -20,9 +20,7 @@ from flask import Blueprint, g, jsonify, request, session
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.exceptions import HTTPException
 
-from engine import inbox
 from engine.errors import EngineError, NotFound, PermissionDenied, ValidationError
-from engine.models import ApprovalCase, HumanTask
 
 from .app import csrf, yimen
 
@@ -138,20 +136,13 @@ def _paged(items: list) -> dict:
     return {"items": items[offset:offset + limit], "total": len(items), "limit": limit, "offset": offset}
 
 
-def _task(task_id: str) -> HumanTask:
-    with yimen().session() as s:
-        row = s.get(HumanTask, task_id)
-        if row is None or not inbox.can_see_task(s, caller(), row):
-            raise NotFound(f"task {task_id} does not exist")
-        s.expunge(row)
-        return row
+def _task(task_id: str) -> dict:
+    """The task if the caller may see it (NotFound otherwise, also for another department's)."""
+    return yimen().visible_task(task_id, caller())
 
 
 def _case(case_id: int) -> dict:
-    with yimen().session() as s:
-        if not inbox.can_see_case(s, caller(), s.get(ApprovalCase, case_id)):
-            raise NotFound(f"case {case_id} does not exist")
-    return yimen().case(case_id)
+    return yimen().visible_case(case_id, caller())
 
 
 def _materials(data: dict) -> list[dict]:
@@ -212,15 +203,15 @@ def deploy():
 
 
 def list_tasks():
-    with yimen().session() as s:
-        items = inbox.visible_tasks(s, caller(), item=request.args.get("item") or None, limit=1000)
-    return _paged(items)
+    limit, offset = _page()
+    args = request.args
+    return yimen().inbox(caller(), scope=args.get("scope") or "all", item=args.get("item") or None,
+                         status=args.get("status") or None, card=args.get("card") or None,
+                         due=args.get("due") or None, limit=limit, offset=offset)
 
 
 def get_task(task_id: str):
-    from engine.queries import task_dict
-
-    return task_dict(_task(task_id))
+    return _task(task_id)
 
 
 def task_verb(task_id: str, verb: str):
@@ -255,10 +246,12 @@ def apply():
 
 
 def list_cases():
-    with yimen().session() as s:
-        items = [{"id": c.id, "number": c.number, "item": c.item_code, "status": c.status,
-                  "submitted": c.submitted_at.isoformat()} for c in inbox.visible_cases(s, caller(), limit=1000)]
-    return _paged(items)
+    limit, offset = _page()
+    args = request.args
+    return yimen().case_list(caller(), status=args.get("status") or None, item=args.get("item") or None,
+                             number=args.get("number") or None, applicant=args.get("applicant") or None,
+                             id_no=args.get("id_no") or None, submitted_from=args.get("submitted_from") or None,
+                             submitted_to=args.get("submitted_to") or None, limit=limit, offset=offset)
 
 
 def get_case(case_id: int):
@@ -461,7 +454,8 @@ ENDPOINTS = [
     Endpoint("GET", "/processes/versions/<int:definition_id>/diagram", "the BPMN XML of a version, as uploaded",
              get_diagram),
     Endpoint("POST", "/deployments", "deploy BPMN/DMN files (multipart field 'files'; designers)", deploy),
-    Endpoint("GET", "/tasks", "open tasks the caller may see", list_tasks, query=["item"], paged=True),
+    Endpoint("GET", "/tasks", "open tasks the caller may see, due soonest first", list_tasks,
+             query=["scope", "item", "status", "card", "due"], paged=True),
     Endpoint("GET", "/tasks/<task_id>", "one open task", get_task),
     Endpoint("POST", "/tasks/<task_id>/<verb>", "claim, unclaim, complete, decide, transfer, delegate, return, "
              "withdraw, add-signer, remove-signer, verify", task_verb,
@@ -470,7 +464,8 @@ ENDPOINTS = [
     Endpoint("POST", "/cases", "apply for a service item", apply,
              _obj(["item", "applicant"], item=_STR, applicant=_obj(["name"], name=_STR, kind=_STR, id_no=_STR),
                   materials=_MATERIALS, form={"type": "object"})),
-    Endpoint("GET", "/cases", "cases the caller may see", list_cases, paged=True),
+    Endpoint("GET", "/cases", "cases the caller may see, newest first", list_cases,
+             query=["status", "item", "number", "applicant", "id_no", "submitted_from", "submitted_to"], paged=True),
     Endpoint("GET", "/cases/<int:case_id>", "one case with materials, opinions, notices and its clock", get_case),
     Endpoint("POST", "/cases/<int:case_id>/<verb>", "accept, not-accept, correction, tolerate, supplement, resubmit, extend, "
              "withdraw, terminate, special-procedure, end-special-procedure, urge, copy (抄送), rate", case_verb,

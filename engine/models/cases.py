@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -35,6 +35,13 @@ class CaseStatus:
 
 class ApprovalCase(Base):
     __tablename__ = "approval_case"
+    # Case lists and search (engine/lists.py); on PostgreSQL the migration adds prefix indexes on the number
+    # and the applicant's name.
+    __table_args__ = (
+        Index("ix_approval_case_office_code", "office_code"),
+        Index("ix_approval_case_applicant_id_no", "applicant_id_no"),
+        Index("ix_approval_case_submitted_at", "submitted_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(60), unique=True)

@@ -42,6 +42,11 @@ class DeadlineWatch(Base):
         Index("ix_deadline_watch_next_change", "next_change_at"),
         Index("ix_deadline_watch_department_state", "department", "state", "active"),
         Index("ix_deadline_watch_active_due", "active", "promised_due"),
+        # The card beside each inbox row: the step's clock and the case clock.
+        Index("ix_deadline_watch_task_active", "task_id", "active", "state"),
+        Index("ix_deadline_watch_case_kind_active", "case_id", "kind", "active", "state"),
+        # Counting and filtering inbox rows by card: the running clocks past normal.
+        Index("ix_deadline_watch_carded", "active", "state", "kind", "task_id", "case_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

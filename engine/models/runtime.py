@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -69,6 +69,9 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_task_status_assignee", "status", "assignee"),
         Index("ix_human_task_status_due", "status", "due"),
+        # The inbox's order (engine/lists.py): open steps due soonest first, then oldest.
+        Index("ix_human_task_open_due", "due", "created_at", "id", postgresql_where=text("status = 'open'"),
+              sqlite_where=text("status = 'open'")),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -96,7 +99,8 @@ class TaskCandidate(Base):
     """One candidate user or group of an open task, so inbox queries use an index."""
 
     __tablename__ = "task_candidate"
-    __table_args__ = (Index("ix_task_candidate_kind_value", "kind", "value"),)
+    __table_args__ = (Index("ix_task_candidate_kind_value", "kind", "value"),
+                      Index("ix_task_candidate_task_kind_value", "task_id", "kind", "value"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), index=True)

@@ -14,9 +14,7 @@ from flask import Blueprint, abort, current_app, flash, render_template, request
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
-from engine import inbox
-from engine.errors import EngineError
-from engine.models import ApprovalCase
+from engine.errors import EngineError, NotFound
 
 from ..app import yimen
 from ..auth import current_user, has_role
@@ -76,12 +74,28 @@ def act(fn, *args, success: str = "Done", **kwargs):
 
 
 
+PAGE_SIZE = 50  # rows on a page of the inbox and of case lists
+MAX_PAGE = 2**31 // PAGE_SIZE  # beyond it the offset would overflow the databases' integers
+
+
+def page_number(text: str | None) -> int:
+    """``?page=N`` (from 1); anything else is the first page."""
+    try:
+        return min(max(int(text or 1), 1), MAX_PAGE)
+    except ValueError:
+        return 1
+
+
+def page_count(total: int) -> int:
+    return max(1, -(-total // PAGE_SIZE))
+
+
 def visible_case(case_id: int) -> dict:
     """The case as the current user may see it, or 404 (also for cases of other departments)."""
-    with yimen().session() as s:
-        if not inbox.can_see_case(s, current_user(), s.get(ApprovalCase, case_id)):
-            abort(404)
-    return yimen().case(case_id)
+    try:
+        return yimen().visible_case(case_id, current_user())
+    except NotFound:
+        abort(404)
 
 
 from . import account, admin, applicant, cases, designer, staff, supervision  # noqa: E402,F401  (registers the routes)

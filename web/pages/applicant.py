@@ -2,43 +2,25 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
-from engine import inbox
 from engine.errors import EngineError
-from engine.models import ApprovalCase, CaseMaterial
-from engine.models.cases import CaseRating, CaseStatus
 
 from ..app import yimen
 from ..auth import current_user, roles_required
-from . import act, bp, refusal_text, visible_case
+from . import PAGE_SIZE, act, bp, page_count, page_number, refusal_text, visible_case
 
 
 # --- applicants ---------------------------------------------------------------------
 
-def to_do(session, case: ApprovalCase, user_id: str) -> str | None:
-    """What the applicant still has to do on their own case, so "my cases" says it without opening each one."""
-    if user_id not in (case.applicant_user, case.agent_user):
-        return None
-    if case.status == CaseStatus.CORRECTION_REQUESTED:
-        return "correct"
-    if case.status in CaseStatus.FINAL:
-        rated = session.scalars(select(CaseRating.id).where(CaseRating.case_id == case.id)).first()
-        return None if rated else "rate"
-    missing = session.scalars(select(CaseMaterial.id).where(CaseMaterial.case_id == case.id,
-                                                            CaseMaterial.status == "missing",
-                                                            CaseMaterial.required.is_(True))).first()
-    return "supplement" if missing and case.accepted_at else None
-
-
 @bp.get("/my")
 @roles_required()
 def my_cases():
-    me = current_user()
-    with yimen().session() as s:
-        cases = [{"id": c.id, "number": c.number, "item": c.item_code, "status": c.status,
-                  "submitted": c.submitted_at, "to_do": to_do(s, c, me["id"])} for c in inbox.visible_cases(s, me)]
-    return render_template("my_cases.html", cases=cases, items=yimen().items())
+    """The cases I may see, newest first, a page at a time; each says what I still have to do on it."""
+    page = page_number(request.args.get("page"))
+    listed = yimen().case_list(current_user(), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render_template("my_cases.html", cases=listed["items"], total=listed["total"], page=page,
+                           pages=page_count(listed["total"]),
+                           items=yimen().items())
 
 
 @bp.route("/apply/<code>", methods=["GET", "POST"])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import abort, render_template, send_file
 
-from engine.models import CaseMaterial
+from engine.errors import NotFound
 
 from ..app import yimen
 from ..auth import current_user, roles_required
@@ -27,11 +27,11 @@ def case_page(case_id: int):
 def material_file(case_id: int, material_id: int):
     """A submitted file, for whoever may see the case; refused if it changed on disk since it was received."""
     visible_case(case_id)
-    with yimen().session() as s:
-        material = s.get(CaseMaterial, material_id)
-        if material is None or material.case_id != case_id or not material.stored_path:
-            abort(404)
-        path, digest, filename = Path(material.stored_path), material.sha256, material.filename or material.name
+    try:
+        material = yimen().material_file(case_id, material_id)
+    except NotFound:
+        abort(404)
+    path, digest, filename = Path(material["path"]), material["sha256"], material["filename"]
     if not path.is_file():
         abort(404)
     content = path.read_bytes()

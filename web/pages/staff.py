@@ -2,63 +2,45 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
-from engine import calendar, clock, forms, inbox, queries
-from engine.errors import EngineError
-from engine.models import ApprovalCase, HumanTask
-from engine.models.cases import CaseStatus
+from engine import forms
+from engine.errors import EngineError, NotFound
+from engine.lists import CARDS, CASE_STATUSES, DUE_FILTERS, SCOPES as INBOX_SCOPES
 
 from ..app import yimen
 from ..auth import current_user, roles_required
 from ..security import same_site_referrer
-from . import act, bp, refusal_text, visible_case
-
-
-INBOX_SCOPES = ("all", "mine", "group")
-DUE_FILTERS = ("overdue", "today", "week")
+from . import PAGE_SIZE, act, bp, page_count, page_number, refusal_text, visible_case
 
 
 @bp.get("/inbox")
 @roles_required("window", "reviewer", "supervisor")
 def inbox_page():
-    """My tasks (assigned to me) and my groups' tasks (unclaimed), with filters and counts."""
+    """My tasks (assigned to me) and my groups' tasks (unclaimed), with filters, counts and pages."""
     me = current_user()
     args = request.args
     item = args.get("item") or None
     scope = args.get("scope") if args.get("scope") in INBOX_SCOPES else "all"
-    status, card = args.get("status") or None, args.get("card") or None
+    status = args.get("status") if args.get("status") in CASE_STATUSES else None
+    card = args.get("card") if args.get("card") in CARDS else None
     due = args.get("due") if args.get("due") in DUE_FILTERS else None
-    with yimen().session() as s:
-        tasks = inbox.visible_tasks(s, me, item=item)
-    counts = {"all": len(tasks), "mine": sum(t["assignee"] == me["id"] for t in tasks),
-              "group": sum(not t["assignee"] for t in tasks),
-              "cards": {c: sum(t["card"] == c for t in tasks) for c in ("warning", "yellow", "red")}}
-    now = clock.now()
-    horizon = {"overdue": now, "today": now + timedelta(days=1), "week": now + timedelta(days=7)}
-    shown = [t for t in tasks
-             if (scope != "mine" or t["assignee"] == me["id"]) and (scope != "group" or not t["assignee"])
-             and (not status or (t["case"] or {}).get("status") == status) and (not card or t["card"] == card)
-             and (not due or (t["due"] and datetime.fromisoformat(t["due"]) <= horizon[due]))]
-    return render_template("inbox.html", tasks=shown, counts=counts, items=yimen().items(), item=item,
-                           scope=scope, status=status, card=card, due=due, statuses=CaseStatus.ALL)
+    page = page_number(args.get("page"))
+    listed = yimen().inbox(me, scope=scope, item=item, status=status, card=card, due=due, limit=PAGE_SIZE,
+                           offset=(page - 1) * PAGE_SIZE, counts=True)
+    return render_template("inbox.html", tasks=listed["items"], counts=listed["counts"], total=listed["total"],
+                           page=page, pages=page_count(listed["total"]), items=yimen().items(), item=item,
+                           scope=scope, status=status, card=card, due=due, statuses=CASE_STATUSES)
 
 
 def _visible_task(task_id: str) -> tuple[dict, dict | None]:
     me = current_user()
-    with yimen().session() as s:
-        row = s.get(HumanTask, task_id)
-        if row is None or not inbox.can_see_task(s, me, row):
-            abort(404)
-        case = s.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == row.instance_id)).first()
-        task = {"id": row.id, "name": row.name, "element_id": row.element_id, "form_key": row.form_key,
-                "assignee": row.assignee, "status": row.status, "due": row.due, "instance": row.instance_id,
-                "candidate_groups": row.candidate_groups, "fields": forms.fields_of_task(s, row),
-                "due_provisional": queries.task_dict(row, calendar.official_years(s))["due_provisional"]}
-        return task, (yimen().case(case.id) if case else None)
+    try:
+        task = yimen().visible_task(task_id, me)
+    except NotFound:
+        abort(404)
+    return task, (yimen().case(task["case_id"]) if task["case_id"] else None)
 
 
 def _int(text: str | None) -> int | None:

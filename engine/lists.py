@@ -1,0 +1,344 @@
+"""The lists people page through: the staff inbox and case lists, each one SQL query plus one count.
+
+Visibility is the rule of ``engine.inbox`` (``can_see_task``, ``can_see_case``) written as SQL, so a
+page and its total come from the database however many rows there are; the columns a page shows (the
+case, the card, the provisional mark, whether the user may claim) are joins and correlated subqueries of
+the same statement. Paging is ``limit``/``offset``: the inner query picks one page of ids in order (on
+its index), the outer one fetches their columns, so a late page costs only its ids.
+
+The case rule reads each step's ``candidate_groups`` (JSON) because closed steps keep no candidate rows;
+the inbox, which lists open steps only, reads the indexed ``task_candidate`` rows instead.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, cast, exists, extract, false, func, literal, not_, or_, select, true
+
+from . import clock
+from .calendar import LOCAL
+from .errors import ValidationError
+from .inbox import _privileged
+from .models import ApprovalCase, CarbonCopy, Department, HumanTask, TaskCandidate, TaskStatus
+from .models.calendar import CalendarYear
+from .models.cases import CaseMaterial, CaseRating, CaseStatus
+from .models.deadlines import Card, DeadlineWatch, WatchKind
+
+MAX_LIMIT = 500
+SCOPES = ("all", "mine", "group")
+CARDS = Card.ORDER
+CASE_STATUSES = CaseStatus.ALL
+DUE_FILTERS = {"overdue": timedelta(0), "today": timedelta(days=1), "week": timedelta(days=7)}
+
+_T, _C, _TC = HumanTask.__table__, ApprovalCase.__table__, TaskCandidate.__table__
+_D, _W, _Y = Department.__table__, DeadlineWatch.__table__, CalendarYear.__table__
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT or offset < 0:
+        raise ValidationError(f"limit must be 1..{MAX_LIMIT} and offset >= 0")
+
+
+def _dialect(session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _greatest(dialect: str, a, b):
+    return func.greatest(a, b) if dialect == "postgresql" else func.max(a, b)
+
+
+def _local_year(dialect: str, column):
+    """The calendar year of a UTC moment in Beijing time (no daylight saving since 1991)."""
+    if dialect == "postgresql":
+        return cast(extract("year", func.timezone(str(LOCAL), column)), Integer)
+    return cast(func.strftime("%Y", column, "+8 hours"), Integer)
+
+
+def _rank(state):
+    """A watch state as its place in ``Card.ORDER`` (normal 0 ... red 3)."""
+    return case(*((state == name, index) for index, name in enumerate(Card.ORDER) if index), else_=0)
+
+
+def _card_rank(dialect: str, task_id, case_id):
+    """The worse of the step's own clock and the case clock (what ``inbox._card_of`` says), as a rank."""
+    step = select(func.max(_rank(_W.c.state))).where(_W.c.task_id == task_id, _W.c.active == true())
+    whole = select(func.max(_rank(_W.c.state))).where(_W.c.case_id == case_id, _W.c.kind == WatchKind.CASE,
+                                                      _W.c.active == true())
+    return _greatest(dialect, func.coalesce(step.scalar_subquery(), 0), func.coalesce(whole.scalar_subquery(), 0))
+
+
+def _is_candidate(user_id: str, groups: list[str], task):
+    """Per row (for the rows of one page): ``user_id`` is a candidate user or in a candidate group."""
+    return exists().where(_TC.c.task_id == task.c.id, or_(
+        and_(_TC.c.kind == "user", _TC.c.value == user_id),
+        and_(_TC.c.kind == "group", _TC.c.value.in_(groups)) if groups else false()))
+
+
+def _candidate_tasks(user_id: str, groups: list[str]):
+    """The ids of the open tasks ``user_id`` is a candidate for: one set the database builds once."""
+    return select(_TC.c.task_id).where(or_(
+        and_(_TC.c.kind == "user", _TC.c.value == user_id),
+        and_(_TC.c.kind == "group", _TC.c.value.in_(groups)) if groups else false()))
+
+
+def _first_department_groups():
+    """Per open task with one, its first candidate group that is a department (``inbox.task_department``)."""
+    earlier = _TC.alias("earlier")
+    return (select(_TC.c.task_id.label("task_id"), _TC.c.value.label("department"))
+            .join(_D, _D.c.id == _TC.c.value)
+            .where(_TC.c.kind == "group",
+                   ~exists().where(earlier.c.task_id == _TC.c.task_id, earlier.c.kind == "group",
+                                   earlier.c.id < _TC.c.id, earlier.c.value.in_(select(_D.c.id))))
+            .subquery("first_department"))
+
+
+def _task_visibility(user: dict[str, Any], joined):
+    """``inbox.can_see_task`` for open tasks: the FROM clause to use and the WHERE clause."""
+    if _privileged(user):
+        return joined, true()
+    roles = set(user.get("roles") or [])
+    me, groups = user["id"], sorted(set(user.get("groups") or []))
+    rule = or_(_T.c.assignee == me, and_(_T.c.assignee.is_(None), _T.c.id.in_(_candidate_tasks(me, groups))))
+    if "reviewer" in roles and "window" not in roles:
+        # A reviewer sees only their department's steps: the first department group, else the case's office.
+        first = _first_department_groups()
+        joined = joined.outerjoin(first, first.c.task_id == _T.c.id)
+        owner = func.coalesce(first.c.department, _C.c.office_code)
+        department = user.get("department")
+        rule = and_(rule, owner.is_(None) if department is None else or_(owner.is_(None), owner == department))
+    return joined, rule
+
+
+def _card_joins(joined, dialect: str):
+    """``joined`` with each task's worst running clock (its step's, its case's) as ``rank``, by set joins.
+
+    For counting and filtering many rows; only clocks past normal are gathered, so the sets stay small.
+    """
+    ranked = _rank(_W.c.state)
+    carded = and_(_W.c.active == true(), _W.c.state.in_(Card.ORDER[1:]))  # on ix_deadline_watch_carded
+    steps = (select(_W.c.task_id.label("task_id"), func.max(ranked).label("rank"))
+             .where(carded, _W.c.task_id.is_not(None)).group_by(_W.c.task_id).subquery("step_cards"))
+    whole = (select(_W.c.case_id.label("case_id"), func.max(ranked).label("rank"))
+             .where(carded, _W.c.kind == WatchKind.CASE).group_by(_W.c.case_id).subquery("case_cards"))
+    rank = _greatest(dialect, func.coalesce(steps.c.rank, 0), func.coalesce(whole.c.rank, 0))
+    return joined.outerjoin(steps, steps.c.task_id == _T.c.id).outerjoin(whole, whole.c.case_id == _C.c.id), rank
+
+
+def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = None, status: str | None = None,
+          card: str | None = None, due: str | None = None, limit: int = 50, offset: int = 0,
+          counts: bool = False) -> dict[str, Any]:
+    """One page of the open tasks ``user`` may see and work on, due soonest first (no due date last), then oldest.
+
+    Filters: ``scope`` (all, ``mine``: assigned to me, ``group``: unclaimed), ``item`` and ``status`` of the
+    case, ``card`` (the worse of the step's and the case's clock), ``due`` (overdue, today, week).
+    ``counts=True`` adds what the inbox's links show: all, mine, group and each card, under the item filter
+    alone. Each item is ``queries.task_dict`` with ``case``, ``card`` and ``may_claim``.
+    """
+    _check_page(limit, offset)
+    if scope not in SCOPES:
+        raise ValidationError(f"scope is one of {', '.join(SCOPES)}")
+    if card is not None and card not in Card.ORDER:
+        raise ValidationError(f"card is one of {', '.join(Card.ORDER)}")
+    if due is not None and due not in DUE_FILTERS:
+        raise ValidationError(f"due is one of {', '.join(DUE_FILTERS)}")
+    dialect, me = _dialect(session), user["id"]
+    joined, rule = _task_visibility(user, _T.outerjoin(_C, _C.c.instance_id == _T.c.instance_id))
+    visible = [_T.c.status == TaskStatus.OPEN, rule]
+    if item:
+        visible.append(_C.c.item_code == item)
+    with_cards, joined_rank = _card_joins(joined, dialect)
+    narrow = []
+    if scope == "mine":
+        narrow.append(_T.c.assignee == me)
+    elif scope == "group":
+        narrow.append(_T.c.assignee.is_(None))
+    if status:
+        narrow.append(_C.c.status == status)
+    if card:
+        narrow.append(joined_rank == Card.ORDER.index(card))
+    if due:
+        narrow.append(and_(_T.c.due.is_not(None), _T.c.due <= clock.now() + DUE_FILTERS[due]))
+    in_view = and_(*narrow) if narrow else true()
+
+    def tally(condition):
+        return func.sum(case((condition, 1), else_=0)).over()
+
+    # The visible rows once, with the total (and the inbox's counts) as window sums over all of them; the page
+    # is the first ``limit`` in order after ``offset``. A page past the end comes back empty: then one count.
+    if counts:
+        sums = [tally(in_view).label("n_total"), func.count().over().label("n_all"),
+                tally(_T.c.assignee == me).label("n_mine"), tally(_T.c.assignee.is_(None)).label("n_group"),
+                *(tally(joined_rank == i).label(f"n_{c}") for i, c in enumerate(Card.ORDER) if i)]
+        rows = (select(_T.c.id.label("page_id"), _T.c.due.label("page_due"), _T.c.created_at.label("page_created"),
+                       case((in_view, 1), else_=0).label("in_view"), *sums)
+                .select_from(with_cards).where(*visible).subquery("visible"))
+        shown = [rows.c.in_view == 1]
+    else:
+        rows = (select(_T.c.id.label("page_id"), _T.c.due.label("page_due"), _T.c.created_at.label("page_created"),
+                       func.count().over().label("n_total"))
+                .select_from(with_cards if card else joined).where(*visible, *narrow).subquery("visible"))
+        shown = []
+    order = (rows.c.page_due.asc().nulls_last(), rows.c.page_created, rows.c.page_id)
+    page = select(rows).where(*shown).order_by(*order).limit(limit).offset(offset).subquery("page")
+    rows_of_page = _T.join(page, page.c.page_id == _T.c.id).outerjoin(_C, _C.c.instance_id == _T.c.instance_id)
+    provisional = and_(_T.c.due.is_not(None), not_(exists().where(_Y.c.year == _local_year(dialect, _T.c.due))))
+    may_claim = and_(_T.c.assignee.is_(None),
+                     true() if user.get("admin") else _is_candidate(me, sorted(set(user.get("groups") or [])), _T))
+    stmt = (select(_T, _C.c.id.label("case_id"), _C.c.number.label("case_number"),
+                   _C.c.item_code.label("case_item"), _C.c.status.label("case_status"),
+                   _C.c.applicant_name.label("case_applicant"),
+                   _card_rank(dialect, _T.c.id, _C.c.id).label("card_rank"),
+                   case((provisional, True), else_=False).label("provisional"),
+                   case((may_claim, True), else_=False).label("may_claim"),
+                   *(c for c in page.c if c.name.startswith("n_")))
+            .select_from(rows_of_page)
+            .order_by(page.c.page_due.asc().nulls_last(), page.c.page_created, page.c.page_id))
+    found = list(session.execute(stmt))
+    items = [_task_item(row) for row in found]
+    if not found:
+        found = [_inbox_tallies(session, with_cards, visible, in_view, joined_rank, me)] if counts else \
+            [{"n_total": session.scalar(select(func.count()).select_from(with_cards if card else joined)
+                                        .where(*visible, *narrow))}]
+    first = found[0]._mapping if hasattr(found[0], "_mapping") else found[0]
+    out = {"items": items, "total": int(first["n_total"] or 0), "limit": limit, "offset": offset}
+    if counts:
+        out["counts"] = {"all": int(first["n_all"] or 0), "mine": int(first["n_mine"] or 0),
+                         "group": int(first["n_group"] or 0),
+                         "cards": {c: int(first[f"n_{c}"] or 0) for c in Card.ORDER[1:]}}
+    return out
+
+
+def _inbox_tallies(session, source, visible, in_view, rank, me) -> dict[str, int]:
+    """The inbox's counts in one grouped pass, for a page past the end (which has no rows to carry them)."""
+    grouped = select(rank, case((_T.c.assignee == me, 1), else_=0), case((_T.c.assignee.is_(None), 1), else_=0),
+                     case((in_view, 1), else_=0), func.count()).select_from(source).where(*visible)
+    out = {"n_total": 0, "n_all": 0, "n_mine": 0, "n_group": 0, **{f"n_{c}": 0 for c in Card.ORDER[1:]}}
+    for rank_of, mine, unclaimed, shown, n in session.execute(grouped.group_by(*grouped.selected_columns[:4])):
+        out["n_all"] += n
+        out["n_mine"] += n if mine else 0
+        out["n_group"] += n if unclaimed else 0
+        if rank_of:
+            out[f"n_{Card.ORDER[int(rank_of)]}"] += n
+        out["n_total"] += n if shown else 0
+    return out
+
+
+def _task_item(row) -> dict[str, Any]:
+    return {"due_provisional": bool(row.provisional),
+            "id": row.id, "instance": row.instance_id, "element_id": row.element_id, "name": row.name,
+            "lane": row.lane, "assignee": row.assignee, "candidate_users": list(row.candidate_users or []),
+            "candidate_groups": list(row.candidate_groups or []), "due": row.due.isoformat() if row.due else None,
+            "form_key": row.form_key, "status": row.status, "created": row.created_at.isoformat(),
+            "case": {"id": row.case_id, "number": row.case_number, "item": row.case_item, "status": row.case_status,
+                     "applicant": row.case_applicant} if row.case_id is not None else None,
+            "card": Card.ORDER[int(row.card_rank or 0)], "may_claim": bool(row.may_claim)}
+
+
+# --- cases ------------------------------------------------------------------------------
+
+def _first_department_group(dialect: str, task):
+    """The first of a step's ``candidate_groups`` (JSON, kept after the step closes) that is a department."""
+    if dialect == "postgresql":
+        groups = case((func.json_typeof(task.c.candidate_groups) == "array", task.c.candidate_groups),
+                      else_=cast(literal("[]"), task.c.candidate_groups.type))
+        element = func.json_array_elements_text(groups).table_valued("value", with_ordinality="position") \
+            .render_derived(name="g")
+    else:
+        element = func.json_each(task.c.candidate_groups).table_valued("value", "key").alias("g")
+    position = element.c.position if dialect == "postgresql" else element.c.key
+    return (select(element.c.value).select_from(element.join(_D, _D.c.id == element.c.value))
+            .order_by(position).limit(1).scalar_subquery())
+
+
+def _case_visibility(dialect: str, user: dict[str, Any]):
+    """``inbox.can_see_case`` as a WHERE clause on ``approval_case``."""
+    if _privileged(user):
+        return true()
+    roles = set(user.get("roles") or [])
+    if "window" in roles:
+        return true()  # 一窗受理: the window accepts for every department
+    me = user["id"]
+    copied = CarbonCopy.__table__
+    rule = [_C.c.applicant_user == me, _C.c.agent_user == me,
+            exists().where(copied.c.instance_id == _C.c.instance_id, copied.c.user_id == me)]
+    department = user.get("department")
+    if "reviewer" in roles and department is not None:
+        steps = HumanTask.__table__.alias("step")
+        rule += [_C.c.office_code == department,
+                 exists().where(steps.c.instance_id == _C.c.instance_id,
+                                _first_department_group(dialect, steps) == department)]
+    return or_(*rule)
+
+
+def _local_start(day: date | datetime | str) -> datetime:
+    if isinstance(day, str):
+        try:
+            day = date.fromisoformat(day)
+        except ValueError as exc:
+            raise ValidationError(f"'{day}' is not a date (YYYY-MM-DD)") from exc
+    if isinstance(day, datetime):
+        return day
+    return datetime.combine(day, time.min, tzinfo=LOCAL)
+
+
+def _prefix(column, text: str):
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(escaped + "%", escape="\\")
+
+
+def cases(session, user: dict[str, Any], status: str | None = None, item: str | None = None,
+          number: str | None = None, applicant: str | None = None, id_no: str | None = None,
+          submitted_from: date | datetime | str | None = None, submitted_to: date | datetime | str | None = None,
+          limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """One page of the cases ``user`` may see, newest first, with a correct total.
+
+    Filters: ``status``, ``item``, ``number`` (the whole number or its beginning), ``applicant`` (the
+    beginning of the name), ``id_no`` (exactly), ``submitted_from`` / ``submitted_to`` (local dates, both
+    included). Each item carries ``to_do``: what the applicant still has to do (correct, supplement, rate).
+    """
+    _check_page(limit, offset)
+    if status is not None and status not in CaseStatus.ALL:
+        raise ValidationError(f"status is one of {', '.join(CaseStatus.ALL)}")
+    dialect = _dialect(session)
+    where = [_case_visibility(dialect, user)]
+    if status:
+        where.append(_C.c.status == status)
+    if item:
+        where.append(_C.c.item_code == item)
+    if number:
+        where.append(_prefix(_C.c.number, number))
+    if applicant:
+        where.append(_prefix(_C.c.applicant_name, applicant))
+    if id_no:
+        where.append(_C.c.applicant_id_no == id_no)
+    if submitted_from:
+        where.append(_C.c.submitted_at >= _local_start(submitted_from))
+    if submitted_to:  # a date is included whole; a moment is the last one included
+        end = _local_start(submitted_to)
+        where.append(_C.c.submitted_at <= end if isinstance(submitted_to, datetime)
+                     else _C.c.submitted_at < end + timedelta(days=1))
+
+    page = select(_C.c.id.label("page_id")).where(*where).order_by(_C.c.id.desc()).limit(limit).offset(offset) \
+        .subquery("page")
+    me = user["id"]
+    materials, ratings = CaseMaterial.__table__, CaseRating.__table__
+    rated = exists().where(ratings.c.case_id == _C.c.id)
+    missing = exists().where(materials.c.case_id == _C.c.id, materials.c.status == "missing",
+                             materials.c.required.is_(True))
+    todo = case(
+        (_C.c.status == CaseStatus.CORRECTION_REQUESTED, "correct"),
+        (_C.c.status.in_(CaseStatus.FINAL), case((rated, None), else_="rate")),
+        (and_(_C.c.accepted_at.is_not(None), missing), "supplement"),
+        else_=None)
+    to_do = case((or_(_C.c.applicant_user == me, _C.c.agent_user == me), todo), else_=None)  # only on my own
+    stmt = (select(_C.c.id, _C.c.number, _C.c.item_code, _C.c.status, _C.c.office_code, _C.c.applicant_name,
+                   _C.c.submitted_at, _C.c.accepted_at, _C.c.concluded_at, _C.c.instance_id, to_do.label("to_do"))
+            .select_from(_C.join(page, page.c.page_id == _C.c.id)).order_by(_C.c.id.desc()))
+    items = [{"id": r.id, "number": r.number, "item": r.item_code, "status": r.status, "office": r.office_code,
+              "applicant": r.applicant_name, "instance": r.instance_id, "submitted": r.submitted_at.isoformat(),
+              "accepted": r.accepted_at.isoformat() if r.accepted_at else None,
+              "concluded": r.concluded_at.isoformat() if r.concluded_at else None, "to_do": r.to_do}
+             for r in session.execute(stmt)]
+    total = session.scalar(select(func.count()).select_from(_C).where(*where))
+    return {"items": items, "total": int(total), "limit": limit, "offset": offset}
