@@ -52,7 +52,9 @@ def finish_step(ctx, row: HumanTask, data: dict[str, Any], *, case=None, decisio
     delegate's are recorded as an assisting opinion (协办意见) and the step returns to its owner.
     """
     from .cases import record_opinion
+    from .commands.tasks import change_open_task
 
+    change_open_task(ctx, row)  # still open and in the hands it was read in: a racing claim or hand-over loses
     _not_during_special_procedure(ctx, row)
     running = runtime.load(ctx, row.instance_id)
     task = runtime.spiff_task(running, row.spiff_task_id)

@@ -10,7 +10,7 @@ from ..assignment import may_work_on, refuse
 from ..context import Ctx, command
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationError
 from ..models import User
-from .tasks import load_open_task, touch_instance
+from .tasks import change_open_task, load_open_task, touch_instance
 
 
 def _target(ctx: Ctx, user: str, row=None) -> str:
@@ -38,7 +38,8 @@ def transfer(ctx: Ctx, task_id: str, to_user: str, reason: str | None = None) ->
         raise InvalidState(f"task {task_id} is delegated to '{row.assignee}'; it must come back first")
     if row.assignee == to_user:
         raise InvalidState(f"task {task_id} is already assigned to '{to_user}'")
-    previous, row.assignee, row.owner = row.assignee, to_user, None
+    previous = row.assignee
+    change_open_task(ctx, row, assignee=to_user, owner=None)
     touch_instance(ctx, row)
     ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
     ctx.audit.data = {"from": previous, "to": to_user, "reason": reason}
@@ -57,7 +58,7 @@ def delegate(ctx: Ctx, task_id: str, to_user: str, note: str | None = None) -> d
     to_user = _target(ctx, to_user, row)
     if to_user == row.assignee:
         raise InvalidState("a task cannot be delegated to its own assignee")
-    row.owner, row.assignee, row.delegation = row.assignee, to_user, "pending"
+    change_open_task(ctx, row, owner=row.assignee, assignee=to_user, delegation="pending")
     touch_instance(ctx, row)
     ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
     ctx.audit.data = {"owner": row.owner, "delegate": to_user, "note": note}
