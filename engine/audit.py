@@ -44,7 +44,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from . import clock
@@ -257,11 +257,14 @@ def _written_rows(session: Session) -> list[dict[str, Any]] | None:
         return None
     rows = []
     for (table, row_id), obj in sorted(noted.items(), key=lambda item: (item[0][0], item[0][1])):
-        if obj is None:
+        state = inspect(obj)
+        if state.transient:  # inserted in a savepoint that was rolled back: never written
+            continue
+        if state.deleted or state.was_deleted:
             rows.append({"table": table, "id": row_id, "row": None})
         else:
             rows.append({"table": table, "id": row_id, "row": {c: _value(getattr(obj, c)) for c in COVERED[table]}})
-    return rows
+    return rows or None
 
 
 def append_event(ctx, action: str, instance_id: int | None, task_id: str | None, data: dict) -> str:

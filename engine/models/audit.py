@@ -65,7 +65,7 @@ COVERED: dict[str, tuple[str, ...]] = {
     "credit_record": ("applicant_name", "applicant_id_no", "applicant_user", "kind", "case_id", "note", "at"),
 }
 
-WRITTEN_ROWS = "yimen_audit_rows"  # session.info key: {(table, id): row object, or None once deleted}
+WRITTEN_ROWS = "yimen_audit_rows"  # session.info key: {(table, id): row object}
 
 
 @event.listens_for(Session, "after_flush")
@@ -73,8 +73,7 @@ def _note_covered_rows(session: Session, _flush_context) -> None:
     """Remember the covered rows this flush wrote (the new/dirty/deleted lists still show what was flushed)."""
     noted = None
     for obj in session.new:
-        columns = COVERED.get(getattr(obj, "__tablename__", None))
-        if columns is not None:
+        if getattr(obj, "__tablename__", None) in COVERED:
             noted = noted if noted is not None else session.info.setdefault(WRITTEN_ROWS, {})
             noted[(obj.__tablename__, obj.id)] = obj
     for obj in session.dirty:
@@ -88,10 +87,11 @@ def _note_covered_rows(session: Session, _flush_context) -> None:
     for obj in session.deleted:
         if getattr(obj, "__tablename__", None) in COVERED:
             noted = noted if noted is not None else session.info.setdefault(WRITTEN_ROWS, {})
-            noted[(obj.__tablename__, obj.id)] = None
+            noted[(obj.__tablename__, obj.id)] = obj
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _forget_covered_rows(session: Session) -> None:
-    session.info.pop(WRITTEN_ROWS, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_covered_rows(session: Session, transaction) -> None:
+    """The command's transaction is over (a savepoint ending is not: what it undid shows in the rows' state)."""
+    if transaction.parent is None:
+        session.info.pop(WRITTEN_ROWS, None)

@@ -17,7 +17,8 @@ from sqlalchemy import delete, select, text, update
 from engine import audit, scheduler
 from engine.errors import ValidationError
 from engine.migrate import upgrade
-from engine.models import ApprovalCase, AuditEvent, AuditHead
+from engine.context import command
+from engine.models import ApprovalCase, AuditEvent, AuditHead, CaseOpinion
 from engine.service import Yimen
 from tests.conftest import read
 from tests.engine.test_cli import STANDARD, cli  # noqa: F401 - the CLI fixture
@@ -386,6 +387,35 @@ def test_truncated_events_leave_their_rows_unexplained(office):
     assert not result["ok"]
     assert {p["table"] for p in result["problems"]} == {"approval_case", "case_opinion", "case_notice"}
     assert {p["problem"] for p in result["problems"]} == {"no audit event wrote this row"}
+
+
+@command("test.savepoints")
+def _opinions_in_savepoints(ctx, case_id: int) -> None:
+    def opinion(text_):
+        ctx.session.add(CaseOpinion(case_id=case_id, user_id="wang", decision="note", text=text_, at=ctx.now))
+        ctx.session.flush()
+
+    opinion("kept")
+    try:
+        with ctx.session.begin_nested():
+            opinion("undone")
+            ctx.session.get(ApprovalCase, case_id).extension_days = 99
+            ctx.session.flush()
+            raise RuntimeError("roll the savepoint back")
+    except RuntimeError:
+        pass
+    with ctx.session.begin_nested():
+        opinion("also kept")
+
+
+def test_rows_written_around_savepoints_are_recorded_as_committed(office):
+    """A savepoint ending keeps what the command wrote before; what a rolled-back savepoint wrote is not recorded."""
+    case = _accepted_case(office)
+    office._run(None, _opinions_in_savepoints, case_id=case)
+    rows = _events(office)[-1].covered["rows"]
+    assert sorted(r["row"]["text"] for r in rows if r["table"] == "case_opinion") == ["also kept", "kept"]
+    assert all(r["row"]["extension_days"] == 0 for r in rows if r["table"] == "approval_case")
+    assert _verify(office)["ok"]
 
 
 # --- before the chain was keyed -----------------------------------------------------------------------------------
