@@ -6,7 +6,7 @@ prefixes, schemes and hosts refused); anything else goes to the home page.
 """
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
@@ -41,6 +41,9 @@ def _sign_in(app, next_value: str):
 @pytest.mark.parametrize("next_value", OFF_SITE_NEXT)
 def test_sign_in_never_sends_people_off_site(app, next_value):
     response = _sign_in(app, next_value)
+    if response.status_code == 400:  # a NUL byte: refused outright by the input normalisation (web/inputs.py)
+        assert "\x00" in unquote(next_value) and "Location" not in response.headers
+        return
     assert response.status_code == 302
     assert _follows_home_or_path(response.headers["Location"]) == "/"
 
