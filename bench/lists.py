@@ -3,8 +3,8 @@
 Fills a fresh PostgreSQL database with ``--tasks`` open review steps (default 20,000) over three
 departments (SJ, WJ, XF) whose reviewers share the candidate group ``reviewer``, plus ``--window``
 cases waiting at the window (default 5,000), then times ``Yimen.inbox`` (one page of 50 and its count,
-as the inbox page asks) ``--runs`` times per question. Nothing is asserted; the figures go to
-``bench/README.md``.
+as the inbox page asks) ``--runs`` times per question, and the case list (one page and its count)
+for a reviewer and the applicant. Nothing is asserted; the figures go to ``bench/README.md``.
 
 The rows are not hand-written: ``build_volume`` submits one case per department through the engine
 (and accepts one of each), then copies the rows the engine wrote for them (instance, case, step rows
@@ -218,7 +218,17 @@ def measure(yimen, runs: int) -> list[dict]:
                 listed = yimen.inbox(user, limit=50, offset=(page - 1) * 50, counts=True)
                 samples.append(time.perf_counter() - started)
                 total = listed["total"]
-            out.append({"user": who, "roles": user["roles"], "page": label, "total": total,
+            out.append({"list": "inbox", "user": who, "roles": user["roles"], "page": label, "total": total,
+                        "rows": len(listed["items"]), **_percentiles(samples)})
+    for who in ("li", "zhang"):
+        user = yimen.user(who)
+        for label, page in (("first page", 1), ("page 100", 100)):
+            samples = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                listed = yimen.case_list(user, limit=50, offset=(page - 1) * 50)
+                samples.append(time.perf_counter() - started)
+            out.append({"list": "cases", "user": who, "roles": user["roles"], "page": label, "total": listed["total"],
                         "rows": len(listed["items"]), **_percentiles(samples)})
     return out
 
@@ -254,7 +264,7 @@ def main() -> int:
     print(f"{figures['review_tasks']:,} open review steps, {figures['window_cases']:,} cases at the window "
           f"(filled in {figures['fill_seconds']} s); {args.runs} runs each, one page of 50 with its counts")
     for q in figures["questions"]:
-        print(f"{q['user']:<5} {','.join(q['roles']):<10} {q['page']:<10} total {q['total']:>6,}  "
+        print(f"{q['list']:<6} {q['user']:<5} {','.join(q['roles']):<10} {q['page']:<10} total {q['total']:>6,}  "
               f"p50 {q['p50_ms']:>7.2f} ms  p95 {q['p95_ms']:>7.2f} ms")
     return 0
 

@@ -1,20 +1,25 @@
-"""The lists people page through: the staff inbox and case lists, each one SQL query plus one count.
+"""The lists people page through: the staff inbox and case lists, in SQL.
 
 Visibility is the rule of ``engine.inbox`` (``can_see_task``, ``can_see_case``) written as SQL, so a
-page and its total come from the database however many rows there are; the columns a page shows (the
-case, the card, the provisional mark, whether the user may claim) are joins and correlated subqueries of
-the same statement. Paging is ``limit``/``offset``: the inner query picks one page of ids in order (on
-its index), the outer one fetches their columns, so a late page costs only its ids.
+page and its total come from the database however many rows there are. The inbox is one statement: the
+visible rows once, with the total and the inbox's counts as window sums over them, then one page of
+ids in order (``limit``/``offset``), then that page's columns (the case, the card, the provisional mark,
+whether the user may claim) by joins and correlated subqueries; only a page past the end, which has no
+row to carry the total, costs a second (count) query. A case list is one page query and one count.
+Set-based forms (the candidate set, each step's first department group, the clocks past normal) keep
+the cost one pass over the visible rows, however they are filtered or whichever page is asked for.
 
 The case rule reads each step's ``candidate_groups`` (JSON) because closed steps keep no candidate rows;
 the inbox, which lists open steps only, reads the indexed ``task_candidate`` rows instead.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, exists, extract, false, func, literal, not_, or_, select, true
+from sqlalchemy import (Integer, String, and_, case, cast, exists, extract, false, func, literal, not_, or_, select,
+                        true, type_coerce)
 
 from . import clock
 from .calendar import LOCAL
@@ -61,25 +66,27 @@ def _rank(state):
 
 
 def _card_rank(dialect: str, task_id, case_id):
-    """The worse of the step's own clock and the case clock (what ``inbox._card_of`` says), as a rank."""
+    """Per row (for the rows of one page): the worse of the step's own clock and the case clock, as a rank."""
     step = select(func.max(_rank(_W.c.state))).where(_W.c.task_id == task_id, _W.c.active == true())
     whole = select(func.max(_rank(_W.c.state))).where(_W.c.case_id == case_id, _W.c.kind == WatchKind.CASE,
                                                       _W.c.active == true())
     return _greatest(dialect, func.coalesce(step.scalar_subquery(), 0), func.coalesce(whole.scalar_subquery(), 0))
 
 
+def _names(user_id: str, groups: list[str]):
+    """A candidate row naming ``user_id`` or one of ``groups``."""
+    return or_(and_(_TC.c.kind == "user", _TC.c.value == user_id),
+               and_(_TC.c.kind == "group", _TC.c.value.in_(groups)) if groups else false())
+
+
 def _is_candidate(user_id: str, groups: list[str], task):
     """Per row (for the rows of one page): ``user_id`` is a candidate user or in a candidate group."""
-    return exists().where(_TC.c.task_id == task.c.id, or_(
-        and_(_TC.c.kind == "user", _TC.c.value == user_id),
-        and_(_TC.c.kind == "group", _TC.c.value.in_(groups)) if groups else false()))
+    return exists().where(_TC.c.task_id == task.c.id, _names(user_id, groups))
 
 
 def _candidate_tasks(user_id: str, groups: list[str]):
     """The ids of the open tasks ``user_id`` is a candidate for: one set the database builds once."""
-    return select(_TC.c.task_id).where(or_(
-        and_(_TC.c.kind == "user", _TC.c.value == user_id),
-        and_(_TC.c.kind == "group", _TC.c.value.in_(groups)) if groups else false()))
+    return select(_TC.c.task_id).where(_names(user_id, groups))
 
 
 def _first_department_groups():
@@ -195,17 +202,19 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
             .select_from(rows_of_page)
             .order_by(page.c.page_due.asc().nulls_last(), page.c.page_created, page.c.page_id))
     found = list(session.execute(stmt))
-    items = [_task_item(row) for row in found]
-    if not found:
-        found = [_inbox_tallies(session, with_cards, visible, in_view, joined_rank, me)] if counts else \
-            [{"n_total": session.scalar(select(func.count()).select_from(with_cards if card else joined)
-                                        .where(*visible, *narrow))}]
-    first = found[0]._mapping if hasattr(found[0], "_mapping") else found[0]
-    out = {"items": items, "total": int(first["n_total"] or 0), "limit": limit, "offset": offset}
+    if found:
+        sums = found[0]._mapping
+    elif counts:
+        sums = _inbox_tallies(session, with_cards, visible, in_view, joined_rank, me)
+    else:
+        sums = {"n_total": session.scalar(select(func.count()).select_from(with_cards if card else joined)
+                                          .where(*visible, *narrow))}
+    out = {"items": [_task_item(row) for row in found], "total": int(sums["n_total"] or 0), "limit": limit,
+           "offset": offset}
     if counts:
-        out["counts"] = {"all": int(first["n_all"] or 0), "mine": int(first["n_mine"] or 0),
-                         "group": int(first["n_group"] or 0),
-                         "cards": {c: int(first[f"n_{c}"] or 0) for c in Card.ORDER[1:]}}
+        out["counts"] = {"all": int(sums["n_all"] or 0), "mine": int(sums["n_mine"] or 0),
+                         "group": int(sums["n_group"] or 0),
+                         "cards": {c: int(sums[f"n_{c}"] or 0) for c in Card.ORDER[1:]}}
     return out
 
 
@@ -261,14 +270,25 @@ def _case_visibility(dialect: str, user: dict[str, Any]):
     me = user["id"]
     copied = CarbonCopy.__table__
     rule = [_C.c.applicant_user == me, _C.c.agent_user == me,
-            exists().where(copied.c.instance_id == _C.c.instance_id, copied.c.user_id == me)]
+            _C.c.instance_id.in_(select(copied.c.instance_id).where(copied.c.user_id == me))]
     department = user.get("department")
     if "reviewer" in roles and department is not None:
-        steps = HumanTask.__table__.alias("step")
-        rule += [_C.c.office_code == department,
-                 exists().where(steps.c.instance_id == _C.c.instance_id,
-                                _first_department_group(dialect, steps) == department)]
+        rule += [_C.c.office_code == department, _C.c.instance_id.in_(_steps_of(dialect, department))]
     return or_(*rule)
+
+
+def _steps_of(dialect: str, department: str):
+    """The instances with a step (open or closed) of ``department``: one set, built once per query.
+
+    Only steps whose groups' JSON text names the department are expanded (a plain office code is written
+    as itself in JSON); any other id is looked for in every step.
+    """
+    steps = HumanTask.__table__.alias("step")
+    where = [_first_department_group(dialect, steps) == department]
+    if re.fullmatch(r"[A-Za-z0-9-]+", department):
+        text = (cast if dialect == "postgresql" else type_coerce)(steps.c.candidate_groups, String)
+        where.insert(0, text.like(f'%"{department}"%'))
+    return select(steps.c.instance_id).where(*where)
 
 
 def _local_start(day: date | datetime | str) -> datetime:

@@ -2,7 +2,7 @@
 
 Revision ID: 0012
 Revises: 0011
-Create Date: 2026-11-24
+Create Date: 2026-12-01
 
 The inbox and case lists are single SQL queries (engine/lists.py). They page
 open steps due soonest first, look up each step's candidates and clocks, and
