@@ -5,13 +5,18 @@ token from a page of the signed-in administrator and mints an API token.
 """
 from __future__ import annotations
 
+import os
 import time
 
+import pytest
 from sqlalchemy import func, select, update
 
 from engine.models import ApiToken, DeploymentFile, ProcessDefinition
 from tests.security.hostile import HTML_SCRIPT, diagram
-from tests.web.test_browser import browser, open_as, server  # noqa: F401  (fixtures)
+from tests.web.browser_fixtures import browser, open_as, server  # noqa: F401  (fixtures)
+
+if os.environ.get("YIMEN_SKIP_BROWSER") == "1":
+    pytest.skip("YIMEN_SKIP_BROWSER=1", allow_module_level=True)
 
 
 def _tokens(y) -> int:
