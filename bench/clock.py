@@ -38,21 +38,14 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.pgdb import drop_database, fresh_database  # noqa: E402,F401
+
 from engine import clock  # noqa: E402
 from engine.migrate import upgrade  # noqa: E402
 from engine.service import Yimen  # noqa: E402
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # inside the seeded calendar
-
-
-def fresh_database(admin_url: str, name: str) -> str:
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return str(sa.engine.make_url(admin_url).set(database=name))
 
 
 def fill(url: str, count: int) -> float:

@@ -31,6 +31,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.pgdb import drop_database, fresh_database  # noqa: E402,F401
+
 from engine import demo  # noqa: E402
 from engine.models import (ApprovalCase, CarbonCopy, DeadlineWatch, HumanTask, ProcessInstance,  # noqa: E402
                            TaskCandidate)
@@ -184,21 +186,6 @@ def _vary(rng: random.Random, dept: str, others: list[str]) -> dict:
 
 
 # --- the bench ------------------------------------------------------------------------------
-
-def fresh_database(admin_url: str, name: str) -> str:
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return str(sa.engine.make_url(admin_url).set(database=name))
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
 
 
 def _percentiles(samples: list[float]) -> dict:

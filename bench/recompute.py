@@ -34,6 +34,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.pgdb import drop_database, fresh_database  # noqa: E402,F401
+
 from engine import demo  # noqa: E402
 from engine.migrate import upgrade  # noqa: E402
 from engine.service import Yimen  # noqa: E402
@@ -41,22 +43,6 @@ from engine.service import Yimen  # noqa: E402
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 12, 20, 2, 0, tzinfo=timezone.utc)
 SCHEDULE = ROOT / "tests" / "data" / "clock" / "test_schedule_2027.csv"
-
-
-def fresh_database(admin_url: str, name: str) -> str:
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return str(sa.engine.make_url(admin_url).set(database=name))
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
 
 
 def fill(url: str, cases: int, small: int, large: int) -> float:
