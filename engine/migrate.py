@@ -18,7 +18,8 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
+def upgrade(url: str | None = None, revision: str = "heads") -> None:
+    """Apply migrations up to every head: parallel branches (one per feature) may each start from the same parent."""
     command.upgrade(alembic_config(url), revision)
 
 
