@@ -148,9 +148,9 @@ class Yimen:
 
     # --- cases (办件) -------------------------------------------------------------
     def submit(self, item_code: str, applicant: dict, materials: list[dict] | None = None, form: dict | None = None,
-               agent: dict | None = None, user: str | None = None) -> dict:
+               agent: dict | None = None, user: str | None = None, idempotency_key: str | None = None) -> dict:
         return self._run(user, case_cmd.submit, item_code=item_code, applicant=applicant, materials=materials,
-                         form=form, agent=agent)
+                         form=form, agent=agent, idempotency_key=idempotency_key)
 
     def accept(self, case_id: int, opinion: str | None = None, user: str | None = None) -> dict:
         return self._run(user, case_cmd.accept, case_id=case_id, opinion=opinion)

@@ -241,8 +241,12 @@ def apply():
     data = _body()
     applicant = _field(data, "applicant", dict)
     applicant = {**applicant, "user": caller()["id"]}
-    return yimen().submit(_field(data, "item", str), applicant, _materials(data),
-                          _field(data, "form", dict, False, {}), user=caller()["id"]), 201
+    result = yimen().submit(_field(data, "item", str), applicant, _materials(data),
+                            _field(data, "form", dict, False, {}), user=caller()["id"],
+                            idempotency_key=request.headers.get("Idempotency-Key"))
+    if result.pop("replayed", False):  # the same application sent again with its key: the first case
+        return result, 200, {"Idempotent-Replayed": "true"}
+    return result, 201
 
 
 def list_cases():
@@ -511,10 +515,11 @@ ENDPOINTS = [
 def _wrap(endpoint: Endpoint):
     def view(**kwargs):
         result = endpoint.view(**kwargs)
-        status = 200
+        status, headers = 200, {}
         if isinstance(result, tuple):
-            result, status = result
-        return jsonify(result), status
+            result, status, *more = result
+            headers = more[0] if more else {}
+        return jsonify(result), status, headers
     view.__name__ = f"{endpoint.view.__name__}_{endpoint.method.lower()}"
     return view
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .. import case_clock, definitions, runtime
+from .. import case_clock, definitions, runtime, submissions
 from ..assignment import check_data, may_work_on, refuse
 from ..cases import (
     APPEAL_RIGHTS, LOCAL, case_dict, case_of_instance, tell_applicant, has_false_commitment, issue_notice, load_case, next_number, receive_material,
@@ -43,10 +43,24 @@ def _item_materials(item) -> dict[str, dict]:
 
 @command("case.submit")
 def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[dict[str, Any]] | None = None,
-           form: dict[str, Any] | None = None, agent: dict[str, Any] | None = None) -> dict:
-    """An application (申请) for a service item: the case, its materials, and the started process."""
+           form: dict[str, Any] | None = None, agent: dict[str, Any] | None = None,
+           idempotency_key: str | None = None) -> dict:
+    """An application (申请) for a service item: the case, its materials, and the started process.
+
+    With ``idempotency_key``, a repeat of the same application by the same caller answers with the first case
+    (``replayed``) instead of making a second one (``engine.submissions``)."""
     form = check_data(form)
     _check_sizes(applicant, agent, form, materials)
+    reserved = None
+    if idempotency_key is not None:
+        reserved, earlier = submissions.reserve(ctx, submissions.check_key(idempotency_key),
+                                                submissions.fingerprint(item_code, applicant, agent, form, materials))
+        if earlier is not None:
+            case = ctx.session.get(ApprovalCase, earlier)
+            ctx.audit.instance_id = case.instance_id
+            ctx.audit.data = {"case": case.number, "replayed": True}
+            return {"case": case.id, "number": case.number, "instance": case.instance_id, "status": case.status,
+                    "replayed": True}
     item = _item(ctx, item_code)
     if not item.enabled:
         raise InvalidState(f"service item {item_code} is not open for applications")
@@ -88,6 +102,7 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
                         status=CaseStatus.SUBMITTED, submitted_at=ctx.now, form=form)
     ctx.session.add(case)
     ctx.session.flush()
+    submissions.bind(ctx, reserved, case.id)
     if definition.key == COMMITMENT_PROCESS and kind == "person" and not str(applicant.get("id_no") or "").strip():
         raise ValidationError("notify-and-commit (告知承诺) needs the applicant's ID number: the commitment and the "
                               "credit check are tied to it")

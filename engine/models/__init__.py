@@ -13,6 +13,7 @@ from .supervision import CardStatus, IssuedCard, SpecialProcedure, SupervisionOr
 from .items import ServiceItem
 from .notifications import Notification
 from .audit import AuditEvent, AuditHead
+from .submissions import SubmissionKey
 from .cases import ApprovalCase, CaseCounter, CaseMaterial, CaseNotice, CaseOpinion, CaseRating, CaseStatus, CreditRecord, CarbonCopy
 
 __all__ = [
@@ -21,5 +22,5 @@ __all__ = [
     "Timer", "Membership", "User", "ServiceItem", "Notification", "AuditEvent", "AuditHead", "ApprovalCase", "CaseCounter", "CaseMaterial",
     "CaseNotice", "CaseOpinion", "CaseStatus", "CreditRecord", "CarbonCopy", "CaseRating", "ApiToken", "Department",
     "CalendarDay", "CalendarYear", "DayKind", "OutboxMessage", "OutboxStatus",
-    "Card", "DeadlineWatch", "WatchKind", "CardStatus", "IssuedCard", "SpecialProcedure", "SupervisionOrder",
+    "SubmissionKey", "Card", "DeadlineWatch", "WatchKind", "CardStatus", "IssuedCard", "SpecialProcedure", "SupervisionOrder",
 ]

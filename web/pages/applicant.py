@@ -45,14 +45,24 @@ def apply(code: str):
         else:
             applicant["user"] = me["id"]
         try:
+            # the form's one-time token names this submission: a double click or a resent form makes one case
             result = yimen().submit(code, applicant, materials, {"note": request.form.get("note", "")},
-                                    agent=agent, user=me["id"])
+                                    agent=agent, user=me["id"],
+                                    idempotency_key=request.form.get("submit_token") or None)
         except EngineError as exc:
             flash(refusal_text(exc), "error")
-            return render_template("apply.html", item=item), 400
+            return render_template("apply.html", item=item, submit_token=_submit_token()), 400
         flash(f"{result['number']}", "ok")
         return redirect(url_for("pages.case_page", case_id=result["case"]))
-    return render_template("apply.html", item=item)
+    return render_template("apply.html", item=item, submit_token=_submit_token())
+
+
+def _submit_token() -> str:
+    """The apply form's one-time token: a new visit to the form is a new application, a resent form is not.
+    A refused form keeps its token (nothing was made with it)."""
+    import secrets
+
+    return request.form.get("submit_token") or secrets.token_urlsafe(18)
 
 
 @bp.get("/notifications")
