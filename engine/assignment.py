@@ -94,7 +94,7 @@ def check_data(data: Any) -> dict[str, Any]:
 
 def refuse(actor, what: str, task_id: str) -> PermissionDenied:
     return PermissionDenied(f"user '{actor.id}' is neither the assignee nor a candidate of task {task_id}; cannot {what}",
-                            task_id=task_id)
+                            task_id=task_id, refusal="not_your_task")
 
 
 __all__ = ["resolve_names", "resolve_due", "may_work_on", "may_claim", "check_data", "timedelta"]

@@ -41,7 +41,7 @@ def _not_during_special_procedure(ctx, row: HumanTask) -> None:
         ApprovalCase.instance_id == row.instance_id)).first()
     if status == CaseStatus.SPECIAL_PROCEDURE:
         raise InvalidState("a special procedure (特别程序) is running on this case: record its result first, "
-                           "then finish the step", task_id=row.id)
+                           "then finish the step", task_id=row.id, refusal="special_procedure_running")
 
 
 def finish_step(ctx, row: HumanTask, data: dict[str, Any], *, case=None, decision: str | None = None,

@@ -2,6 +2,32 @@
 
 Every error has a stable string ``code`` that is part of the API (the web layer
 maps codes to HTTP statuses; the CLI prints them). Add codes, never rename them.
+
+The message is English, for the CLI, logs and developers; it may quote ids.
+People read a translated sentence the web layer builds from the code and the
+structured ``details`` (``web/i18n.py``), so a refusal someone can act on says
+what it is about in details of these common kinds (all optional):
+
+``refusal``
+    a stable sub-code inside the code naming the kind of refusal, e.g.
+    ``materials_missing``, ``required``, ``too_long``, ``wrong_status``,
+    ``not_your_task`` (``REFUSALS`` lists them); add kinds, never rename them;
+``field``
+    the input field at fault (``applicant_name``, ``reason``, ``opinion``...);
+``limit``
+    the bound that was passed (characters, working days, files...);
+``materials``
+    material names (the Chinese names of the item's catalogue);
+``status``
+    the current status of the case or step that made the verb impossible;
+``what``
+    the kind of thing not found or refused (``case``, ``task``, ``user``,
+    ``item``, ``card``, ``order``, ``notification``...);
+``year``
+    a calendar year (``calendar_missing``).
+
+Ids (``task_id``, ``case_id``...) may ride along for API clients; pages never
+show them.
 """
 from __future__ import annotations
 
@@ -18,6 +44,12 @@ class EngineError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+
+    @property
+    def refusal(self) -> str | None:
+        """The sub-code of the refusal (``details['refusal']``), if the raiser named one."""
+        value = self.details.get("refusal")
+        return value if isinstance(value, str) else None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -96,6 +128,18 @@ class CalendarMissing(EngineError):
     """A working-day computation reached a year nobody has entered."""
 
     code = "calendar_missing"
+
+
+# The sub-codes (``details['refusal']``) raisers use, by code; the web layer has a sentence for each.
+REFUSALS = {
+    "invalid_input": ("required", "too_long", "not_a_material", "material_twice", "not_a_date", "not_a_number",
+                      "one_of", "problems"),
+    "invalid_state": ("materials_missing", "wrong_status", "task_closed", "already_claimed", "not_claimed",
+                      "delegated", "special_procedure_running", "correction_already_sent", "item_closed",
+                      "tolerance_not_allowed", "intolerable_missing", "nothing_missing", "bad_credit",
+                      "already_extended", "extension_waiting", "already_rated", "not_rated_yet"),
+    "permission_denied": ("not_your_task", "not_applicant", "not_handling", "needs_role"),
+}
 
 
 class DatabaseBusy(EngineError):

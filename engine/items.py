@@ -109,7 +109,7 @@ def validate_item(data: dict[str, Any]) -> dict[str, Any]:
 def get_item(session: Session, code: str) -> ServiceItem:
     item = session.get(ServiceItem, code) if isinstance(code, str) else None
     if item is None:
-        raise NotFound(f"service item '{code}' does not exist", item=code)
+        raise NotFound(f"service item '{code}' does not exist", item=code, what="item")
     return item
 
 

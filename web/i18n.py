@@ -5,6 +5,11 @@ Templates and views write English inside ``_()``; the Chinese lives in
 source: it is compiled to ``.mo`` in the instance folder when the app starts
 (and again whenever it changes), so there is no build step and no binary in git.
 A text missing from the catalogue shows in English, never an error.
+
+Engine refusals are told from their code and structured details
+(``refusal_message``): the engine's own English message is for logs and the
+CLI, and may quote ids; people read a sentence that says what went wrong and
+what to do, in the page language (the API's by ``Accept-Language``).
 """
 from __future__ import annotations
 
@@ -26,8 +31,146 @@ babel = Babel()
 
 
 def language() -> str:
+    """The pages': the visitor's choice (``/lang/en``), Chinese by default; the API's: ``Accept-Language``, English
+    by default (other systems read it)."""
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(LANGUAGES, default="en") or "en"
     lang = session.get("lang") or request.args.get("lang")
     return lang if lang in LANGUAGES else "zh"
+
+
+def localized(row: dict | None, key: str = "name") -> str:
+    """The name of an item, material, department, person or step in the page language.
+
+    The Chinese name (``name``) is the primary one; the English one (``name_en``) is optional and shown in the
+    English pages when there is one.
+    """
+    if not row:
+        return ""
+    if language() == "en" and row.get(f"{key}_en"):
+        return row[f"{key}_en"]
+    return row.get(key) or ""
+
+
+# --- refusals ---------------------------------------------------------------------------
+# One sentence per code and per sub-code (``details['refusal']``, see engine/errors.py), English here and
+# Chinese in the catalogue. Each says what happened and what to do; none quotes an id or the code.
+REFUSAL_TEXTS = {
+    "invalid_input": "The entry was refused and nothing was changed: check what you entered and send it again.",
+    "invalid_input:required": "Nothing was changed: %(field)s is required. Fill it in and send it again.",
+    "invalid_input:too_long": "Nothing was changed: %(field)s is longer than %(limit)s characters. Shorten it and "
+                              "send it again.",
+    "invalid_input:not_a_material": "Nothing was changed: “%(materials)s” is not a material of this item. Choose "
+                                    "the materials from the list.",
+    "invalid_input:material_twice": "Nothing was changed: “%(materials)s” was given twice. Hand in each material "
+                                    "once.",
+    "invalid_input:one_of": "Nothing was changed: %(field)s has a value that is not allowed. Choose or enter one "
+                            "of the values offered.",
+    "invalid_input:file_too_large": "Nothing was changed: the file %(file)s is larger than %(limit)s MB. Hand in a "
+                                    "smaller file (a scan at a lower resolution).",
+    "permission_denied": "You are not entitled to do this, and nothing was changed. If it is part of your work, ask "
+                         "an administrator for the role, or ask whoever holds the case to hand it to you.",
+    "permission_denied:not_your_task": "This step is not in your hands: it waits for another person or group. "
+                                       "Open it from your inbox if it is offered to you, or ask its holder to hand "
+                                       "it over.",
+    "permission_denied:not_applicant": "Only the applicant or their agent may do this for the case.",
+    "permission_denied:not_handling": "You are not handling this case, so you may not do this. Ask the staff "
+                                      "handling it, or the supervision office.",
+    "permission_denied:receiver_not_entitled": "The step cannot go to that person: they are not entitled to handle "
+                                               "it. Choose a colleague of the step's department or group.",
+    "not_found": "Not found: %(what)s. It may have been removed, or it is not visible to you; go back to the list "
+                 "and open it from there.",
+    "invalid_state": "This cannot be done now, and nothing was changed: the case or step has moved on. Reload the "
+                     "page to see where it stands.",
+    "invalid_state:materials_missing": "Required materials are missing: %(materials)s. Send the applicant a "
+                                       "one-time correction notice listing them, or accept with materials to "
+                                       "follow if the item allows it.",
+    "invalid_state:wrong_status": "This cannot be done while the case is “%(status)s”. Reload the page to see what "
+                                  "can be done now.",
+    "invalid_state:task_closed": "This step is already finished, and nothing was changed. Reload the page: the "
+                                 "case has moved on.",
+    "invalid_state:already_claimed": "Someone else has already claimed this step and is handling it. Ask them or "
+                                     "your head of section to hand it over if you should take it.",
+    "invalid_state:not_claimed": "Claim the step first, then try again.",
+    "invalid_state:delegated": "The step is delegated: the delegate gives an opinion first, and once it comes back "
+                               "it can be decided or handed over.",
+    "invalid_state:already_assigned": "The step is already in that person's hands.",
+    "invalid_state:special_procedure_running": "A special procedure (on-site inspection, testing, expert review) is "
+                                               "running on this case: record its result first, then finish the "
+                                               "step.",
+    "invalid_state:correction_already_sent": "The one-time correction notice was already sent for this case. A "
+                                             "second notice needs the reason the first could not name these "
+                                             "problems.",
+    "invalid_state:item_closed": "This service item is not open for applications at present. Read the service "
+                                 "guide or ask the service centre.",
+    "invalid_state:tolerance_not_allowed": "This item does not allow acceptance with materials to follow: send a "
+                                           "correction notice instead.",
+    "invalid_state:intolerable_missing": "These missing materials are key materials and cannot follow later: "
+                                         "%(materials)s. Send a correction notice instead.",
+    "invalid_state:nothing_missing": "No material is missing: accept the case normally.",
+    "invalid_state:bad_credit": "Because of the applicant's credit record this procedure is not available: use "
+                                "the standard procedure.",
+    "invalid_state:already_extended": "The case was already extended once; the law allows one extension.",
+    "invalid_state:extension_waiting": "An extension request for this case is already waiting for the head of "
+                                       "office.",
+    "invalid_state:already_rated": "This case was already rated; each case is rated once.",
+    "invalid_state:not_rated_yet": "The case can be rated once it has ended.",
+    "invalid_state:not_passed": "The case has not passed that step: it can only be returned to an earlier step it "
+                                "went through.",
+    "conflict": "Someone else changed this at the same moment, so nothing of yours was saved. Reload the page and "
+                "try again.",
+    "database_busy": "The system is busy right now: nothing was changed. Please try again in a moment.",
+    "calendar_missing": "The working-day calendar cannot count into %(year)s yet: an administrator enters that "
+                        "year's holiday schedule on the working-day calendar page, then try again.",
+    "bpmn_invalid": "The diagram was refused and nothing was deployed: %(count)s problems were found. Correct them "
+                    "in the modeler and upload the diagram again.",
+    "expression_error": "An expression in the process diagram could not be evaluated, and nothing was changed. Tell "
+                        "the process designer.",
+    "handler_failed": "An automatic step failed. It is retried, and the supervision office sees it among the "
+                      "incidents.",
+    "": "The request was refused and nothing was changed.",
+}
+
+FIELDS = {  # details['field'] -> what the sentence calls it
+    "applicant_name": "the applicant's name", "id_no": "the applicant's ID number", "reason": "the reason",
+    "opinion": "the opinion", "note": "the note", "comment": "the comment", "problems": "the problems to correct",
+    "materials": "the materials", "supplement_days": "the supplement period", "score": "the score",
+    "user": "the person", "users": "the people", "result": "the result", "content": "the content",
+    "addressee": "the department or person", "deadline_days": "the deadline", "expected_days": "the expected duration",
+    "reply": "the answer",
+}
+THINGS = {  # details['what'] -> what was not found
+    "case": "the case", "task": "the step", "user": "the person", "item": "the service item", "card": "the card",
+    "order": "the supervision order", "notification": "the notification",
+}
+
+
+def refusal_message(code: str, details: dict | None = None, material_names=None, reason: str | None = None) -> str:
+    """The sentence telling an engine refusal (``code`` and its ``details``) in the current language.
+
+    ``material_names`` maps a material's Chinese name to the one to show (the English pages' names). An input
+    refusal without a sentence of its own names the engine's ``reason`` in English (it names the field and the
+    rule, never an id); in Chinese it asks to check the entry.
+    """
+    details = details or {}
+    refusal = details.get("refusal")
+    text = REFUSAL_TEXTS.get(f"{code}:{refusal}") if isinstance(refusal, str) else None
+    if text is None and code == "invalid_input" and reason and language() == "en":
+        return f"{gettext('The entry was refused and nothing was changed:')} {reason}"
+    if text is None:
+        text = REFUSAL_TEXTS.get(code, REFUSAL_TEXTS[""])
+    names = material_names or {}
+    materials = details.get("materials") or details.get("missing") or []
+    values = {
+        "field": gettext(FIELDS.get(str(details.get("field")), "the entry")),
+        "what": gettext(THINGS.get(str(details.get("what")), "what you asked for")),
+        "materials": gettext(", ").join(names.get(str(m), str(m)) for m in materials) if isinstance(
+            materials, list) else "",
+        "status": gettext(str(details.get("status") or "")) if details.get("status") else "",
+        "limit": details.get("limit", ""), "year": details.get("year", ""), "file": details.get("file", ""),
+        "count": len(details.get("problems") or []) or 1,
+    }
+    return gettext(text, **values)
 
 
 def compile_catalogues(target: Path) -> Path:

@@ -6,7 +6,11 @@ from typing import Any
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
-    "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}}}
+    "properties": {"code": {"type": "string"},
+                   "message": {"type": "string", "description": "the refusal in the caller's language "
+                                                                  "(Accept-Language: zh or en)"},
+                   "reason": {"type": "string", "description": "the engine's English message, for logs"},
+                   "details": {"type": "object"}}}}}
 _PARAM = re.compile(r"<(?:(int):)?(\w+)>")
 
 

@@ -45,7 +45,7 @@ def urge(ctx: Ctx, instance_id: int, message: str | None = None) -> dict:
     if instance.status != "running":
         raise InvalidState(f"instance {instance_id} is {instance.status}; there is nobody to urge")
     if not ctx.actor.is_admin and "supervisor" not in ctx.groups() and ctx.actor.id != instance.started_by:
-        raise PermissionDenied(f"user '{ctx.actor.id}' may not urge this case")
+        raise PermissionDenied(f"user '{ctx.actor.id}' may not urge this case", refusal="not_handling")
     people = current_handlers(ctx, instance_id)
     subject = f"催办 Reminder: case {instance.business_key or instance.id}"
     for person in people:
@@ -60,14 +60,15 @@ def carbon_copy(ctx: Ctx, instance_id: int, users: list[str], note: str | None =
     """抄送: give other users read access to the case and tell them."""
     instance = _instance(ctx, instance_id)
     if not users:
-        raise ValidationError("name at least one user to copy")
+        raise ValidationError("name at least one user to copy", refusal="required", field="users")
     handlers = current_handlers(ctx, instance_id)
     if not ctx.actor.is_admin and ctx.actor.id not in handlers:
-        raise PermissionDenied(f"user '{ctx.actor.id}' is not working on this case and may not copy it")
+        raise PermissionDenied(f"user '{ctx.actor.id}' is not working on this case and may not copy it",
+                               refusal="not_handling")
     added = []
     for user in users:
         if ctx.session.get(User, user) is None:
-            raise NotFound(f"user '{user}' does not exist", user=user)
+            raise NotFound(f"user '{user}' does not exist", user=user, what="user")
         exists = ctx.session.scalars(select(CarbonCopy).where(CarbonCopy.instance_id == instance_id,
                                                               CarbonCopy.user_id == user)).first()
         if exists is None:

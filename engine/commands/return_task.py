@@ -25,7 +25,7 @@ def _ancestors(task):
 @command("task.return")
 def return_to(ctx: Ctx, task_id: str, target: str, reason: str) -> dict:
     if not reason or not str(reason).strip():
-        raise ValidationError("a return (退回) needs a reason")
+        raise ValidationError("a return (退回) needs a reason", refusal="required", field="reason")
     row = load_open_task(ctx, task_id)
     if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
         raise refuse(ctx.actor, "return it", task_id)
@@ -38,7 +38,7 @@ def return_to(ctx: Ctx, task_id: str, target: str, reason: str) -> dict:
               if t.task_spec.bpmn_id == target and t.state == TaskState.COMPLETED and t.task_spec.manual]
     if not passed:
         raise InvalidState(f"the case has not passed user step '{target}' on its way to '{row.element_id}'; "
-                           "it can only be returned to an earlier step", target=target)
+                           "it can only be returned to an earlier step", target=target, refusal="not_passed")
     earlier = passed[0]  # nearest: the latest time the case went through that step
     running.workflow.reset_from_task_id(earlier.id)
     row.outcome = "returned"

@@ -57,17 +57,19 @@ def start_special_procedure(ctx: Ctx, case_id: int, kind: str, reason: str, expe
     if kind not in PROCEDURE_KINDS:
         raise ValidationError(f"kind must be one of {', '.join(PROCEDURE_KINDS)}, not '{kind}'")
     if not reason or not str(reason).strip():
-        raise ValidationError("a special procedure needs the reason")
+        raise ValidationError("a special procedure needs the reason", refusal="required", field="reason")
     if isinstance(expected_days, bool) or not isinstance(expected_days, int) or not 1 <= expected_days <= MAX_PROCEDURE_DAYS:
-        raise ValidationError(f"expected_days must be 1-{MAX_PROCEDURE_DAYS} working days")
+        raise ValidationError(f"expected_days must be 1-{MAX_PROCEDURE_DAYS} working days", refusal="one_of",
+                              field="expected_days", limit=MAX_PROCEDURE_DAYS)
     case = load_case(ctx.session, case_id)
     if not _handles_case(ctx, case):
-        raise PermissionDenied(f"user '{ctx.actor.id}' does not handle case {case.number}")
+        raise PermissionDenied(f"user '{ctx.actor.id}' does not handle case {case.number}", refusal="not_handling")
     if case.accepted_at is None or case.status in case_clock.DECIDED:
         raise InvalidState(f"case {case.number} is {case.status}; special procedures run between acceptance "
                            "and decision")
     if case.status == CaseStatus.SPECIAL_PROCEDURE:
-        raise InvalidState(f"case {case.number} is already in a special procedure; end it first")
+        raise InvalidState(f"case {case.number} is already in a special procedure; end it first",
+                           refusal="special_procedure_running")
     procedure = SpecialProcedure(case_id=case.id, kind=kind, reason=reason, expected_days=expected_days,
                                  started_at=ctx.now, started_by=ctx.actor.id)
     ctx.session.add(procedure)
@@ -85,14 +87,14 @@ def start_special_procedure(ctx: Ctx, case_id: int, kind: str, reason: str, expe
 @command("case.special_procedure.end")
 def end_special_procedure(ctx: Ctx, case_id: int, result: str) -> dict:
     if not result or not str(result).strip():
-        raise ValidationError("ending a special procedure needs its result")
+        raise ValidationError("ending a special procedure needs its result", refusal="required", field="result")
     case = load_case(ctx.session, case_id)
     procedure = ctx.session.scalars(select(SpecialProcedure).where(
         SpecialProcedure.case_id == case.id, SpecialProcedure.ended_at.is_(None))).first()
     if procedure is None or case.status != CaseStatus.SPECIAL_PROCEDURE:
         raise InvalidState(f"case {case.number} is not in a special procedure")
     if not _handles_case(ctx, case):
-        raise PermissionDenied(f"user '{ctx.actor.id}' does not handle case {case.number}")
+        raise PermissionDenied(f"user '{ctx.actor.id}' does not handle case {case.number}", refusal="not_handling")
     procedure.ended_at, procedure.ended_by, procedure.result = ctx.now, ctx.actor.id, result
     case.status = CaseStatus.UNDER_REVIEW
     case_clock.follow(ctx, case)
@@ -106,7 +108,7 @@ def end_special_procedure(ctx: Ctx, case_id: int, result: str) -> dict:
 def _card(ctx: Ctx, card_id: int) -> IssuedCard:
     card = ctx.session.get(IssuedCard, card_id)
     if card is None:
-        raise NotFound(f"card {card_id} does not exist", card_id=card_id)
+        raise NotFound(f"card {card_id} does not exist", card_id=card_id, what="card")
     _on_the_case_trail(ctx, card.case_id)
     return card
 
@@ -138,7 +140,7 @@ def confirm_card(ctx: Ctx, card_id: int, confirm: bool, note: str | None = None)
 def appeal_card(ctx: Ctx, card_id: int, reason: str) -> dict:
     """The carded department disputes the card (申诉) with its reason."""
     if not reason or not str(reason).strip():
-        raise ValidationError("an appeal needs the reason")
+        raise ValidationError("an appeal needs the reason", refusal="required", field="reason")
     card = _card(ctx, card_id)
     if not ctx.actor.is_admin and _department_of(ctx) != card.department:
         raise PermissionDenied(f"only department {card.department} may appeal card {card_id}")
@@ -158,7 +160,7 @@ def appeal_card(ctx: Ctx, card_id: int, reason: str) -> dict:
 def decide_appeal(ctx: Ctx, card_id: int, granted: bool, note: str) -> dict:
     _supervisor_only(ctx, "decide card appeals")
     if not note or not str(note).strip():
-        raise ValidationError("a decision on an appeal needs a note")
+        raise ValidationError("a decision on an appeal needs a note", refusal="required", field="note")
     card = _card(ctx, card_id)
     if card.status != CardStatus.APPEALED:
         raise InvalidState(f"card {card_id} is {card.status}, not appealed")
@@ -179,11 +181,13 @@ def issue_order(ctx: Ctx, content: str, deadline_days: int, case_id: int | None 
     """督办: tell a department or a person what to do, by a deadline in working days."""
     _supervisor_only(ctx, "issue supervision orders")
     if not content or not str(content).strip():
-        raise ValidationError("a supervision order needs its content")
+        raise ValidationError("a supervision order needs its content", refusal="required", field="content")
     if not department and not assignee:
-        raise ValidationError("a supervision order goes to a department or a person")
+        raise ValidationError("a supervision order goes to a department or a person", refusal="required",
+                              field="addressee")
     if isinstance(deadline_days, bool) or not isinstance(deadline_days, int) or not 0 <= deadline_days <= 60:
-        raise ValidationError("deadline_days must be 0-60 working days")
+        raise ValidationError("deadline_days must be 0-60 working days", refusal="one_of", field="deadline_days",
+                              limit=60)
     from ..models import Department
 
     if department and ctx.session.get(Department, department) is None:
@@ -211,7 +215,7 @@ def issue_order(ctx: Ctx, content: str, deadline_days: int, case_id: int | None 
 def _order(ctx: Ctx, order_id: int) -> SupervisionOrder:
     order = ctx.session.get(SupervisionOrder, order_id)
     if order is None:
-        raise NotFound(f"supervision order {order_id} does not exist", order_id=order_id)
+        raise NotFound(f"supervision order {order_id} does not exist", order_id=order_id, what="order")
     _on_the_case_trail(ctx, order.case_id)
     return order
 
@@ -219,7 +223,7 @@ def _order(ctx: Ctx, order_id: int) -> SupervisionOrder:
 @command("supervision.answer")
 def answer_order(ctx: Ctx, order_id: int, reply: str) -> dict:
     if not reply or not str(reply).strip():
-        raise ValidationError("an answer needs its text")
+        raise ValidationError("an answer needs its text", refusal="required", field="reply")
     order = _order(ctx, order_id)
     addressed = ctx.actor.id == order.assignee or (order.department and _department_of(ctx) == order.department)
     if not (addressed or ctx.actor.is_admin):

@@ -27,9 +27,10 @@ def load_open_task(ctx: Ctx, task_id: str) -> HumanTask:
         raise ValidationError("a task id is required")
     row = ctx.session.execute(_TASK_BY_ID, {"task_id": task_id}).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"task {task_id} does not exist", task_id=task_id)
+        raise NotFound(f"task {task_id} does not exist", task_id=task_id, what="task")
     if row.status != TaskStatus.OPEN:
-        raise InvalidState(f"task {task_id} is {row.status}, not open", task_id=task_id, status=row.status)
+        raise InvalidState(f"task {task_id} is {row.status}, not open", task_id=task_id, status=row.status,
+                           refusal="task_closed")
     return row
 
 
@@ -73,7 +74,8 @@ def claim(ctx: Ctx, task_id: str, assignee: str | None = None) -> dict:
     if user != ctx.actor.id and not ctx.actor.is_admin:
         raise refuse(ctx.actor, "claim it for someone else", task_id)
     if row.assignee and row.assignee != user:
-        raise InvalidState(f"task {task_id} is already claimed by '{row.assignee}'", task_id=task_id)
+        raise InvalidState(f"task {task_id} is already claimed by '{row.assignee}'", task_id=task_id,
+                           refusal="already_claimed")
     if not may_claim(ctx.actor, ctx.groups(), row.candidate_users, row.candidate_groups):
         raise refuse(ctx.actor, "claim it", task_id)
     change_open_task(ctx, row, assignee=user)
@@ -87,7 +89,7 @@ def claim(ctx: Ctx, task_id: str, assignee: str | None = None) -> dict:
 def unclaim(ctx: Ctx, task_id: str) -> dict:
     row = load_open_task(ctx, task_id)
     if not row.assignee:
-        raise InvalidState(f"task {task_id} is not claimed", task_id=task_id)
+        raise InvalidState(f"task {task_id} is not claimed", task_id=task_id, refusal="not_claimed")
     if row.assignee != ctx.actor.id and not ctx.actor.is_admin:
         raise refuse(ctx.actor, "unclaim it", task_id)
     previous = row.assignee

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, render_template, request
-from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError, NotFound
 
 from ..app import yimen
+from ..i18n import language, refusal_message
 from ..auth import current_user, has_role
 
 bp = Blueprint("pages", __name__)
@@ -44,21 +44,18 @@ def _http_error(exc: HTTPException):
     return exc
 
 
-# Refusals people can act on, by error code: the sentence (translated) and the details it names.
-READABLE_REFUSALS = {
-    "database_busy": ("The system is busy right now: nothing was changed. Please try again in a moment.", ()),
-    "calendar_missing": ("The working-day calendar cannot count into %(year)s yet: an administrator enters that "
-                         "year's holiday schedule on the working-day calendar page, then try again.", ("year",)),
-}
+def material_names() -> dict[str, str]:
+    """Material names as the page shows them: the English pages show a material's English name where it has one."""
+    if language() != "en":
+        return {}
+    return {m["name"]: m["name_en"] for item in yimen().items() for m in item.get("materials") or []
+            if m.get("name_en")}
 
 
 def refusal_text(exc: EngineError) -> str:
-    """What a page tells about an engine refusal: a translated sentence where one is known, else the reason."""
-    known = READABLE_REFUSALS.get(exc.code)
-    if known is not None:
-        text, names = known
-        return gettext(text, **{n: exc.details.get(n, "") for n in names})
-    return f"{exc.code}: {exc}"
+    """What a page tells about an engine refusal: a sentence in the page language built from the code and the
+    details (``web.i18n.refusal_message``), never the code, an id or the engine's English message."""
+    return refusal_message(exc.code, exc.details, material_names(), exc.message)
 
 
 def act(fn, *args, success: str = "Done", **kwargs):

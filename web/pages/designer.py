@@ -13,7 +13,7 @@ from engine.errors import BpmnInvalid, EngineError, NotFound
 from ..app import yimen
 from ..auth import current_user, roles_required
 from ..security import attachment_headers
-from . import act, bp
+from . import act, bp, refusal_text
 
 MAX_FILES = 20
 DIAGRAM_VIEWERS = ("designer", "window", "reviewer", "supervisor")  # staff see the diagram of their tasks
@@ -45,7 +45,7 @@ def deploy():
                                problems=[p.to_dict() for p in exc.problems],
                                uploaded=[f.filename for f in uploads]), 400
     except EngineError as exc:
-        flash(f"{exc.code}: {exc}", "error")
+        flash(refusal_text(exc), "error")
         return redirect(url_for("pages.designer"))
     for warning in result.get("warnings") or []:
         flash(f"{warning.get('file')} [{warning.get('element_id') or '-'}]: {warning.get('reason')}"
