@@ -19,7 +19,8 @@ ACTIVITI = "http://activiti.org/bpmn"
 DIALECTS = (CAMUNDA, FLOWABLE, ACTIVITI)
 
 DMN_NAMESPACES = (
-    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",  # DMN 1.1 as Camunda writes it
+    "http://www.omg.org/spec/DMN/20151101",  # DMN 1.1 as Flowable writes it
     "http://www.omg.org/spec/DMN/20180521/MODEL/",
     "https://www.omg.org/spec/DMN/20191111/MODEL/",
 )

@@ -8,6 +8,7 @@ understand into standard BPMN, and ``engine.bpmn.metadata`` keeps the rest
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import DEFAULT_NSMAP, full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.parser.event_parsers import (
     ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH, MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
     StartEventParser,
@@ -22,6 +23,8 @@ from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
+from ..errors import BpmnInvalid
+from . import dmn
 from .dialects import CAMUNDA
 from .event_subprocess import EventSubprocessStart, EventSubprocessTask, scope_spec
 from .specs import HandlerTask, PassThroughTask, YimenParallelMultiInstance, YimenSequentialMultiInstance
@@ -83,7 +86,15 @@ class YimenCallActivityParser(_YimenMultiInstance, CallActivityParser):
 
 
 class YimenBusinessRuleTaskParser(BusinessRuleTaskParser):
-    pass
+    def create_task(self):
+        """Yimen's decision engine, with the task's result mapping (see ``engine.bpmn.dmn``)."""
+        try:
+            result_variable, mapping, throw = dmn.read_mapping(self.node)
+        except ValueError as exc:
+            raise ValidationException(str(exc), node=self.node, file_name=self.filename) from None
+        engine = self.process_parser.parser.get_engine(self.get_decision_ref(self.node), self.node)
+        return dmn.DecisionTask(self.spec, self.bpmn_id, dmnEngine=engine, result_variable=result_variable,
+                                mapping=mapping, throw_on_no_hits=throw, **self.bpmn_attributes)
 
 
 class YimenParser(BpmnDmnParser):
@@ -103,3 +114,19 @@ class YimenParser(BpmnDmnParser):
     def __init__(self):
         # The business-rule parser looks up ``camunda:decisionRef`` (normalize writes it for every dialect).
         super().__init__(namespaces={**DEFAULT_NSMAP, "camunda": CAMUNDA})
+        self.decisions: dict[str, dmn.Decision] = {}
+
+    def add_dmn_xml(self, node, filename=None):
+        """Every decision of the file, read by ``engine.bpmn.dmn`` (not SpiffWorkflow's one-table reader)."""
+        decisions, problems = dmn.read_decisions(filename or "", node)
+        if problems:
+            raise BpmnInvalid(problems)
+        self.decisions.update(decisions)
+
+    def get_engine(self, decision_ref, node):
+        decision = self.decisions.get(decision_ref)
+        if decision is None:
+            raise ValidationException(f"decision '{decision_ref}' is not in any DMN file of this deployment "
+                                      f"(there are: {', '.join(sorted(self.decisions)) or 'none'})",
+                                      node=node, file_name="")
+        return dmn.DecisionEngine(decision, self.decisions)

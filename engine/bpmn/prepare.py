@@ -13,7 +13,7 @@ from typing import Any
 from lxml import etree
 
 from ..errors import BpmnInvalid, Problem
-from . import checks, metadata, normalize as normalizer
+from . import checks, dmn, metadata, normalize as normalizer
 from .dialects import CAMUNDA, children, is_bpmn, local
 from .metadata import source_line
 from .safe_xml import MAX_BYTES, foreign_content, kind_of, parse_untrusted
@@ -37,24 +37,9 @@ def _shared_ids(root) -> set[str]:
     return {el.get("id") for el in children(root, *SHARED_ROOT_ELEMENTS) if el.get("id")}
 
 
-def _dmn_problems(filename: str, root) -> tuple[list[Problem], str | None]:
-    """SpiffWorkflow reads one decision (table) per DMN file, through the 'dmn' or default prefix."""
-    ns = etree.QName(root).namespace
-    problems = []
-    if root.nsmap.get(None) != ns and root.nsmap.get("dmn") != ns:
-        problems.append(Problem(filename, root.get("id"), root.sourceline,
-                                "the DMN namespace must be the default namespace or use the prefix 'dmn'"))
-        return problems, None
-    decisions = [el for el in root if etree.QName(el).namespace == ns and etree.QName(el).localname == "decision"]
-    if len(decisions) != 1:
-        problems.append(Problem(filename, root.get("id"), root.sourceline,
-                                f"a DMN file must hold exactly one decision (this one has {len(decisions)})"))
-    for decision in decisions[:1]:
-        tables = [el for el in decision if etree.QName(el).localname == "decisionTable"]
-        if len(tables) != 1:
-            problems.append(Problem(filename, decision.get("id"), decision.sourceline,
-                                    f"decision '{decision.get('id')}' must be one decision table"))
-    return problems, (decisions[0].get("id") if decisions else None)
+def _dmn_problems(filename: str, root) -> tuple[list[Problem], list[str]]:
+    """Every problem of a DMN file, each naming its decision and rule (see ``engine.bpmn.dmn``)."""
+    return dmn.problems(filename, root)
 
 
 def prepare(files: list[tuple[str, bytes]], allow_scripts: bool = False,
@@ -77,10 +62,9 @@ def prepare(files: list[tuple[str, bytes]], allow_scripts: bool = False,
     prepared: list[PreparedFile] = []
     for filename, kind, tree in parsed:
         if kind == "dmn":
-            problems, decision = _dmn_problems(filename, tree.getroot())
+            problems, ids = _dmn_problems(filename, tree.getroot())
             errors.extend(problems)
-            if decision:
-                decisions.add(decision)
+            decisions.update(ids)
             prepared.append(PreparedFile(filename, kind, tree, b"", [], {}, {}, metadata.element_lines(tree)))
             continue
         elsewhere = set().union(*(ids for other, ids in shared.items() if other != filename))
