@@ -3,14 +3,22 @@
 ``YIMEN_DATABASE_URL`` selects the database; unset means a SQLite file under
 the instance folder (``YIMEN_INSTANCE_PATH``, default ``./instance``). SQLite
 write transactions start with ``BEGIN IMMEDIATE`` so that two writers queue
-instead of failing half-way with "database is locked".
+instead of failing half-way with "database is locked". Writers of one process
+queue on a lock of their own first (SQLite's busy handler polls with sleeps of
+up to 100 ms, so waiting there makes the line slow and unfair); both waits are
+bounded by ``YIMEN_SQLITE_BUSY_MS``. On PostgreSQL a statement waits at most
+``YIMEN_LOCK_TIMEOUT_MS`` for a row lock. Either way a command that waited too
+long is refused as ``database_busy``; no request waits without a bound.
 """
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,8 +50,15 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         _setup_sqlite(engine)
     else:
         kwargs.setdefault("pool_pre_ping", True)
+        if url.startswith("postgresql"):
+            # a row lock held too long is a refusal (database_busy), not a request that hangs
+            kwargs.setdefault("connect_args", {"options": f"-c lock_timeout={_ms('YIMEN_LOCK_TIMEOUT_MS', 10000)}"})
         engine = create_engine(url, **kwargs)
     return engine
+
+
+def _ms(name: str, default: int) -> int:
+    return max(1, int(os.environ.get(name, str(default))))
 
 
 def _setup_sqlite(engine: Engine) -> None:
@@ -57,13 +72,42 @@ def _setup_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         # How long a writer waits for another one before the command fails as database_busy (bounded: no
         # request hangs for a minute behind a long write).
-        cursor.execute(f"PRAGMA busy_timeout={int(os.environ.get('YIMEN_SQLITE_BUSY_MS', '5000'))}")
+        cursor.execute(f"PRAGMA busy_timeout={_ms('YIMEN_SQLITE_BUSY_MS', 5000)}")
         cursor.close()
+
+    writer = threading.Lock()  # one writer of this process at a time; the others wait here, woken in turn
+
+    def _release(info) -> None:
+        if info.pop("yimen_writer", None):
+            writer.release()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         # Writers take the write lock up front; queries (``yimen_read_only``) read a snapshot without it.
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("yimen_read_only") else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("yimen_read_only"):
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not conn.info.get("yimen_writer"):
+            if not writer.acquire(timeout=_ms("YIMEN_SQLITE_BUSY_MS", 5000) / 1000):
+                raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
+                    "database is locked (another writer of this process held it longer than YIMEN_SQLITE_BUSY_MS)"))
+            conn.info["yimen_writer"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn):
+        _release(conn.info)
+
+    @event.listens_for(engine.pool, "checkin")
+    @event.listens_for(engine.pool, "invalidate")
+    def _on_return(_dbapi_connection, record, *_):
+        if record is not None:  # a connection that goes back or away without its commit or rollback
+            _release(record.info)
 
 
 def is_postgres(session_or_engine) -> bool:

@@ -12,8 +12,14 @@ def serve(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--demo", action="store_true", help="install the demo data (idempotent)")
     parser.add_argument("--no-scheduler", action="store_true", help="run the periodic jobs elsewhere")
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=8, help="request threads (per worker process)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="worker processes (gunicorn, for PostgreSQL); 0: one process served by waitress")
+    parser.add_argument("--timeout", type=int, default=60,
+                        help="with --workers: seconds a request may take before its worker is restarted")
     args = parser.parse_args(argv)
+    if args.workers < 0 or args.threads < 1:
+        parser.error("--workers is 0 or more and --threads 1 or more")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     from engine.migrate import upgrade
@@ -29,6 +35,9 @@ def serve(argv: list[str]) -> int:
 
         demo.install(facade)
         print("demo accounts (password %s): %s" % (demo.DEMO_PASSWORD, ", ".join(u[0] for u in demo.USERS)))
+    if args.workers:
+        facade.close()  # each worker process opens its own connections after the fork
+        return _serve_workers(args)
     scheduler = None
     if not args.no_scheduler:
         from engine import scheduler as jobs
@@ -41,6 +50,35 @@ def serve(argv: list[str]) -> int:
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+    return 0
+
+
+def _serve_workers(args) -> int:
+    """Several worker processes (gunicorn's pre-fork server, threads in each); the scheduler runs elsewhere.
+
+    Each worker builds its own app, engine and connection pool after the fork. The periodic jobs are not run
+    inside the workers: start ``yimen scheduler`` (one or more; every sweep claims its rows with locks).
+    """
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in {"bind": f"{args.host}:{args.port}", "workers": args.workers,
+                               "worker_class": "gthread", "threads": args.threads, "timeout": args.timeout,
+                               "graceful_timeout": 10, "keepalive": 5, "preload_app": False,
+                               "accesslog": None, "proc_name": "yimen"}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from .app import create_app
+
+            return create_app()
+
+    if not args.no_scheduler:
+        print("with --workers the periodic jobs run elsewhere: start 'yimen scheduler' as its own process",
+              flush=True)
+    print(f"Yimen is running at http://{args.host}:{args.port}/ with {args.workers} worker processes", flush=True)
+    Server().run()
     return 0
 
 
