@@ -62,12 +62,13 @@ def test_missing_decision_is_an_error():
     assert "'fee_decision', which is not in any DMN file" in problems[0].reason
 
 
-def test_dmn_with_two_decisions_is_refused():
-    """SpiffWorkflow reads one decision table per DMN file."""
+def test_dmn_with_two_decisions_reports_the_one_that_is_wrong():
+    """A DMN file may hold several decisions (engine.bpmn.dmn); a problem names the decision it is in."""
     dmn = read("decision.dmn")[0][1].replace(b"</definitions>",
                                               b'<decision id="other"><decisionTable id="t2"/></decision></definitions>')
     problems = refused([("two.dmn", dmn)])
-    assert "exactly one decision (this one has 2)" in problems[0].reason
+    assert [(p.element_id, p.reason) for p in problems] == [
+        ("other", "decision 'other': the decision table has no output")]
 
 
 def test_error_defined_in_another_file_is_not_redefined():
