@@ -80,6 +80,9 @@ NOTICE_TITLES = {
     "acceptance": "受理通知书", "correction": "补正材料通知书", "not_accepted": "不予受理决定书",
     "tolerance": "容缺受理通知书", "special_procedure": "特别程序告知书", "extension": "延长办理期限告知书",
     "terminated": "终止办理告知书", "decision": "行政许可决定书",
+    # the licence and the delivery of the result (engine.licences, engine.commands.delivery)
+    "licence": "证照已制发", "licence_revoked": "撤销行政许可告知书", "dispatched": "出件通知",
+    "delivered": "送达通知", "received": "签收确认",
 }
 
 
@@ -121,6 +124,18 @@ def notice_summary(kind: str, c: dict[str, Any]) -> str:
             return f"准予行政许可：{c.get('item')}（{c.get('office')}）。"
         return (f"不予行政许可：{c.get('item')}。理由：{c.get('reasons') or '-'}。依据：{c.get('legal_basis') or '-'}。"
                 f"{c.get('appeal_rights', '')}")
+    if kind == "licence":
+        return f"您的证照已制发：{c.get('item')}，证照编号 {c.get('licence')}，有效期至 {c.get('valid_until')}。"
+    if kind == "licence_revoked":
+        return f"您的行政许可已被撤销（证照编号 {c.get('licence') or '-'}），理由：{c.get('reason')}。"
+    if kind == "dispatched":
+        if c.get("method") == "post":
+            return f"办理结果已寄出：{c.get('carrier') or '快递'}，运单号 {c.get('tracking_no')}，寄往 {c.get('address')}。"
+        return f"办理结果已备好，请到 {c.get('office') or '窗口'} 领取。"
+    if kind == "delivered":
+        return "办理结果已送达。" if c.get("method") == "post" else "办理结果已在窗口交付。"
+    if kind == "received":
+        return "您已确认签收办理结果。"
     return ""
 
 
@@ -151,6 +166,12 @@ def _issue_decision(ctx, case: ApprovalCase, status: str) -> None:
         reasons = ctx.session.scalars(select(CaseOpinion.text).where(
             CaseOpinion.case_id == case.id, CaseOpinion.decision == "rejected").order_by(CaseOpinion.id.desc())).first()
         content.update({"reasons": reasons, "appeal_rights": APPEAL_RIGHTS})
+    from .documents import issue_decision
+
+    written = issue_decision(ctx, case, approved, item, content.get("reasons"))
+    content["decision_number"] = written.number
+    if not approved:
+        content["appeal_rights"] = written.appeal_rights
     issue_notice(ctx, case, "decision", content)
 
 
@@ -168,7 +189,8 @@ def store_file(case_number: str, filename: str, content: bytes) -> tuple[str, st
     if not isinstance(content, (bytes, bytearray)):
         raise ValidationError(f"material file '{filename}' must be bytes")
     if len(content) > MAX_MATERIAL_BYTES:
-        raise ValidationError(f"material file '{filename}' is larger than {MAX_MATERIAL_BYTES // (1024 * 1024)} MB")
+        raise ValidationError(f"material file '{filename}' is larger than {MAX_MATERIAL_BYTES // (1024 * 1024)} MB",
+                              refusal="file_too_large", limit=MAX_MATERIAL_BYTES // (1024 * 1024), file=filename)
     digest = hashlib.sha256(content).hexdigest()
     safe = _SAFE_NAME.sub("_", Path(filename or "file").name)[:120] or "file"
     folder = instance_path() / "materials" / case_number
@@ -192,7 +214,7 @@ def case_of_instance(session, instance_id: int) -> ApprovalCase | None:
 def load_case(session, case_id: int) -> ApprovalCase:
     case = session.get(ApprovalCase, case_id)
     if case is None:
-        raise NotFound(f"case {case_id} does not exist", case_id=case_id)
+        raise NotFound(f"case {case_id} does not exist", case_id=case_id, what="case")
     return case
 
 
@@ -273,6 +295,10 @@ def follow_process(ctx, running) -> None:
         data = instance.data or {}
         if status == CaseStatus.CONCLUDED:
             case.outcome = props.get(OUTCOME_PROPERTY) or ("approved" if data.get("approved") else "not_approved")
+            if case.outcome == "revoked":  # 告知承诺 found false: the licence goes with the decision
+                from .licences import revoke_for_case
+
+                revoke_for_case(ctx, case, data.get("verification_note") or "承诺不实，依法撤销行政许可")
         if props.get(CREDIT_PROPERTY):
             ctx.session.add(CreditRecord(applicant_name=case.applicant_name, applicant_id_no=case.applicant_id_no,
                                          applicant_user=case.applicant_user, kind=props[CREDIT_PROPERTY],
@@ -322,7 +348,19 @@ def case_dict(session, case: ApprovalCase) -> dict[str, Any]:
         "special_procedures": supervision.procedures(session, case.id),
         "cards": supervision.cards(session, case_id=case.id)["items"],
         "rating": _rating(session, case.id),
+        **_results(session, case),
     }
+
+
+def _results(session, case: ApprovalCase) -> dict[str, Any]:
+    """The written decision, the licence, the delivery, the commitment and the progress timeline."""
+    from . import documents, licences
+    from .commands import commitments
+    from .delivery import delivery_of_case
+
+    return {"decision": documents.decision_of_case(session, case.id),
+            "licence": licences.licence_of_case(session, case.id), "delivery": delivery_of_case(session, case.id),
+            "commitment": commitments.pending(session, case), "progress": documents.progress(session, case)}
 
 
 def _rating(session, case_id: int) -> dict[str, Any] | None:

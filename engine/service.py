@@ -148,9 +148,11 @@ class Yimen:
 
     # --- cases (办件) -------------------------------------------------------------
     def submit(self, item_code: str, applicant: dict, materials: list[dict] | None = None, form: dict | None = None,
-               agent: dict | None = None, user: str | None = None, idempotency_key: str | None = None) -> dict:
+               agent: dict | None = None, user: str | None = None, idempotency_key: str | None = None,
+               online: bool = False) -> dict:
+        """``online``: the applicant's own application, checked in full first (``engine.validation``)."""
         return self._run(user, case_cmd.submit, item_code=item_code, applicant=applicant, materials=materials,
-                         form=form, agent=agent, idempotency_key=idempotency_key)
+                         form=form, agent=agent, idempotency_key=idempotency_key, online=online)
 
     def accept(self, case_id: int, opinion: str | None = None, user: str | None = None) -> dict:
         return self._run(user, case_cmd.accept, case_id=case_id, opinion=opinion)
@@ -171,9 +173,67 @@ class Yimen:
                          opinion=opinion)
 
     def resubmit(self, case_id: int, materials: list[dict] | None = None, note: str | None = None,
-                 user: str | None = None) -> dict:
-        """The applicant's answer to a correction notice (补正): corrected files; back to the window."""
-        return self._run(user, case_cmd.resubmit, case_id=case_id, materials=materials, note=note)
+                 user: str | None = None, applicant: dict | None = None, form: dict | None = None) -> dict:
+        """The applicant's answer to a correction notice (补正): corrected files and fields; back to the window."""
+        return self._run(user, case_cmd.resubmit, case_id=case_id, materials=materials, note=note,
+                         applicant=applicant, form=form)
+
+    # --- decisions, licences, delivery, commitments (engine.documents, engine.licences) ---------------
+    def issue_licence(self, case_id: int, scope: str | None = None, valid_until: str | None = None,
+                      user: str | None = None) -> dict:
+        """制证: the window issues the approved case's licence (Art. 44)."""
+        from .commands import licences as licence_cmd
+
+        return self._run(user, licence_cmd.issue, case_id=case_id, scope=scope, valid_until=valid_until)
+
+    def verify_licence(self, number: str) -> dict:
+        """The public verification of a licence by its number (no sign-in)."""
+        from . import licences
+
+        return self._read(licences.verify, number)
+
+    def decision_document(self, case_id: int) -> dict:
+        """The case's written decision with what its page and PDF print (no visibility check: see visible_case)."""
+        from . import documents
+
+        return self._read(documents.decision_document, case_id)
+
+    def choose_delivery(self, case_id: int, method: str, address: str | None = None, recipient: str | None = None,
+                        phone: str | None = None, user: str | None = None) -> dict:
+        from .commands import delivery as delivery_cmd
+
+        return self._run(user, delivery_cmd.choose, case_id=case_id, method=method, address=address,
+                         recipient=recipient, phone=phone)
+
+    def dispatch_result(self, case_id: int, tracking_no: str | None = None, carrier: str | None = None,
+                        user: str | None = None) -> dict:
+        from .commands import delivery as delivery_cmd
+
+        return self._run(user, delivery_cmd.dispatch, case_id=case_id, tracking_no=tracking_no, carrier=carrier)
+
+    def confirm_delivered(self, case_id: int, user: str | None = None) -> dict:
+        from .commands import delivery as delivery_cmd
+
+        return self._run(user, delivery_cmd.delivered, case_id=case_id)
+
+    def confirm_received(self, case_id: int, user: str | None = None) -> dict:
+        from .commands import delivery as delivery_cmd
+
+        return self._run(user, delivery_cmd.received, case_id=case_id)
+
+    def sign_commitment(self, case_id: int, agree: bool, signer_name: str, user: str | None = None) -> dict:
+        """告知承诺: the applicant signs the commitment online."""
+        from .commands import commitments
+
+        return self._run(user, commitments.sign, case_id=case_id, agree=agree, signer_name=signer_name)
+
+    def record_paper_commitment(self, case_id: int, signer_name: str, filename: str, content: bytes,
+                                user: str | None = None) -> dict:
+        """告知承诺: window staff record a walk-in applicant's signed paper commitment with its scan."""
+        from .commands import commitments
+
+        return self._run(user, commitments.record_paper, case_id=case_id, signer_name=signer_name,
+                         filename=filename, content=content)
 
     def supplement(self, case_id: int, materials: list[dict], user: str | None = None) -> dict:
         return self._run(user, case_cmd.supplement, case_id=case_id, materials=materials)

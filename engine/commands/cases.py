@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .. import case_clock, definitions, runtime, submissions
+from .. import case_clock, definitions, runtime, validation, submissions
 from ..assignment import check_data, may_work_on, refuse
 from ..cases import (
     APPEAL_RIGHTS, LOCAL, case_dict, case_of_instance, tell_applicant, has_false_commitment, issue_notice, load_case, next_number, receive_material,
@@ -44,8 +44,12 @@ def _item_materials(item) -> dict[str, dict]:
 @command("case.submit")
 def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[dict[str, Any]] | None = None,
            form: dict[str, Any] | None = None, agent: dict[str, Any] | None = None,
-           idempotency_key: str | None = None) -> dict:
+           idempotency_key: str | None = None, online: bool = False) -> dict:
     """An application (申请) for a service item: the case, its materials, and the started process.
+
+    ``online`` (网上申报: the applicant's own page) checks the whole application first — ID or credit code check
+    digits, phone, every required material that may not follow — and refuses with every problem at once
+    (``engine.validation``).
 
     With ``idempotency_key``, a repeat of the same application by the same caller answers with the first case
     (``replayed``) instead of making a second one (``engine.submissions``)."""
@@ -66,6 +70,8 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
         raise InvalidState(f"service item {item_code} is not open for applications")
     if not isinstance(applicant, dict) or not str(applicant.get("name") or "").strip():
         raise ValidationError("the applicant needs a name")
+    if online:
+        validation.refuse_invalid(applicant, materials, item.materials or [])
     kind = applicant.get("kind", "person")
     if kind not in ("person", "organisation"):
         raise ValidationError("applicant kind must be 'person' or 'organisation'")
@@ -396,8 +402,10 @@ def supplement(ctx: Ctx, case_id: int, materials: list[dict[str, Any]]) -> dict:
 
 
 @command("case.resubmit")
-def resubmit(ctx: Ctx, case_id: int, materials: list[dict[str, Any]] | None = None, note: str | None = None) -> dict:
-    """The applicant answers a correction notice (补正): corrected files, then the case goes back to the window."""
+def resubmit(ctx: Ctx, case_id: int, materials: list[dict[str, Any]] | None = None, note: str | None = None,
+             applicant: dict[str, Any] | None = None, form: dict[str, Any] | None = None) -> dict:
+    """The applicant answers a correction notice (补正): corrected files and fields (name, kind, ID number, phone,
+    the form), then the case goes back to the window with her note (an opinion the window's task page shows)."""
     case = load_case(ctx.session, case_id)
     if not ctx.actor.is_admin and ctx.actor.id not in (case.applicant_user, case.agent_user):
         raise PermissionDenied(f"user '{ctx.actor.id}' is neither the applicant nor their agent")
@@ -412,13 +420,15 @@ def resubmit(ctx: Ctx, case_id: int, materials: list[dict[str, Any]] | None = No
         if material is None:
             raise ValidationError(f"'{entry.get('name')}' is not a material of this case")
         receive_material(ctx, case, material, entry.get("filename") or material.name, entry.get("content", b""))
-    if not materials and not (note or "").strip():
+    corrected = validation.apply_corrections(ctx, case, applicant, form)
+    if not materials and not corrected and not (note or "").strip():
         raise ValidationError("a resubmission needs corrected materials or a note saying what was corrected")
     names = [m.get("name") for m in materials or []]
+    record_opinion(ctx, case, row, "resubmitted", (note or "").strip() or None)
     _complete(ctx, row, {"resubmitted": True, "corrected_materials": names, "correction_note": note or ""})
     ctx.audit.instance_id, ctx.audit.task_id = case.instance_id, row.id
-    ctx.audit.data = {"case": case.number, "materials": names, "note": note or ""}
-    return {"case": case.id, "status": case.status}
+    ctx.audit.data = {"case": case.number, "materials": names, "note": note or "", "corrected": corrected}
+    return {"case": case.id, "status": case.status, "corrected": corrected}
 
 
 @command("case.decide")

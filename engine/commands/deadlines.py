@@ -176,6 +176,8 @@ def _tell_handlers(ctx: Ctx, watch: DeadlineWatch, case: ApprovalCase | None, te
 
     row = ctx.session.get(HumanTask, watch.task_id) if watch.task_id else None
     people = current_handlers(ctx, watch.instance_id)
+    if watch.kind == WatchKind.LICENCE:  # 制证 is the window's: its staff are warned
+        people = sorted(set(ctx.session.scalars(select(Membership.user_id).where(Membership.group_id == "window"))))
     if row is not None:  # a step's warning goes to that step's people only
         people = [row.assignee] if row.assignee else [p for p in people if p in (row.candidate_users or [])
                                                       or _in_groups(ctx, p, row.candidate_groups)]

@@ -23,7 +23,8 @@ class WatchKind:
     STEP = "step"              # one user step's own limit
     ACCEPTANCE = "acceptance"  # Art. 32: decide on acceptance within 5 working days of receipt
     SUPPLEMENT = "supplement"  # 容缺: the missing materials are due by then (the diagram's timer acts on it)
-    ALL = (CASE, STEP, ACCEPTANCE, SUPPLEMENT)
+    LICENCE = "licence"        # Art. 44: the licence is issued within 10 working days of the decision
+    ALL = (CASE, STEP, ACCEPTANCE, SUPPLEMENT, LICENCE)
 
 
 class Card:
