@@ -59,6 +59,18 @@ def multi_instance_variables(task) -> dict[str, Any]:
     return out
 
 
+def _data_objects(task) -> list[dict]:
+    """Data objects of the task's (sub)process and those around it, innermost first (after the task's data)."""
+    out, wf = [], getattr(task, "workflow", None)
+    while wf is not None:
+        objects = getattr(wf, "data_objects", None)
+        if objects:
+            out.append({k: v for k, v in objects.items() if v is not None})
+        parent = getattr(wf, "parent_workflow", None)
+        wf = parent if parent is not wf else None
+    return out
+
+
 class YimenScriptEngine(PythonScriptEngine):
     def __init__(self, allow_scripts: bool = False):
         super().__init__(environment=TaskDataEnvironment())
@@ -72,7 +84,8 @@ class YimenScriptEngine(PythonScriptEngine):
             raise SyntaxError(exc.message) from exc
 
     def evaluate(self, task, expression, external_context=None):
-        variables = ChainMap(external_context or {}, multi_instance_variables(task), task.data)
+        variables = ChainMap(external_context or {}, multi_instance_variables(task), task.data,
+                             *_data_objects(task))
         try:
             return expressions.evaluate(expression, variables)
         except ExpressionError as exc:

@@ -84,6 +84,15 @@ def tags(*names: str) -> list[str]:
     return [_BPMN_PREFIX + n for n in names]
 
 
+def has_model_id(el) -> bool:
+    """True if ``el`` carries an id of the model: a BPMN (or diagram) element, not a dialect extension.
+
+    Form fields (``camunda:formField``, ``flowable:formProperty``) and their values
+    have ids of their own that name variables; two steps may share one.
+    """
+    return isinstance(el.tag, str) and bool(el.get("id")) and namespace(el) not in DIALECTS
+
+
 def dialect_attr(el, name: str) -> str | None:
     """``camunda:name`` / ``flowable:name`` / ``activiti:name`` of ``el``; blank counts as absent."""
     for ns in DIALECTS:

@@ -18,13 +18,15 @@ from lxml import etree
 from ..errors import Problem
 from .dialects import (
     BPMNDI, CAMUNDA, DIALECTS, FLOW_NODE_TAGS, GATEWAY_TAGS, SUBPROCESS_TAGS, XSI,
-    bpmn, children, dialect_attr, extension_properties, is_bpmn, line_of, local,
+    bpmn, children, dialect_attr, extension_properties, has_model_id, is_bpmn, line_of, local,
     namespace,
 )
 
 # Must match engine.bpmn.specs.COLLECTION_VAR (kept literal so this module needs no SpiffWorkflow import).
 COLLECTION_VAR = "_mi_collection"
 
+XPATH_DATA_OBJECT = re.compile(r"(?:\b[A-Za-z_][\w.-]*:)?getDataObject\(\s*(['\"])([A-Za-z_][A-Za-z0-9_]*)\1\s*\)")
+XPATH_EQUALS = re.compile(r"(?<![=!<>])=(?!=)")
 SIMPLE_VARIABLE = re.compile(r"^\s*(?:[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}|([A-Za-z_][A-Za-z0-9_]*))\s*$")
 
 # BPMN schema order of multiInstanceLoopCharacteristics children.
@@ -76,7 +78,7 @@ class _Normalizer:
         self.filename = filename
         self.root = root
         self.shared_ids = set(shared_ids)
-        self.ids = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+        self.ids = {el.get("id") for el in root.iter() if has_model_id(el)}
         self.warnings: list[Problem] = []
         self.need_camunda_ns = False
 
@@ -122,6 +124,7 @@ class _Normalizer:
     def run(self) -> None:
         self.trim_texts()
         self.flow_ids()
+        self.node_ids()
         self.references()
         self.executable()
         self.data_stores()
@@ -129,6 +132,8 @@ class _Normalizer:
         self.plain_tasks()
         self.multi_instance()
         self.link_events()
+        self.xpath_conditions()
+        self.implicit_ends()
         self.implicit_splits()
         self.ignored_extensions()
         if self.need_camunda_ns and CAMUNDA not in self.root.nsmap.values():
@@ -156,6 +161,61 @@ class _Normalizer:
             flow.set("id", new)
             self.warn(flow, f"sequence flow from '{source}' to '{target}' has no id (SpiffWorkflow would drop it); "
                             f"it was given the id '{new}'", element_id=new)
+
+    def node_ids(self) -> None:
+        """A subprocess without an id (an event subprocess needs none: nothing flows into it) gets one."""
+        for sub in self.root.iter(*(bpmn(t) for t in SUBPROCESS_TAGS)):
+            if sub.get("id"):
+                continue
+            new = self.new_id(f"SubProcess_auto_{sub.get('name') or 'unnamed'}")
+            sub.set("id", new)
+            self.warn(sub, f"a {local(sub)} has no id; it was given the id '{new}'", element_id=new)
+
+    def xpath_conditions(self) -> None:
+        """XPath, BPMN's default expression language, as far as diagrams use it: data-object tests.
+
+        ``bpmn:getDataObject('clarified') = 'yes'`` becomes ``clarified == 'yes'``: the data object
+        (or the case variable of that name, which is what Camunda and Flowable keep) read by name,
+        XPath's single ``=`` as equality. ``and``, ``or``, ``not(...)`` and ``!=`` read the same in
+        Yimen's expression language. What is left is compiled like any condition (checks reports it).
+        """
+        for cond in self.root.iter(bpmn("conditionExpression"), bpmn("condition")):
+            text = cond.text or ""
+            language = (cond.get("language") or self.root.get("expressionLanguage") or "").lower()
+            if len(cond) or not (XPATH_DATA_OBJECT.search(text) or "xpath" in language):
+                continue
+            rewritten = XPATH_DATA_OBJECT.sub(lambda m: m.group(2), text)
+            rewritten = XPATH_EQUALS.sub("==", rewritten)
+            if rewritten != text:
+                cond.text = rewritten.strip()
+                cond.attrib.pop("language", None)
+
+    def implicit_ends(self) -> None:
+        """A step without an outgoing flow ends its path (BPMN's implicit end): give it an explicit end event.
+
+        Camunda, Flowable and Activiti end the token there; SpiffWorkflow would leave the
+        (sub)process without an end, so it never merges the path's data or finishes.
+        A compensation handler (``isForCompensation``) and a compensation boundary event
+        are not on the flow and keep no outgoing flow.
+        """
+        for container in self.containers():
+            sources = {f.get("sourceRef") for f in children(container, "sequenceFlow")}
+            for node in [c for c in container if is_bpmn(c) and local(c) in FLOW_NODE_TAGS]:
+                node_id = node.get("id")
+                if not node_id or node_id in sources or local(node) == "endEvent":
+                    continue
+                if node.get("isForCompensation") == "true" or node.get("triggeredByEvent") == "true":
+                    continue
+                if local(node) == "boundaryEvent" and children(node, "compensateEventDefinition"):
+                    continue
+                if local(node) == "intermediateThrowEvent" and children(node, "linkEventDefinition"):
+                    continue  # an unmatched link: checks reports it
+                end = etree.Element(bpmn("endEvent"), id=self.new_id(f"End_implicit_{node_id}"))
+                container.append(end)
+                flow = self._add_flow(container, node_id, end.get("id"))
+                self._text_ref(node, "outgoing", flow.get("id"))
+                self._text_ref(end, "incoming", flow.get("id"))
+                sources.add(node_id)
 
     def references(self) -> None:
         defined = {kind: {el.get("id") for el in self.root.iter(bpmn(kind)) if el.get("id")}

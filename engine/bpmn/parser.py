@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.task_parsers import CallActivityParser, SubprocessParser, SubWorkflowParser
 from SpiffWorkflow.bpmn.specs.defaults import (
-    CallActivity, ManualTask, StartEvent, SubWorkflowTask, TransactionSubprocess, UserTask,
+    CallActivity, StartEvent, SubWorkflowTask, TransactionSubprocess, UserTask,
 )
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
@@ -26,8 +26,11 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 from ..errors import BpmnInvalid
 from . import dmn
 from .dialects import CAMUNDA
+from .flat import FlatProcessParserMixin, install as install_flat_prediction
 from .event_subprocess import EventSubprocessStart, EventSubprocessTask, scope_spec
 from .specs import HandlerTask, PassThroughTask, YimenParallelMultiInstance, YimenSequentialMultiInstance
+
+install_flat_prediction()
 
 EVENT_SUBPROCESSES = "./bpmn:subProcess[@triggeredByEvent='true']"
 EVENT_SUBPROCESS_STARTS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, ERROR_EVENT_XPATH,
@@ -47,7 +50,7 @@ class YimenTaskParser(_YimenMultiInstance, TaskParser):
     pass
 
 
-class YimenProcessParser(ProcessParser):
+class YimenProcessParser(FlatProcessParserMixin, ProcessParser):
     def create_spec(self):
         """A scope with event subprocesses starts and ends them itself (see ``event_subprocess``)."""
         spec = super().create_spec()
@@ -102,7 +105,7 @@ class YimenParser(BpmnDmnParser):
     OVERRIDE_PARSER_CLASSES = {
         full_tag("startEvent"): (YimenStartEventParser, StartEvent),
         full_tag("userTask"): (YimenTaskParser, UserTask),
-        full_tag("manualTask"): (YimenTaskParser, ManualTask),
+        full_tag("manualTask"): (YimenTaskParser, PassThroughTask),  # Camunda and Flowable pass through
         full_tag("task"): (YimenTaskParser, PassThroughTask),
         full_tag("serviceTask"): (YimenTaskParser, HandlerTask),
         full_tag("subProcess"): (YimenSubWorkflowParser, SubWorkflowTask),

@@ -26,7 +26,8 @@ COLLECTION_VAR = "_mi_collection"
 
 
 class PassThroughTask(NoneTask):
-    """A plain ``bpmn:task`` passes straight through, as in Camunda and Flowable."""
+    """A plain ``bpmn:task`` or a ``manualTask`` passes straight through, as in Camunda and Flowable
+    (SpiffWorkflow's manual task waits for someone to complete it, which no upstream engine does)."""
 
     def __init__(self, wf_spec, bpmn_id, **kwargs):
         super().__init__(wf_spec, bpmn_id, **kwargs)
