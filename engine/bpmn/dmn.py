@@ -775,7 +775,12 @@ class _Reader:
             fn = self.compile(entry, f"{where}, output '{output.name}'", text, _expression, rule.id)
             rule.outputs.append((text, fn))
             if fn is not None and output.values and _is_constant(text):
-                value = fn({})
+                try:
+                    value = fn({})
+                except ExpressionError as exc:
+                    self.problem(entry, f"{where}, output '{output.name}': cannot evaluate '{text}': {exc.message}",
+                                 rule.id)
+                    continue
                 if not any(_equal(value, allowed) for allowed in output.values):
                     self.problem(entry, f"{where}, output '{output.name}': {value!r} is not one of the output "
                                         f"values {output.values}", rule.id)
@@ -899,4 +904,7 @@ class DecisionTask(BusinessRuleTask):
             my_task.data.update(map_result(decision, result, self.result_variable, self.mapping))
         except DmnError as exc:
             raise WorkflowTaskException(f"{exc} (file {decision.file})", task=my_task) from None
+        except Exception as exc:  # noqa: BLE001 - whatever goes wrong is this task's error, with its decision
+            raise WorkflowTaskException(f"{decision.where()} failed: {type(exc).__name__}: {exc} "
+                                        f"(file {decision.file})", task=my_task) from exc
         return super(BusinessRuleTaskMixin, self)._run_hook(my_task)

@@ -362,3 +362,57 @@ def test_a_decision_missing_from_the_upload_is_refused_with_the_task_named(yimen
     with pytest.raises(BpmnInvalid) as err:
         yimen.deploy([camunda_bpmn("no_such_decision", "r"), read("dmn/mapping_camunda.dmn")])
     assert any(p.element_id == "decide" and "no_such_decision" in p.reason for p in err.value.problems)
+
+
+LITERAL_DMN = b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" xmlns:camunda="http://camunda.org/schema/1.0/dmn"
+    id="fees" name="fees" namespace="http://camunda.org/schema/1.0/dmn">
+  <decision id="rate" name="Rate">
+    <decisionTable id="rate_table" hitPolicy="FIRST">
+      <input id="rate_kind" label="Kind" camunda:inputVariable="kind">
+        <inputExpression id="rate_kind_expr" typeRef="string"><text>${applicant.kind}</text></inputExpression>
+      </input>
+      <input id="rate_amount" label="Amount">
+        <inputExpression id="rate_amount_expr" typeRef="number"><text>amount</text></inputExpression>
+      </input>
+      <output id="rate_out" name="rate" typeRef="double" />
+      <rule id="rate_company">
+        <inputEntry id="rc1" expressionLanguage="juel"><text>${kind == "company"}</text></inputEntry>
+        <inputEntry id="rc2"><text>-</text></inputEntry>
+        <outputEntry id="rc3"><text>0.02</text></outputEntry>
+      </rule>
+      <rule id="rate_small">
+        <inputEntry id="rs1"><text>in ['person', 'farmer']</text></inputEntry>
+        <inputEntry id="rs2"><text>&lt; 1000</text></inputEntry>
+        <outputEntry id="rs3"><text>0</text></outputEntry>
+      </rule>
+      <rule id="rate_other">
+        <inputEntry id="ro1"><text>-</text></inputEntry>
+        <inputEntry id="ro2"><text>-</text></inputEntry>
+        <outputEntry id="ro3"><text>0.01</text></outputEntry>
+      </rule>
+    </decisionTable>
+  </decision>
+  <decision id="fee" name="Fee">
+    <variable id="fee_var" name="fee" typeRef="double" />
+    <informationRequirement id="fee_needs_rate"><requiredDecision href="#rate" /></informationRequirement>
+    <literalExpression id="fee_expr"><text>amount * rate</text></literalExpression>
+  </decision>
+</definitions>
+"""
+
+
+@pytest.mark.parametrize("kind, amount, fee", [("company", 500, 10), ("person", 500, 0), ("person", 5000, 50)])
+def test_literal_expression_decision_juel_and_python_style_entries(yimen, kind, amount, fee):
+    """A literal-expression decision on top of a table: a JUEL entry over camunda:inputVariable, a
+    SpiffWorkflow-style 'in [...]' entry, FEEL comparisons; typeRef double makes the rate a number."""
+    yimen.deploy([camunda_bpmn("fee", "fee", "singleEntry"), ("fees.dmn", LITERAL_DMN)])
+    shown = yimen.show(yimen.start("p_fee", {"applicant": {"kind": kind}, "amount": amount})["instance"])
+    assert shown["data"]["fee"] == pytest.approx(fee)
+
+
+def test_an_unknown_input_variable_is_an_error_naming_the_decision_and_input(yimen):
+    yimen.deploy([camunda_bpmn("fee", "fee", "singleEntry"), ("fees.dmn", LITERAL_DMN)])
+    with pytest.raises(WorkflowError) as err:
+        yimen.start("p_fee", {"applicant": {"kind": "person"}})
+    assert "decision 'rate': input 'Amount' (amount): unknown variable 'amount'" in err.value.message
