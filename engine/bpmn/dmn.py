@@ -85,15 +85,18 @@ def _type(type_ref: str | None) -> str:
 
 # ----------------------------------------------------------------- values
 
-_LITERAL = re.compile(r'(date and time|date|time)\s*\(\s*"([^"]*)"\s*\)', re.IGNORECASE)
+_LITERAL = re.compile(r'(date and time|date|time|date:toDate)\s*\(\s*(?:"([^"]*)"|\'([^\']*)\')\s*\)',
+                      re.IGNORECASE)
 
 
 def _literal(text: str) -> tuple[bool, Any]:
-    """FEEL temporal literals ``date("2026-01-01")``, ``date and time("...")``, ``time("...")``."""
+    """FEEL temporal literals ``date("2026-01-01")``, ``date and time("...")``, ``time("...")``, and
+    Flowable's ``date:toDate('2026-01-01')``."""
     m = _LITERAL.fullmatch(text.strip())
     if not m:
         return False, None
-    kind, value = m.group(1).lower(), m.group(2)
+    kind, value = m.group(1).lower().replace("date:todate", "date"), m.group(2) if m.group(2) is not None \
+        else m.group(3)
     try:
         if kind == "date":
             return True, date.fromisoformat(value)

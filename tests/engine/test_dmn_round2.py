@@ -416,3 +416,43 @@ def test_an_unknown_input_variable_is_an_error_naming_the_decision_and_input(yim
     with pytest.raises(WorkflowError) as err:
         yimen.start("p_fee", {"applicant": {"kind": "person"}})
     assert "decision 'rate': input 'Amount' (amount): unknown variable 'amount'" in err.value.message
+
+
+FLOWABLE_DMN = b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/DMN/20151101" id="definition_check" name="Check"
+    namespace="http://www.flowable.org/dmn">
+  <decision id="check" name="Check">
+    <decisionTable id="check_table" hitPolicy="RULE ORDER">
+      <input id="check_in1" label="Status">
+        <inputExpression id="check_in1_expr" typeRef="string"><text>status</text></inputExpression>
+      </input>
+      <input id="check_in2" label="Count">
+        <inputExpression id="check_in2_expr" typeRef="number"><text>count</text></inputExpression>
+      </input>
+      <input id="check_in3" label="Filed">
+        <inputExpression id="check_in3_expr" typeRef="date"><text>filed</text></inputExpression>
+      </input>
+      <output id="check_out" label="Check" name="check" typeRef="string" />
+      <rule><inputEntry><text><![CDATA[== "approve"]]></text></inputEntry><inputEntry><text>-</text></inputEntry>
+        <inputEntry><text>-</text></inputEntry><outputEntry><text>'approved'</text></outputEntry></rule>
+      <rule><inputEntry><text>-</text></inputEntry><inputEntry><text><![CDATA[!= 5]]></text></inputEntry>
+        <inputEntry><text>-</text></inputEntry><outputEntry><text>'not five'</text></outputEntry></rule>
+      <rule><inputEntry><text>-</text></inputEntry><inputEntry><text>-</text></inputEntry>
+        <inputEntry><text><![CDATA[>= date:toDate('2026-01-01')]]></text></inputEntry>
+        <outputEntry><text>'this year'</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+</definitions>
+"""
+
+
+@pytest.mark.parametrize("data, expected", [
+    ({"status": "approve", "count": 5, "filed": "2025-06-01"}, ["approved"]),
+    ({"status": "reject", "count": 4, "filed": "2026-02-01"}, ["not five", "this year"]),
+])
+def test_flowable_dmn_11_entries(yimen, data, expected):
+    """Flowable's DMN 1.1 namespace and entry style: '== "x"', '!= 5', date:toDate('...');
+    RULE ORDER stores the list of results under the decision key."""
+    yimen.deploy([flowable_bpmn("check"), ("check.dmn", FLOWABLE_DMN)])
+    shown = yimen.show(yimen.start("p_check", data)["instance"])
+    assert [r["check"] for r in shown["data"]["check"]] == expected
