@@ -21,6 +21,7 @@ DEPARTMENTS = (
     ("WJ", "市卫生健康委员会 City Health Commission", "city", "ZJ"),
     ("XF", "市消防救援支队 City Fire and Rescue Detachment", "city", "ZJ"),
     ("HB", "市生态环境局 City Ecology and Environment Bureau", "city", "ZJ"),
+    ("JG", "市市场监管综合执法支队 City Market Supervision Enforcement Detachment", "city", "ZJ"),  # 审管联动
 )
 
 USERS = (
@@ -51,5 +52,10 @@ def install(yimen, password: str = DEMO_PASSWORD) -> dict:
         yimen.add_user(user_id, groups=groups, display_name=name, roles=roles, department=dept,
                        admin="admin" in roles, email=f"{user_id}@demo.yimen.invalid", password=password)
     items = yimen.import_items((PROCESSES / "items" / "demo_items.json").read_text(encoding="utf-8"))
+    # 审管联动: the supervising department's liaison (receives pushes by SMS) and the linkage list
+    yimen.add_user("qian", groups=[], display_name="钱监管 Supervising department liaison", roles=["reviewer"],
+                   department="JG", email="qian@demo.yimen.invalid", phone="13800000001", password=password)
+    yimen.import_linkage((PROCESSES / "items" / "demo_linkage.json").read_text(encoding="utf-8"))
+    yimen.save_reform_settings("330100-XK-001", green_channel_days=5, rectification_days=15)  # 绿色通道: 5 of 10
     return {"deployed": deployed, "calendar": seeded, "departments": len(DEPARTMENTS), "users": len(USERS),
             "items": items}

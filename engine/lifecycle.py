@@ -18,7 +18,7 @@ import importlib
 from typing import Any, Callable
 
 EVENTS = ("moved", "ended")
-SUBSCRIBERS = ("engine.cases",)
+SUBSCRIBERS = ("engine.cases", "engine.linkage", "engine.negative_filing")
 _listeners: dict[str, list[Callable[..., Any]]] = {event: [] for event in EVENTS}
 _loaded = False
 

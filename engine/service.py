@@ -23,6 +23,7 @@ from .context import Actor, run_command
 from .db import make_engine, make_sessionmaker
 from .errors import NotFound
 from .models import User
+from .models import reform as _reform_tables  # noqa: F401  (credit checks, 审管联动, rectification, filings)
 
 
 class Yimen:
@@ -258,8 +259,10 @@ class Yimen:
     def request_extension(self, case_id: int, reason: str, user: str | None = None) -> dict:
         return self._run(user, case_cmd.request_extension, case_id=case_id, reason=reason)
 
-    def withdraw_application(self, case_id: int, reason: str | None = None, user: str | None = None) -> dict:
-        return self._run(user, case_cmd.withdraw_application, case_id=case_id, reason=reason)
+    def withdraw_application(self, case_id: int, reason: str | None = None, user: str | None = None,
+                             staff_suggested: bool = False) -> dict:
+        return self._run(user, case_cmd.withdraw_application, case_id=case_id, reason=reason,
+                         staff_suggested=staff_suggested)
 
     def terminate_case(self, case_id: int, reason: str, user: str | None = None) -> dict:
         return self._run(user, case_cmd.terminate, case_id=case_id, reason=reason)
@@ -520,6 +523,140 @@ class Yimen:
 
     def verify_audit(self) -> dict:
         return self._read(audit.verify)
+
+    # --- reform mechanisms (issue 16): credit, 审管联动, 好差评 rectification, 否定备案 ------------------
+    def import_credit_list(self, text: str, list_name: str | None = None, user: str | None = None) -> dict:
+        from .commands import credit as credit_cmd
+
+        return self._run(user, credit_cmd.import_list, text=text, list_name=list_name)
+
+    def credit_check(self, case_id: int, user: str | None = None) -> dict:
+        from .commands import credit as credit_cmd
+
+        return self._run(user, credit_cmd.check_case, case_id=case_id)
+
+    def save_reform_settings(self, item_code: str, green_channel_days: int | None = None,
+                             rectification_days: int | None = None, user: str | None = None) -> dict:
+        from .commands import credit as credit_cmd
+
+        return self._run(user, credit_cmd.save_item_settings, item_code=item_code,
+                         green_channel_days=green_channel_days, rectification_days=rectification_days)
+
+    def reform_settings(self) -> list[dict]:
+        from .commands import credit as credit_cmd
+
+        return self._read(credit_cmd.item_settings)
+
+    def credit_entries(self, search: str | None = None, limit: int = 100, offset: int = 0) -> dict:
+        from . import credit
+
+        return self._read(credit.subjects, search, limit, offset)
+
+    def credit_profile(self, id_no: str) -> dict:
+        from . import credit
+        from .cases import LOCAL
+
+        return self._read(credit.profile, id_no, clock.now().astimezone(LOCAL).date())
+
+    def import_linkage(self, text: str, fmt: str = "json", user: str | None = None) -> dict:
+        from .commands import linkage as linkage_cmd
+
+        return self._run(user, linkage_cmd.import_list, text=text, fmt=fmt)
+
+    def linkage_list(self, item_code: str | None = None) -> list[dict]:
+        from . import linkage
+
+        return self._read(linkage.linkage_list, item_code)
+
+    def export_linkage(self, fmt: str = "json") -> str:
+        from . import linkage
+
+        return self._read(linkage.export, fmt)
+
+    def pushes(self, department: str | None = None, opened: bool | None = None, case_id: int | None = None,
+               limit: int = 100, offset: int = 0) -> dict:
+        from . import linkage
+
+        return self._read(linkage.pushes, department, opened, case_id, limit, offset)
+
+    def open_push(self, push_id: int, user: str | None = None) -> dict:
+        from .commands import linkage as linkage_cmd
+
+        return self._run(user, linkage_cmd.open_push, push_id=push_id)
+
+    def unopened_pushes(self) -> list[dict]:
+        from . import linkage
+
+        return self._read(linkage.unopened_report, clock.now())
+
+    def feed_back(self, case_id: int, kind: str, content: str, measures: str | None = None,
+                  credit_level: str | None = None, expires_on: str | None = None, user: str | None = None) -> dict:
+        from .commands import linkage as linkage_cmd
+
+        return self._run(user, linkage_cmd.feed_back, case_id=case_id, kind=kind, content=content,
+                         measures=measures, credit_level=credit_level, expires_on=expires_on)
+
+    def supervision_feedback(self, case_id: int | None = None, department: str | None = None,
+                             office: str | None = None, limit: int = 100, offset: int = 0) -> dict:
+        from . import linkage
+
+        return self._read(linkage.feedback, case_id, department, office, limit, offset)
+
+    def rectifications(self, department: str | None = None, status: str | None = None, case_id: int | None = None,
+                       limit: int = 100, offset: int = 0) -> dict:
+        from . import rectification
+
+        return self._read(rectification.rectifications, department, status, case_id, limit, offset)
+
+    def reply_rectification(self, rectification_id: int, reply: str, user: str | None = None) -> dict:
+        from .commands import rectification as rect_cmd
+
+        return self._run(user, rect_cmd.reply, rectification_id=rectification_id, reply=reply)
+
+    def close_rectification(self, rectification_id: int, visit_answer: str, satisfied: bool,
+                            user: str | None = None) -> dict:
+        from .commands import rectification as rect_cmd
+
+        return self._run(user, rect_cmd.close, rectification_id=rectification_id, visit_answer=visit_answer,
+                         satisfied=satisfied)
+
+    def rating_report(self) -> dict:
+        from . import rectification
+
+        return self._read(rectification.report)
+
+    def rating_summary(self) -> dict:
+        from . import rectification
+
+        return self._read(rectification.public_summary)
+
+    def negative_filings(self, status: str | None = None, department: str | None = None,
+                         case_id: int | None = None, limit: int = 100, offset: int = 0) -> dict:
+        from . import negative_filing
+
+        return self._read(negative_filing.filings, status, department, case_id, limit, offset)
+
+    def confirm_filing(self, filing_id: int, note: str | None = None, user: str | None = None) -> dict:
+        from . import negative_filing
+
+        return self._run(user, negative_filing.confirm, filing_id=filing_id, note=note)
+
+    def reopen_filing(self, filing_id: int, note: str, user: str | None = None) -> dict:
+        from . import negative_filing
+
+        return self._run(user, negative_filing.reopen, filing_id=filing_id, note=note)
+
+    def reform_of_case(self, case_id: int) -> dict:
+        """What the reform mechanisms hold on one case: credit checks, pushes, feedback, rectification, filings."""
+        from . import credit, linkage, negative_filing, rectification
+
+        def run(s):
+            return {"credit_check": credit.check_dict(credit.latest_check(s, case_id)),
+                    "pushes": linkage.pushes(s, case_id=case_id)["items"],
+                    "feedback": linkage.feedback(s, case_id=case_id)["items"],
+                    "rectification": next(iter(rectification.rectifications(s, case_id=case_id)["items"]), None),
+                    "filings": negative_filing.filings(s, case_id=case_id)["items"]}
+        return self._read(run)
 
     def session(self) -> Session:
         return self.sessions()

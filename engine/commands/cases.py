@@ -112,7 +112,8 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
     if definition.key == COMMITMENT_PROCESS and kind == "person" and not str(applicant.get("id_no") or "").strip():
         raise ValidationError("notify-and-commit (告知承诺) needs the applicant's ID number: the commitment and the "
                               "credit check are tied to it")
-    if definition.key == COMMITMENT_PROCESS and (case.applicant_credit == "bad" or has_false_commitment(ctx.session, case)):
+    if definition.key == COMMITMENT_PROCESS and (case.applicant_credit in ("bad", "blacklist")
+                                                 or has_false_commitment(ctx.session, case)):
         raise InvalidState("applicants with bad credit or an earlier false commitment cannot use notify-and-commit "
                            "(告知承诺); apply through the standard procedure")
     for name, spec in known.items():
@@ -192,11 +193,12 @@ def _credit(ctx: Ctx, applicant: dict[str, Any], agent: dict[str, Any] | None) -
         raise ValidationError(f"credit must be one of {', '.join(CREDIT_ORDER)}")
     if declared == "good" and not (ctx.actor.is_admin or WINDOW_GROUP in ctx.groups()):
         declared = "normal"
-    clauses = [CreditRecord.applicant_id_no == str(applicant["id_no"]).strip()] if applicant.get("id_no") else []
-    clauses += [CreditRecord.applicant_user == u for u in (applicant.get("user"), (agent or {}).get("user")) if u]
-    recorded = clauses and ctx.session.scalars(select(CreditRecord.id).where(
-        CreditRecord.kind == "false_commitment", or_(*clauses)).limit(1)).first() is not None
-    return "bad" if recorded else declared
+    from .. import credit
+
+    # The records (engine.credit) are the source; a declaration can only make the level worse (issue 16).
+    recorded = credit.level_of(credit.entries_of(ctx.session, applicant.get("id_no"), (
+        applicant.get("user"), (agent or {}).get("user")), credit.today(ctx)))
+    return credit.worse(recorded, declared) if declared == "bad" else recorded
 
 
 def _window_task(ctx: Ctx, case: ApprovalCase) -> HumanTask:
@@ -236,24 +238,31 @@ def accept_case(ctx: Ctx, case: ApprovalCase, row: HumanTask, opinion: str | Non
     """Accept as of a moment: now at the window, or the receipt day when the law deems it accepted (Art. 32)."""
     case.accepted_at = as_of
     item = _item(ctx, case.item_code)
+    from .. import credit, linkage
+
+    green = credit.at_acceptance(ctx, case, item)  # the window's credit check, kept in the case file
     notice = issue_notice(ctx, case, "acceptance", {"office": item.competent_office, "item": item.name,
                                                     "accepted_on": as_of.astimezone(LOCAL).date().isoformat(),
-                                                    **_limits_told(ctx, item, as_of)})
+                                                    **_limits_told(ctx, item, as_of, green)})
     record_opinion(ctx, case, row, decision, opinion)
     _complete(ctx, row, {"acceptance": "accepted"})
+    credit.after_acceptance(ctx, case, green)
+    linkage.push_case(ctx, case, "acceptance")  # 审管联动
     ctx.audit.instance_id, ctx.audit.task_id = case.instance_id, row.id
     ctx.audit.data = {"case": case.number, "notice": notice.number}
     return {"case": case.id, "status": case.status, "notice": notice.number}
 
 
-def _limits_told(ctx: Ctx, item, as_of) -> dict[str, Any]:
+def _limits_told(ctx: Ctx, item, as_of, green_days: int | None = None) -> dict[str, Any]:
     """What the acceptance notice tells of the time limits: the working days and the dates they end on.
 
     A date counted through a year whose official schedule is not entered yet is marked provisional (暂定).
     """
     cal = case_clock.working_calendar(ctx)
     out: dict[str, Any] = {"promised_days": item.promised_limit_days, "legal_days": item.legal_limit_days}
-    promised = cal.deadline(as_of, item.promised_limit_days)
+    if green_days is not None:  # 绿色通道: good credit, the item's shorter promised limit
+        out.update({"promised_days": green_days, "green_channel": True})
+    promised = cal.deadline(as_of, out["promised_days"])
     out["promised_due"] = promised.isoformat()
     provisional = cal.is_provisional(promised, as_of)
     if item.legal_limit_days is not None:
@@ -343,6 +352,9 @@ def accept_with_missing(ctx: Ctx, case_id: int, supplement_days: int | None = No
     item = _item(ctx, case.item_code)
     if not item.tolerance_allowed:
         raise InvalidState(f"item {item.code} does not allow acceptance with missing materials (容缺受理)")
+    from .. import credit
+
+    credit.gate(ctx, case, item, "tolerance")  # the credit check, kept in the case file; closed for bad credit
     if case.applicant_credit == "bad":
         raise InvalidState("applicants with bad credit cannot be accepted with missing materials")
     missing = [m for m in _materials(ctx, case) if m.required and m.status != "received"]
@@ -363,6 +375,9 @@ def accept_with_missing(ctx: Ctx, case_id: int, supplement_days: int | None = No
                                                    "provisional": case_clock.working_calendar(ctx).is_provisional(
                                                        due, ctx.now)})
     record_opinion(ctx, case, row, "accepted_with_missing", opinion)
+    from .. import linkage
+
+    linkage.push_case(ctx, case, "acceptance")  # 审管联动
     _complete(ctx, row, {"acceptance": "accepted", "tolerance": True, "missing_materials": names,
                          "materials_complete": False, "supplement_due": due.isoformat()})
     ctx.audit.instance_id, ctx.audit.task_id = case.instance_id, row.id
@@ -528,8 +543,10 @@ def request_extension(ctx: Ctx, case_id: int, reason: str) -> dict:
 
 
 @command("case.withdraw")
-def withdraw_application(ctx: Ctx, case_id: int, reason: str | None = None) -> dict:
-    """The applicant (or agent) withdraws the application before it is accepted."""
+def withdraw_application(ctx: Ctx, case_id: int, reason: str | None = None, staff_suggested: bool = False) -> dict:
+    """The applicant (or agent) withdraws the application before it is accepted.
+
+    A withdrawal at staff's suggestion (``staff_suggested``) is a negative outcome filed for review (否定备案)."""
     case = load_case(ctx.session, case_id)
     if not ctx.actor.is_admin and ctx.actor.id not in (case.applicant_user, case.agent_user):
         raise PermissionDenied(f"user '{ctx.actor.id}' is neither the applicant nor their agent")
@@ -537,6 +554,10 @@ def withdraw_application(ctx: Ctx, case_id: int, reason: str | None = None) -> d
         raise InvalidState(f"case {case.number} is {case.status}; an application can be withdrawn only before "
                            "it is accepted")
     _end(ctx, case, CaseStatus.WITHDRAWN, reason or "withdrawn by the applicant")
+    if staff_suggested is True:
+        from ..negative_filing import file_case
+
+        file_case(ctx, case, "withdrawn", reason or "withdrawn at staff's suggestion")
     ctx.audit.instance_id = case.instance_id
     ctx.audit.data = {"case": case.number, "reason": reason}
     return {"case": case.id, "status": case.status}

@@ -78,6 +78,8 @@ def _advance(ctx: Ctx, watch: DeadlineWatch, until: datetime) -> dict:
     what = f"case {case.number}" if case else f"instance {watch.instance_id}"
     if watch.kind == WatchKind.STEP:
         what += f", step {watch.element_id}"
+    if watch.kind == WatchKind.RECTIFICATION:
+        what += ", 差评整改 rectification"
     actions: list[str] = []
     if after == Card.WARNING:
         _tell_handlers(ctx, watch, case, f"预警 Warning: {what} is due {_local(watch.promised_due)}")
@@ -176,6 +178,8 @@ def _tell_handlers(ctx: Ctx, watch: DeadlineWatch, case: ApprovalCase | None, te
 
     row = ctx.session.get(HumanTask, watch.task_id) if watch.task_id else None
     people = current_handlers(ctx, watch.instance_id)
+    if watch.kind == WatchKind.RECTIFICATION:  # 整改 is the responsible department's
+        people = department_staff(ctx.session, watch.department)
     if watch.kind == WatchKind.LICENCE:  # 制证 is the window's: its staff are warned
         people = sorted(set(ctx.session.scalars(select(Membership.user_id).where(Membership.group_id == "window"))))
     if row is not None:  # a step's warning goes to that step's people only

@@ -39,8 +39,12 @@ def rate_case(ctx: Ctx, case_id: int, score: int, comment: str | None = None) ->
     if existing is not None:
         raise InvalidState(f"case {case.number} was already rated on {existing.rated_at.date().isoformat()}",
                            case=case.id)
-    ctx.session.add(CaseRating(case_id=case.id, score=score, comment=comment, rated_by=ctx.actor.id,
-                               rated_at=ctx.now))
+    rating = CaseRating(case_id=case.id, score=score, comment=comment, rated_by=ctx.actor.id, rated_at=ctx.now)
+    ctx.session.add(rating)
+    if score <= BAD:  # 差评: the responsible department's rectification (整改), on the case clock's calendar
+        from ..rectification import open_for
+
+        open_for(ctx, case, rating)
     if score <= BAD:
         from ..notify import notify_user
 

@@ -127,7 +127,7 @@ class CaseCounter(Base):
 
 
 class CreditRecord(Base):
-    """A mark against an applicant's credit (信用), e.g. a false commitment under 告知承诺."""
+    """An entry of an applicant's credit (信用): a false commitment under 告知承诺, a supervision finding, a list."""
 
     __tablename__ = "credit_record"
 
@@ -135,10 +135,16 @@ class CreditRecord(Base):
     applicant_name: Mapped[str] = mapped_column(String(200))
     applicant_id_no: Mapped[str | None] = mapped_column(String(60), index=True)
     applicant_user: Mapped[str | None] = mapped_column(String(100), index=True)
-    kind: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40))  # false_commitment | supervision_finding | imported_list | ...
     case_id: Mapped[int | None] = mapped_column(ForeignKey("approval_case.id"))
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime]
+    # The entry's weight and life (engine.credit): good | bad | blacklist (失信联合惩戒), who reported it, until when.
+    subject_kind: Mapped[str | None] = mapped_column(String(20))  # person (ID number) | organisation (统一社会信用代码)
+    level: Mapped[str] = mapped_column(String(20), default="bad", server_default="bad")
+    source: Mapped[str | None] = mapped_column(String(200))
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class CarbonCopy(Base):

@@ -22,6 +22,7 @@ class WatchKind:
     CASE = "case"              # the case's decision limit, from acceptance (受理) to decision
     STEP = "step"              # one user step's own limit
     ACCEPTANCE = "acceptance"  # Art. 32: decide on acceptance within 5 working days of receipt
+    RECTIFICATION = "rectification"  # 整改: a bad rating's follow-up by the responsible department (engine.rectification)
     SUPPLEMENT = "supplement"  # 容缺: the missing materials are due by then (the diagram's timer acts on it)
     LICENCE = "licence"        # Art. 44: the licence is issued within 10 working days of the decision
     ALL = (CASE, STEP, ACCEPTANCE, SUPPLEMENT, LICENCE)
