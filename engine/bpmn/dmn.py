@@ -36,6 +36,7 @@ from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMix
 
 from .. import expressions
 from ..errors import ExpressionError, Problem
+from ..script_engine import multi_instance_variables
 from .dialects import dialect_attr, extension_properties
 
 DMN11 = "http://www.omg.org/spec/DMN/20151101/dmn.xsd"   # Camunda Modeler's DMN 1.1
@@ -506,12 +507,12 @@ class Decision:
 
     # --- evaluation
 
-    def evaluate(self, variables, decisions: dict[str, "Decision"], _stack: tuple = ()) -> list[dict]:
+    def evaluate(self, variables, decisions: dict[str, "Decision"]) -> list[dict]:
         """The decision result: one map of output name to value per matched rule (Camunda's result list)."""
         context: dict[str, Any] = {}
         for required in self.required:
             upstream = decisions[required]
-            add_to_context(upstream, upstream.evaluate(variables, decisions, _stack + (self.id,)), context)
+            add_to_context(upstream, upstream.evaluate(variables, decisions), context)
         scope = ChainMap(context, variables) if context else variables
         if self.kind == "literal":
             try:
@@ -896,8 +897,6 @@ class DecisionTask(BusinessRuleTask):
         self.result_variable, self.mapping, self.throw_on_no_hits = result_variable, mapping, throw_on_no_hits
 
     def _run_hook(self, my_task):
-        from ..script_engine import multi_instance_variables
-
         decision = self.dmnEngine.decision
         try:
             result = self.dmnEngine.evaluate(ChainMap(multi_instance_variables(my_task), my_task.data))

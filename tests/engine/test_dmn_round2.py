@@ -31,7 +31,8 @@ def camunda_bpmn(decision: str, result_variable: str | None = None, mapping: str
         extra += f' camunda:mapDecisionResult="{mapping}"'
     xml = f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs_{decision}" targetNamespace="http://bpmn.io/schema/bpmn">
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs_{decision}"
+    targetNamespace="http://bpmn.io/schema/bpmn">
   <bpmn:process id="p_{decision}" isExecutable="true">
     <bpmn:startEvent id="start" />
     <bpmn:businessRuleTask id="decide" camunda:decisionRef="{decision}"{extra} />
