@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import clock
 from .errors import Conflict, EngineError
+from .limits import Budget
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class Ctx:
     delivered: list[int] = field(default_factory=list)  # instances reached by messages/signals in this command
     # instance id -> (instance row, workflow, state text written from it): offered to the workflow cache on commit
     kept_workflows: dict[int, tuple] = field(default_factory=dict)
+    # what the command has spent (engine steps, new tasks, timers, time): bounded, see engine.limits
+    budget: Budget = field(default_factory=Budget)
     _groups: frozenset[str] | None = None
 
     def groups(self) -> frozenset[str]:

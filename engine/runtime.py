@@ -142,9 +142,10 @@ def advance(ctx: Ctx, running: Running) -> None:
     workflow = running.workflow
     jobs: set[str] | None = None  # tasks with a retry job: the scheduler runs those, not this command
     attempted: set[str] = set()
+    ctx.budget.watch(workflow)
     try:
         for _ in range(10_000):
-            _engine_steps(workflow)
+            _engine_steps(workflow, ctx.budget)
             _collect_thrown_events(running)
             progressed = False
             for task in _started_handler_tasks(workflow):
@@ -160,6 +161,7 @@ def advance(ctx: Ctx, running: Running) -> None:
                     progressed = True
             if not progressed:
                 break
+        ctx.budget.check_growth(workflow)
     except SpiffWorkflowException as exc:
         raise WorkflowError(_spiff_message(exc), instance_id=running.instance.id) from exc
     save(ctx, running)
@@ -175,16 +177,21 @@ def _still_ready(task) -> None:
         raise _NoLongerReady()
 
 
-def _engine_steps(workflow: BpmnWorkflow) -> None:
+def _engine_steps(workflow: BpmnWorkflow, budget) -> None:
     """``do_engine_steps``, minus running tasks cancelled meanwhile.
 
     SpiffWorkflow lists the ready tasks, then runs each; when an interrupting event
     (an event subprocess, a boundary event) cancels tasks of that list, it would still
-    run them. Stop before such a task and list again.
+    run them. Stop before such a task and list again. Every element run counts against the command's
+    budget (``engine.limits``): a loop without a wait state ends in a refusal, not a hang.
     """
+    def before(task) -> None:
+        _still_ready(task)
+        budget.step(task)
+
     for _ in range(10_000):
         try:
-            workflow.do_engine_steps(will_complete_task=_still_ready)
+            workflow.do_engine_steps(will_complete_task=before)
             return
         except _NoLongerReady:
             continue
@@ -572,6 +579,7 @@ def _sync_waiting(ctx: Ctx, running: Running, mirror: dict) -> None:
             ctx.session.delete(row)
         elif row.due_at != want_timers[task_id][1]:
             row.due_at = want_timers[task_id][1]
+    ctx.budget.arm_timers(len(set(want_timers) - set(existing)))
     for task_id, (element, due) in want_timers.items():
         if task_id not in existing:
             ctx.session.add(Timer(instance_id=instance.id, task_id=task_id, element_id=element, due_at=due))

@@ -15,7 +15,7 @@ from ..bpmn.prepare import prepare
 from ..context import Ctx, command
 from ..errors import BpmnInvalid, PermissionDenied, Problem, ValidationError
 from ..models import Deployment, DeploymentFile, ProcessDefinition
-from .. import definitions
+from .. import definitions, limits
 
 DESIGNER_GROUP = "process-designer"
 
@@ -48,7 +48,11 @@ def deploy(ctx: Ctx, files: list[tuple[str, bytes]], name: str | None = None, al
         if not isinstance(content, (bytes, bytearray)):
             raise ValidationError(f"file '{filename}' must be bytes")
 
+    limits.check_deployment(files)
     prepared = prepare(files, allow_scripts=allow_scripts)
+    for pf in prepared:
+        if pf.kind == "bpmn":
+            limits.check_diagram(pf.filename, pf.tree)
     process_ids: list[str] = []
     names: dict[str, str | None] = {}
     meta: dict[str, dict] = {}
