@@ -35,7 +35,7 @@ MAX_STEPS = 100_000       # node visits per evaluation
 MAX_OUTPUT = 1_000_000    # characters/items an evaluation may produce in total
 MAX_INT_BITS = 4_096      # integers beyond this are refused (no bignum CPU burn)
 
-__all__ = ["Compiled", "compile_expression", "evaluate", "free_names", "is_iso8601_timer"]
+__all__ = ["Compiled", "bean_methods", "compile_expression", "evaluate", "free_names", "is_iso8601_timer"]
 
 
 # ----------------------------------------------------------------- ISO 8601 timers
@@ -386,6 +386,10 @@ class _Parser:
                 table, kind = _SCOPE_METHODS, "scope"
             elif name in _METHODS:
                 table, kind = _METHODS, "method"
+            elif (bean := _bean_name(left)) is not None:
+                # ``${invoiceService.approve(amount)}``: a bean method, i.e. the handler registered as
+                # 'invoiceService.approve' (resolved when evaluated; see ``handlers.find_bean``)
+                return ("bean", f"{bean}.{name}", args, pos)
             else:
                 self.fail(f"method '{name}' is not allowed", name_tok[2])
             if len(args) != table[name]:
@@ -442,8 +446,22 @@ def _parse_template(src: str, i: int, end: int) -> tuple:
     return ("concat", parts)
 
 
+def _bean_name(node: tuple) -> str | None:
+    """``svc`` for ``svc``, ``a.b`` for ``a.b`` (names and members only); else None."""
+    parts = []
+    while node[0] == "member":
+        parts.append(node[2])
+        node = node[1]
+    if node[0] != "name" or node[1] in ("execution", "task"):
+        return None
+    parts.append(node[1])
+    return ".".join(reversed(parts))
+
+
 def _children(node: tuple):
     kind = node[0]
+    if kind == "bean":
+        return node[2]
     if kind in ("list", "and", "or", "concat"):
         return node[1]
     if kind == "dict":
@@ -803,6 +821,30 @@ class _Run:
         result = self.apply(pos, _call_method, base, name, args)
         return self.produced(result, pos) if name in ("trim", "toUpperCase", "toLowerCase") else result
 
+    def h_bean(self, node, soft):
+        """Call the handler registered as the bean method, with the evaluated arguments.
+
+        ``execution`` (or ``task``) as an argument is a copy of the variables, as Camunda passes
+        its DelegateExecution. An unregistered bean is an error (the step's incident), never a skip.
+        """
+        _, name, arg_nodes, pos = node
+        import handlers
+
+        head, _, method = name.rpartition(".")
+        if head.split(".")[0] in self.vars:  # a method of a variable's value, not a bean
+            raise self.error(f"method '{method}' is not allowed", pos)
+        fn = handlers.find_bean(name)
+        if fn is None:
+            raise self.error(f"bean method '{name}(...)' is not allowed: no handler is registered as '{name}'", pos)
+        args = [dict(self.vars) if a[0] == "name" and a[1] in ("execution", "task") and a[1] not in self.vars
+                else self.eval(a) for a in arg_nodes]
+        try:
+            return fn(*args)
+        except ExpressionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the handler's failure, named
+            raise self.error(f"handler '{name}' failed: {type(exc).__name__}: {exc}", pos) from exc
+
     def h_scope(self, node, soft):
         _, name, arg_nodes, pos = node
         if name == "getVariables":
@@ -950,6 +992,15 @@ def compile_expression(text: str) -> Compiled:
 def evaluate(text: str, variables: Mapping[str, Any]) -> Any:
     """Compile (cached) and run ``text`` against ``variables``; raises only ExpressionError."""
     return compile_expression(text)(variables)
+
+
+def bean_methods(text: str) -> list[str]:
+    """Bean methods (``service.method``) the expression calls, in order of appearance."""
+    out = []
+    for node, _ in _walk(compile_expression(text)._node):
+        if node[0] == "bean" and node[1] not in out:
+            out.append(node[1])
+    return out
 
 
 def free_names(text: str) -> set[str]:

@@ -15,6 +15,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from ..errors import BpmnInvalid, Problem
 from .parser import YimenParser
+from .specs import adapt_spec
 
 
 @dataclass
@@ -44,6 +45,7 @@ def attach_metadata(spec, meta: dict[str, dict]) -> None:
     """
     for task_spec in spec.task_specs.values():
         task_spec.yimen_meta = meta.get(getattr(task_spec, "bpmn_id", None) or "", {})
+        adapt_spec(task_spec)
         if isinstance(task_spec, LoopTask):
             child = spec.task_specs.get(task_spec.task_spec)
             if child is not None and not child.completed_event.is_connected(task_spec.merge_child):

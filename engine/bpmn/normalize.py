@@ -55,6 +55,10 @@ TRIMMED_TEXT = ("conditionExpression", "timeDuration", "timeDate", "timeCycle", 
                 "incoming", "outgoing", "sourceRef", "targetRef", "condition")
 
 
+def namespace_of(clark: str) -> str | None:
+    return clark[1:].split("}", 1)[0] if clark.startswith("{") else None
+
+
 def simple_variable(expression: str | None) -> str | None:
     """``departments`` for ``departments``, ``${departments}`` or ``#{departments}``; else None."""
     if not expression:
@@ -135,6 +139,7 @@ class _Normalizer:
         self.xpath_conditions()
         self.implicit_ends()
         self.implicit_splits()
+        self.bean_expressions()
         self.ignored_extensions()
         if self.need_camunda_ns and CAMUNDA not in self.root.nsmap.values():
             prefixes = [p for el in self.root.iter() if isinstance(el.tag, str) for p in el.nsmap if p]
@@ -435,6 +440,46 @@ class _Normalizer:
         self.warn(node, f"'{node_id}' has {len(outgoing)} outgoing flow{'s' if len(outgoing) != 1 else ''}"
                         f"{' with conditions' if conditional else ''}; Yimen added the {what} gateway "
                         f"'{gateway.get('id')}' the modeler implies")
+
+    def bean_expressions(self) -> None:
+        """Bean methods (``${invoiceService.approve(amount)}``) run through the handler registry.
+
+        A service task's ``expression`` with a ``resultVariable`` becomes the handler
+        ``${...} -> resultVariable`` (see ``handlers.find``). Every bean method an expression
+        calls that no handler is registered for is a warning now and an incident when it runs.
+        """
+        from .. import expressions
+        import handlers
+
+        for el in self.root.iter():
+            if not is_bpmn(el):
+                continue
+            expression_attr = None
+            for ns in DIALECTS:
+                if el.get(f"{{{ns}}}expression"):
+                    expression_attr = f"{{{ns}}}expression"
+            result = dialect_attr(el, "resultVariable")
+            if expression_attr and result and "->" not in el.get(expression_attr):
+                el.set(expression_attr, f"{el.get(expression_attr).strip()} -> {result.strip()}")
+            texts = [v for k, v in el.attrib.items() if namespace_of(k) in DIALECTS and ("${" in v or "#{" in v)]
+            if local(el) in ("conditionExpression", "condition", "timeDate", "timeDuration", "timeCycle",
+                             "loopCardinality", "completionCondition") and el.text:
+                texts.append(el.text)
+            owner = el
+            while owner is not None and not (is_bpmn(owner) and owner.get("id") and local(owner) in FLOW_NODE_TAGS
+                                             | {"sequenceFlow"}):
+                owner = owner.getparent()
+            for text in texts:
+                text = text.split(" -> ")[0]
+                try:
+                    beans = expressions.bean_methods(text)
+                except Exception:  # noqa: BLE001 - checks reports what does not compile
+                    continue
+                for bean in beans:
+                    if handlers.find_bean(bean) is None:
+                        self.warn(owner if owner is not None else el,
+                                  f"bean method '{bean}' has no handler registered under that name; the step "
+                                  f"will stop with an incident until one is (handlers.register('{bean}', fn))")
 
     def ignored_extensions(self) -> None:
         for ext_el in self.root.iter(bpmn("extensionElements")):

@@ -20,6 +20,9 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     SequentialMultiInstanceTask,
     ServiceTask,
 )
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
 COLLECTION_VAR = "_mi_collection"
@@ -260,3 +263,95 @@ def decide(spec, my_task) -> bool | None:
         my_task.data["approved"] = outcome
         my_task.data[f"{spec.bpmn_id}_approved"] = outcome
     return done
+
+
+# --- timeDate given by an expression ------------------------------------------------------------------
+
+def timer_date_value(value, element: str) -> str:
+    """The instant a ``timeDate`` expression gave, as ISO 8601 with its offset.
+
+    Camunda and Flowable take a date/time variable or its ISO text. SpiffWorkflow reads only
+    ``datetime.fromisoformat`` text and puts a naive one in the server's zone; Yimen also takes
+    a date or datetime value, ``2026-03-05 09:00`` and a bare date (00:00), and reads a time
+    without an offset as Beijing time (Asia/Shanghai, the zone of every deadline in Yimen).
+    Anything else is refused with the step named, never taken as "now".
+    """
+    from datetime import date, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from ..errors import ExpressionError
+
+    beijing = ZoneInfo("Asia/Shanghai")
+    moment = None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    elif isinstance(value, str) and value.strip():
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+    if moment is None:
+        raise ExpressionError(f"the timeDate of '{element}' gave '{str(value)[:40]}', which is not a date and time "
+                              f"(e.g. 2026-03-05T09:00:00+08:00)")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=beijing)
+    return moment.isoformat()
+
+
+class YimenTimeDate(TimeDateEventDefinition):
+    """``timeDate``: the expression's value read as an instant (see ``timer_date_value``)."""
+
+    def has_fired(self, my_task):
+        if my_task._get_internal_data('event_value') is None:
+            raw = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            try:
+                value = timer_date_value(raw, my_task.task_spec.bpmn_id or my_task.task_spec.name)
+            except Exception as exc:  # noqa: BLE001 - reported against the step, as any expression error
+                from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+
+                raise WorkflowTaskException(str(exc), task=my_task, exception=exc) from exc
+            my_task._set_internal_data(event_value=value)
+        return super().has_fired(my_task)
+
+
+# --- a non-interrupting cycle keeps the paths it started -------------------------------------------
+
+class YimenBoundaryEventJoin(BoundaryEventJoin):
+    """When the activity ends, its boundary events stop waiting; what they already started goes on.
+
+    A non-interrupting cycle timer (``R3/PT1H`` on a user task) stays WAITING and starts its
+    path as children of its own task. SpiffWorkflow cancels the waiting boundary event when the
+    activity completes, and with it every reminder task it created; in Camunda and Flowable those
+    tokens are independent of the activity and stay. Here such a boundary event is cancelled alone:
+    it stops listening, its children run on.
+    """
+
+    def _check_threshold_structured(self, my_task):
+        finished, cancel = super()._check_threshold_structured(my_task)
+        if not finished:
+            return finished, cancel
+        keep = []
+        for task in cancel:
+            started = [c for c in task.children if not c.has_state(TaskState.PREDICTED_MASK)]
+            if isinstance(task.task_spec, BoundaryEvent) and not task.task_spec.cancel_activity and started:
+                task.workflow.top_workflow.event_manager.remove_task(task)
+                for child in [c for c in task.children if c.has_state(TaskState.PREDICTED_MASK)]:
+                    task.workflow._remove_task(child.id)
+                task._set_state(TaskState.CANCELLED)
+            else:
+                keep.append(task)
+        return finished, keep
+
+
+def adapt_spec(task_spec) -> None:
+    """Yimen's behaviour for specs SpiffWorkflow's parser builds directly (no parser class to override):
+    timeDate definitions (also inside a multiple event) and the join after a step's boundary events."""
+    if type(task_spec) is BoundaryEventJoin:
+        task_spec.__class__ = YimenBoundaryEventJoin
+    definition = getattr(task_spec, "event_definition", None)
+    for d in [definition, *getattr(definition, "event_definitions", [])]:
+        if type(d) is TimeDateEventDefinition:
+            d.__class__ = YimenTimeDate

@@ -1,0 +1,138 @@
+"""Issue 17, diagrams that ran but wrongly: what Camunda, Flowable and Activiti do with them.
+
+Each test runs its diagram in the three dialects on SQLite and PostgreSQL, step by step
+through the commands the CLI maps one to one (deploy, start, tasks, complete, timers fire,
+jobs, show), and asserts what the upstream engines' own tests assert.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import handlers
+from engine.runtime import WorkflowError
+from tests.engine.round2 import DIALECTS, complete, diagram, elements, open_elements, status
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(monkeypatch):
+    monkeypatch.setenv("YIMEN_NOW", T0.isoformat())
+    monkeypatch.setenv("YIMEN_HANDLER_ATTEMPTS", "1")
+    return T0
+
+
+@pytest.fixture
+def register():
+    names: list[str] = []
+
+    def add(name, fn):
+        handlers.register(name, fn)
+        names.append(name)
+
+    try:
+        yield add
+    finally:
+        for name in names:
+            handlers.unregister(name)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_manual_task_passes_through(yimen, dialect):
+    """A manualTask is done outside the engine: Camunda and Flowable do not wait at it."""
+    yimen.deploy([diagram("manual_task", dialect)])
+    instance = yimen.start("r2_manual")["instance"]
+    assert open_elements(yimen, instance) == ["review"]
+    assert elements(yimen, instance) == ["start", "post_notice"]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("value, fires_at", [
+    ("2026-03-05T09:00:00+08:00", datetime(2026, 3, 5, 1, 0, tzinfo=timezone.utc)),
+    ("2026-03-05T09:00:00", datetime(2026, 3, 5, 1, 0, tzinfo=timezone.utc)),  # no offset: Beijing time
+    ("2026-03-05 09:00", datetime(2026, 3, 5, 1, 0, tzinfo=timezone.utc)),
+    ("2026-03-05", datetime(2026, 3, 4, 16, 0, tzinfo=timezone.utc)),  # a date: its midnight in Beijing
+])
+def test_time_date_from_a_string_variable_waits_for_that_instant(yimen, dialect, value, fires_at):
+    """timeDate '${hearingDate}' over a text variable waits until that instant, not less, not more."""
+    yimen.deploy([diagram("timer_date_expression", dialect)])
+    instance = yimen.start("r2_timer_date", data={"hearingDate": value})["instance"]
+    assert open_elements(yimen, instance) == []
+    assert yimen.fire_timers(until=fires_at - timedelta(seconds=1))["fired"] == 0
+    assert open_elements(yimen, instance) == []
+    assert yimen.fire_timers(until=fires_at + timedelta(seconds=1))["fired"] == 1
+    assert open_elements(yimen, instance) == ["handle"]
+    assert elements(yimen, instance) == ["start", "wait"]
+
+
+def test_time_date_that_is_no_instant_is_refused_naming_the_step(yimen):
+    """A value that is not a date and time stops the command with the element named; nothing is started."""
+    yimen.deploy([diagram("timer_date_expression")])
+    with pytest.raises(WorkflowError) as refused:
+        yimen.start("r2_timer_date", data={"hearingDate": "next Monday"})
+    assert "wait" in str(refused.value) and "next Monday" in str(refused.value)
+    with pytest.raises(WorkflowError):
+        yimen.start("r2_timer_date", data={"hearingDate": ""})
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_reminder_tasks_of_a_timer_cycle_outlive_the_task(yimen, dialect, pinned_clock):
+    """Non-interrupting R2/PT1H on a user task: two reminder tasks; completing the task leaves both open,
+    and the process ends when they are done (Camunda: the tokens the cycle started are independent)."""
+    yimen.deploy([diagram("timer_reminders", dialect)])
+    instance = yimen.start("r2_reminders")["instance"]
+    assert yimen.fire_timers(until=pinned_clock + timedelta(hours=1, seconds=1))["fired"] == 1
+    assert open_elements(yimen, instance) == ["handle", "remind"]
+    assert yimen.fire_timers(until=pinned_clock + timedelta(hours=2, seconds=1))["fired"] == 1
+    assert open_elements(yimen, instance) == ["handle", "remind", "remind"]
+    complete(yimen, instance, "handle")
+    assert open_elements(yimen, instance) == ["remind", "remind"]
+    assert status(yimen, instance) == "running"
+    assert yimen.fire_timers(until=pinned_clock + timedelta(hours=9))["fired"] == 0  # the cycle stopped
+    for task in yimen.tasks(instance=instance):
+        yimen.complete(task["id"])
+    assert status(yimen, instance) == "completed"
+    assert elements(yimen, instance) == ["start", "every_hour", "every_hour", "handle", "end",
+                                         "remind", "reminder_done", "remind", "reminder_done"]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_bean_methods_resolve_through_the_handler_registry(yimen, dialect, register):
+    """${feeService.compute(amount, 'standard')} with resultVariable, an assignee from a bean and
+    #{archiveService.store(execution)}: each calls the handler registered under 'bean.method'."""
+    calls = []
+    register("feeService.compute", lambda amount, kind: calls.append(("fee", amount, kind)) or amount // 10)
+    register("assigneeService.pick", lambda department: calls.append(("pick", department)) or f"head_{department}")
+    register("archiveService.store", lambda execution: calls.append(("store", execution["fee"])) or "ignored")
+    result = yimen.deploy([diagram("bean_methods", dialect)])
+    assert result["warnings"] == []
+    instance = yimen.start("r2_beans", data={"amount": 500, "department": "tax"})["instance"]
+    task = yimen.tasks(instance=instance)[0]
+    assert (task["element_id"], task["assignee"]) == ("review", "head_tax")
+    assert yimen.show(instance)["data"]["fee"] == 50
+    yimen.complete(task["id"])
+    shown = yimen.show(instance)
+    assert shown["status"] == "completed" and "ignored" not in shown["data"].values()
+    assert calls == [("fee", 500, "standard"), ("pick", "tax"), ("store", 50)]
+    assert elements(yimen, instance) == ["start", "compute_fee", "review", "archive", "end"]
+
+
+def test_unregistered_bean_warns_at_deploy_and_is_an_incident_at_run_time(yimen, register, pinned_clock):
+    """Never a silent skip: the deployment says which bean has no handler; the step stops in an incident
+    naming it; registering the handler and retrying finishes the step."""
+    register("feeService.compute", lambda amount, kind: 1)
+    register("assigneeService.pick", lambda department: "wang")
+    warnings = yimen.deploy([diagram("bean_methods")])["warnings"]
+    assert [(w["element_id"], w["line"]) for w in warnings] == [("archive", 7)]
+    assert "archiveService.store" in warnings[0]["reason"]
+    instance = yimen.start("r2_beans", data={"amount": 5, "department": "tax"})["instance"]
+    complete(yimen, instance, "review")
+    incidents = yimen.show(instance)["incidents"]
+    assert len(incidents) == 1 and incidents[0]["element_id"] == "archive"
+    assert "archiveService.store" in incidents[0]["message"]
+    assert status(yimen, instance) == "running"
+    register("archiveService.store", lambda execution: None)
+    assert yimen.retry_incident(incidents[0]["id"])["ok"] is True
+    assert status(yimen, instance) == "completed"
