@@ -87,7 +87,7 @@ def test_a_return_racing_the_completion_of_the_same_step_has_one_winner(engine):
             assert [e for e, _ in _open(y, instance)] == ["first"] and "task.complete" not in actions[-1:]
             assert actions[-1] == "task.return"
         else:
-                assert sorted(e for e, _ in _open(y, instance)) == ["sign", "sign"] and actions[-1] == "task.complete"
+            assert sorted(e for e, _ in _open(y, instance)) == ["sign", "sign"] and actions[-1] == "task.complete"
         assert actions.count("task.return") + actions[2:].count("task.complete") == 1
 
 
