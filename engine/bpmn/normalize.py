@@ -45,8 +45,6 @@ IGNORED_EXTENSIONS = {
     "taskListener": "task listeners",
     "eventListener": "event listeners",
     "inputOutput": "input/output mappings (every step sees all case data)",
-    "in": "call activity 'in' mappings (the called process gets all case data)",
-    "out": "call activity 'out' mappings (all data of the called process comes back)",
     "failedJobRetryTimeCycle": "job retry cycles (Yimen retries handlers on its own schedule)",
 }
 

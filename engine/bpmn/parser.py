@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.task_parsers import CallActivityParser, SubprocessParser, SubWorkflowParser
 from SpiffWorkflow.bpmn.specs.defaults import (
-    CallActivity, StartEvent, SubWorkflowTask, TransactionSubprocess, UserTask,
+    StartEvent, SubWorkflowTask, TransactionSubprocess, UserTask,
 )
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser
 from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
@@ -28,7 +28,10 @@ from . import dmn
 from .dialects import CAMUNDA
 from .flat import FlatProcessParserMixin, install as install_flat_prediction
 from .event_subprocess import EventSubprocessStart, EventSubprocessTask, scope_spec
-from .specs import HandlerTask, PassThroughTask, YimenParallelMultiInstance, YimenSequentialMultiInstance
+from .specs import (
+    HandlerTask, PassThroughTask, YimenCallActivity, YimenParallelMultiInstance, YimenSequentialMultiInstance,
+    call_mappings,
+)
 
 install_flat_prediction()
 
@@ -85,7 +88,11 @@ class YimenStartEventParser(StartEventParser):
 
 
 class YimenCallActivityParser(_YimenMultiInstance, CallActivityParser):
-    pass
+    def create_task(self):
+        """Camunda / Flowable / Activiti ``in`` and ``out`` mappings go onto the spec (see ``YimenCallActivity``)."""
+        ins, outs = call_mappings(self.node)
+        return self.spec_class(self.spec, self.bpmn_id, subworkflow_spec=SubprocessParser.get_call_activity_spec(self),
+                               in_mappings=ins, out_mappings=outs, **self.bpmn_attributes)
 
 
 class YimenBusinessRuleTaskParser(BusinessRuleTaskParser):
@@ -110,7 +117,7 @@ class YimenParser(BpmnDmnParser):
         full_tag("serviceTask"): (YimenTaskParser, HandlerTask),
         full_tag("subProcess"): (YimenSubWorkflowParser, SubWorkflowTask),
         full_tag("transaction"): (YimenSubWorkflowParser, TransactionSubprocess),
-        full_tag("callActivity"): (YimenCallActivityParser, CallActivity),
+        full_tag("callActivity"): (YimenCallActivityParser, YimenCallActivity),
         full_tag("businessRuleTask"): (YimenBusinessRuleTaskParser, BusinessRuleTask),
     }
 

@@ -136,3 +136,36 @@ def test_unregistered_bean_warns_at_deploy_and_is_an_incident_at_run_time(yimen,
     register("archiveService.store", lambda execution: None)
     assert yimen.retry_incident(incidents[0]["id"])["ok"] is True
     assert status(yimen, instance) == "completed"
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_call_activity_maps_only_the_variables_named(yimen, dialect):
+    """in source/target and sourceExpression: the called process sees person and doubled, not secret;
+    out source/target and sourceExpression: the caller gets checkResult and scorePlusOne, not the rest;
+    the business key is the caller's (a message by business key reaches the called process)."""
+    yimen.deploy([diagram("call_mappings", dialect)])
+    instance = yimen.start("r2_call_mapped", data={"applicant": "zhang", "amount": 100, "secret": "s"},
+                           business_key="BK-1")["instance"]
+    task = yimen.tasks(instance=instance)[0]
+    assert (task["element_id"], task["assignee"]) == ("check", "zhang")
+    yimen.complete(task["id"], data={"verdict": "ok", "score": 4, "junk": 1})
+    assert yimen.message("docs", business_key="BK-1") == {"delivered": [instance]}
+    assert open_elements(yimen, instance) == ["after"]
+    data = yimen.show(instance)["data"]
+    assert data == {"applicant": "zhang", "amount": 100, "secret": "s", "checkResult": "ok", "scorePlusOne": 5}
+    assert elements(yimen, instance) == ["start", "child_start", "sees", "check", "wait_docs", "child_end",
+                                         "call_check"]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_call_activity_variables_all_passes_everything_both_ways(yimen, dialect):
+    """variables="all" (local="true") in and out, plus a sourceExpression: all data goes in and comes back."""
+    yimen.deploy([diagram("call_mappings", dialect)])
+    instance = yimen.start("r2_call_all", data={"amount": 100, "secret": "leader"}, business_key="BK-2")["instance"]
+    task = yimen.tasks(instance=instance)[0]
+    assert (task["element_id"], task["candidate_groups"]) == ("check_all", ["leader"])
+    yimen.complete(task["id"], data={"verdict": "ok", "junk": 1})
+    yimen.message("docs", business_key="BK-2")
+    assert open_elements(yimen, instance) == ["all_after"]
+    assert yimen.show(instance)["data"] == {"amount": 100, "secret": "leader", "doubled": 200, "verdict": "ok",
+                                            "junk": 1}
