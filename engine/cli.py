@@ -237,6 +237,23 @@ def _build_parser() -> argparse.ArgumentParser:
     i2 = isub2.add_parser("show", parents=[common], help="show one item")
     i2.add_argument("code")
 
+    p = sub.add_parser("credit", parents=[common], help="credit (信用): import a list, show an applicant")
+    csub2 = p.add_subparsers(dest="action", required=True)
+    c2 = csub2.add_parser("import", parents=[common], help="import a credit list from CSV (all or nothing)")
+    c2.add_argument("file")
+    c2.add_argument("--name", default=None, help="the list's name, kept as the entries' source")
+    c2 = csub2.add_parser("show", parents=[common], help="an applicant's level and entries")
+    c2.add_argument("id_no", help="ID number or unified social credit code (统一社会信用代码)")
+
+    p = sub.add_parser("linkage", parents=[common], help="the 审管联动 linkage list")
+    ksub = p.add_subparsers(dest="action", required=True)
+    k = ksub.add_parser("import", parents=[common], help="replace the linkage list (all or nothing)")
+    k.add_argument("file")
+    k.add_argument("--format", choices=["json", "csv"], default=None)
+    k = ksub.add_parser("export", parents=[common], help="print the linkage list")
+    k.add_argument("--format", choices=["json", "csv"], default="json")
+    ksub.add_parser("unopened", parents=[common], help="pushes not opened, by department and age")
+
     p = sub.add_parser("calendar", parents=[common], help="the working-day calendar (工作日历)")
     lsub = p.add_subparsers(dest="action", required=True)
     c = lsub.add_parser("seed", parents=[common], help="enter years from the chinesecalendar package")
@@ -394,6 +411,24 @@ def _supervision(yimen, args, u) -> Any:
     return yimen.close_order(args.order, user=u)
 
 
+def _reform(yimen, args, u) -> Any:
+    """``credit import|show`` and ``linkage import|export|unopened`` (issue 16)."""
+    if args.action == "import":
+        path = Path(args.file)
+        if not path.is_file():
+            raise ValidationError(f"file '{args.file}' does not exist")
+        text = path.read_text(encoding="utf-8")
+        if args.command == "credit":
+            return yimen.import_credit_list(text, args.name or path.stem, user=u)
+        return yimen.import_linkage(text, args.format or ("csv" if path.suffix.lower() == ".csv" else "json"),
+                                    user=u)
+    if args.command == "credit":
+        return yimen.credit_profile(args.id_no)
+    if args.action == "export":
+        return {"format": args.format, "content": yimen.export_linkage(args.format)}
+    return yimen.unopened_pushes()
+
+
 def _dispatch(args) -> Any:
     from .service import Yimen
 
@@ -456,6 +491,8 @@ def _dispatch(args) -> Any:
             return yimen.item(args.code)
         if args.command == "cases":
             return _cases(yimen, args, u)
+        if args.command in ("credit", "linkage"):
+            return _reform(yimen, args, u)
         if args.command == "calendar":
             return _calendar(yimen, args, u)
         if args.command == "clock":

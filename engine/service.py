@@ -579,6 +579,19 @@ class Yimen:
 
         return self._read(linkage.pushes, department, opened, case_id, limit, offset)
 
+    def push(self, push_id: int) -> dict:
+        """One push of the supervision inbox (NotFound when there is none)."""
+        from . import linkage
+        from .errors import NotFound
+        from .models.reform import LinkagePush
+
+        def run(s):
+            row = s.get(LinkagePush, push_id)
+            if row is None:
+                raise NotFound(f"push {push_id} does not exist", what="push")
+            return linkage.push_dict(row)
+        return self._read(run)
+
     def open_push(self, push_id: int, user: str | None = None) -> dict:
         from .commands import linkage as linkage_cmd
 

@@ -524,6 +524,10 @@ def _wrap(endpoint: Endpoint):
     return view
 
 
+from .api_reform import REFORM_ENDPOINTS  # noqa: E402  (credit, 审管联动, rectification, filings: issue 16)
+
+ENDPOINTS += REFORM_ENDPOINTS
+
 for _endpoint in ENDPOINTS:
     bp.add_url_rule(_endpoint.path, view_func=_wrap(_endpoint), methods=[_endpoint.method])
 

@@ -76,3 +76,31 @@ def test_item_settings_refuse_a_green_channel_not_shorter_than_the_promised_limi
     with pytest.raises(PermissionDenied):
         office.save_reform_settings(FOOD, green_channel_days=3, user="wang")
     assert office.save_reform_settings(FOOD, green_channel_days=3)["green_channel_days"] == 3
+
+
+def test_the_command_line_imports_a_credit_list_and_shows_an_applicant(database_url, tmp_path):
+    """``yimen credit import FILE`` (all or nothing) and ``yimen credit show ID``, JSON out."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, YIMEN_DATABASE_URL=database_url, YIMEN_INSTANCE_PATH=str(tmp_path))
+
+    def run(*args, ok=True):
+        proc = subprocess.run([sys.executable, "-m", "engine.cli", *args, "--json"], capture_output=True, text=True,
+                              env=env, cwd=root, timeout=120)
+        assert (proc.returncode == 0) == ok, (proc.stdout, proc.stderr)
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    run("db", "upgrade")
+    listed = tmp_path / "list.csv"
+    listed.write_text(LIST, encoding="utf-8")
+    assert run("credit", "import", str(listed))["imported"] == 3
+    shown = run("credit", "show", LISTED_ID)
+    assert shown["level"] == "blacklist" and shown["entries"][0]["source"] == "最高人民法院失信被执行人名单"
+    broken = tmp_path / "broken.csv"
+    broken.write_text("id_no,name\n1,x\n", encoding="utf-8")
+    assert run("credit", "import", str(broken), ok=False)["error"]["code"] == "invalid_input"

@@ -95,4 +95,5 @@ def visible_case(case_id: int) -> dict:
         abort(404)
 
 
+from . import reform  # noqa: E402,F401  (issue 16: credit, 审管联动, rectification, negative filings)
 from . import account, admin, applicant, cases, designer, staff, supervision  # noqa: E402,F401  (registers the routes)
