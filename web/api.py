@@ -277,7 +277,9 @@ def case_verb(case_id: int, verb: str):
         "supplement": lambda: y.supplement(case_id, _materials(data), user=me_id),
         "resubmit": lambda: y.resubmit(case_id, _materials(data), _field(data, "note", str, False), user=me_id),
         "extend": lambda: y.request_extension(case_id, _field(data, "reason", str), user=me_id),
-        "withdraw": lambda: y.withdraw_application(case_id, _field(data, "reason", str, False), user=me_id),
+        "withdraw": lambda: y.withdraw_application(case_id, _field(data, "reason", str, False), user=me_id,
+                                                   staff_suggested=_field(data, "staff_suggested", bool, False,
+                                                                          False)),
         "terminate": lambda: y.terminate_case(case_id, _field(data, "reason", str), user=me_id),
         "special-procedure": lambda: y.start_special_procedure(
             case_id, _field(data, "kind", str), _field(data, "reason", str), _field(data, "expected_days", int),

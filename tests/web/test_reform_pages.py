@@ -163,3 +163,13 @@ def test_a_bad_rating_is_rectified_late_and_closed_after_the_return_visit_in_chr
     assert "整改已办结" in sun.content()
     assert "0%" in sun.locator(".rating-report").first.inner_text()  # rectified, but not on time
     assert y.rectifications()["items"][0]["status"] == "closed"
+
+
+def test_a_withdrawal_at_staffs_suggestion_through_the_api_is_filed(app):
+    zhang = client(app, "zhang")
+    case = zhang.post("/api/cases", json=_body(materials=(FORM,))).json["case"]
+    answer = zhang.post(f"/api/cases/{case}/withdraw", json={"reason": "窗口建议材料齐全后再申请",
+                                                             "staff_suggested": True})
+    assert answer.status_code == 200, answer.json
+    (filing,) = client(app, "sun").get("/api/filings").json["items"]
+    assert (filing["case"], filing["outcome"]) == (case, "withdrawn")
