@@ -27,6 +27,7 @@ from ..errors import BpmnInvalid
 from . import dmn
 from .dialects import CAMUNDA
 from .flat import FlatProcessParserMixin, install as install_flat_prediction
+from .workflow_fixes import install as install_workflow_fixes
 from .event_subprocess import EventSubprocessStart, EventSubprocessTask, scope_spec
 from .specs import (
     HandlerTask, PassThroughTask, YimenCallActivity, YimenParallelMultiInstance, YimenSequentialMultiInstance,
@@ -34,6 +35,7 @@ from .specs import (
 )
 
 install_flat_prediction()
+install_workflow_fixes()
 
 EVENT_SUBPROCESSES = "./bpmn:subProcess[@triggeredByEvent='true']"
 EVENT_SUBPROCESS_STARTS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, ERROR_EVENT_XPATH,

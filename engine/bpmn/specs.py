@@ -23,7 +23,8 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     ServiceTask,
 )
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent as DefaultBoundaryEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
@@ -337,10 +338,11 @@ class YimenBoundaryEventJoin(BoundaryEventJoin):
             return finished, cancel
         keep = []
         for task in cancel:
-            started = [c for c in task.children if not c.has_state(TaskState.PREDICTED_MASK)]
+            unstarted = TaskState.PREDICTED_MASK | TaskState.FUTURE
+            started = [c for c in task.children if not c.has_state(unstarted)]
             if isinstance(task.task_spec, BoundaryEvent) and not task.task_spec.cancel_activity and started:
                 task.workflow.top_workflow.event_manager.remove_task(task)
-                for child in [c for c in task.children if c.has_state(TaskState.PREDICTED_MASK)]:
+                for child in [c for c in task.children if c.has_state(unstarted)]:
                     task.workflow._remove_task(child.id)
                 task._set_state(TaskState.CANCELLED)
             else:
@@ -348,11 +350,35 @@ class YimenBoundaryEventJoin(BoundaryEventJoin):
         return finished, keep
 
 
+class YimenBoundaryEvent(DefaultBoundaryEvent):
+    """A non-interrupting boundary event keeps listening while its activity runs.
+
+    Camunda and Flowable start the boundary path every time the event arrives (an escalation
+    from each instance of a multi-instance subprocess, each message); SpiffWorkflow's boundary
+    task completes on the first and the rest are lost. When it fires, a fresh waiting task for
+    the same boundary event is added beside it (the join cancels it when the activity ends).
+    A timer (other than a cycle, which repeats on its own) fires once, as upstream.
+    """
+
+    def _run_hook(self, my_task):
+        result = super()._run_hook(my_task)
+        if not self.cancel_activity and not isinstance(self.event_definition, TimerEventDefinition):
+            split = my_task.parent
+            main = [c for c in split.children if not isinstance(c.task_spec, BoundaryEvent)]
+            if main and not main[0].has_state(TaskState.FINISHED_MASK):
+                again = split._add_child(self, TaskState.FUTURE)
+                self._predict(again, mask=TaskState.NOT_FINISHED_MASK)
+                self._update(again)
+        return result
+
+
 def adapt_spec(task_spec) -> None:
     """Yimen's behaviour for specs SpiffWorkflow's parser builds directly (no parser class to override):
-    timeDate definitions (also inside a multiple event) and the join after a step's boundary events."""
+    timeDate definitions (also inside a multiple event), boundary events and the join after them."""
     if type(task_spec) is BoundaryEventJoin:
         task_spec.__class__ = YimenBoundaryEventJoin
+    if type(task_spec) is DefaultBoundaryEvent:
+        task_spec.__class__ = YimenBoundaryEvent
     definition = getattr(task_spec, "event_definition", None)
     for d in [definition, *getattr(definition, "event_definitions", [])]:
         if type(d) is TimeDateEventDefinition:

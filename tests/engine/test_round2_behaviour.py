@@ -169,3 +169,54 @@ def test_call_activity_variables_all_passes_everything_both_ways(yimen, dialect)
     assert open_elements(yimen, instance) == ["all_after"]
     assert yimen.show(instance)["data"] == {"amount": 100, "secret": "leader", "doubled": 200, "verdict": "ok",
                                             "junk": 1}
+
+
+def visits(yimen, instance: int) -> dict[str, str]:
+    return {t["assignee"]: t["id"] for t in yimen.tasks(instance=instance) if t["element_id"] == "visit"}
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("name", ["mi_error", "mi_call_error"])
+def test_error_from_one_instance_of_a_parallel_multi_instance_reaches_the_boundary(yimen, dialect, name):
+    """One site of three ends in an error: the boundary catches it, the other instances are cancelled
+    (SpiffWorkflow: 'A task with id … was not found')."""
+    yimen.deploy([diagram(name, dialect)])
+    key = f"r2_{name}"
+    instance = yimen.start(key, data={"sites": ["a", "b", "c"]})["instance"]
+    assert sorted(visits(yimen, instance)) == ["a", "b", "c"]
+    yimen.complete(visits(yimen, instance)["a"], data={"result": "fine"})
+    yimen.complete(visits(yimen, instance)["b"], data={"result": "violation"})
+    assert open_elements(yimen, instance) == ["sanction"]
+    complete(yimen, instance, "sanction")
+    assert status(yimen, instance) == "completed"
+    done = elements(yimen, instance)
+    assert done[-3:] == ["on_violation", "sanction", "sanctioned"]
+    assert "violation_end" in done and "conclude" not in done
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_multi_instance_without_error_takes_the_normal_flow(yimen, dialect):
+    """No instance throws: the step ends when all three are done and the boundary path stays unused."""
+    yimen.deploy([diagram("mi_call_error", dialect)])
+    instance = yimen.start("r2_mi_call_error", data={"sites": ["a", "b", "c"]})["instance"]
+    for site in ("a", "b", "c"):
+        yimen.complete(visits(yimen, instance)[site], data={"result": "fine"})
+    assert open_elements(yimen, instance) == ["conclude"]
+    assert "on_violation" not in elements(yimen, instance)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_non_interrupting_escalation_from_each_instance_opens_one_task_each(yimen, dialect):
+    """Each of three instances escalates: three 'note_minor' tasks (SpiffWorkflow opened one); the
+    multi-instance step goes on and ends normally; the process ends when all tasks are done."""
+    yimen.deploy([diagram("mi_error", dialect)])
+    instance = yimen.start("r2_mi_error", data={"sites": ["a", "b", "c"]})["instance"]
+    for done, site in enumerate(("a", "b", "c"), start=1):
+        yimen.complete(visits(yimen, instance)[site], data={"result": "minor"})
+        assert [e for e in open_elements(yimen, instance) if e == "note_minor"] == ["note_minor"] * done
+    assert open_elements(yimen, instance) == ["conclude", "note_minor", "note_minor", "note_minor"]
+    for task in yimen.tasks(instance=instance):
+        yimen.complete(task["id"])
+    assert status(yimen, instance) == "completed"
+    done = elements(yimen, instance)
+    assert done.count("on_minor") == 3 and done.count("noted") == 3 and done.count("end") == 1
