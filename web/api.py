@@ -16,7 +16,7 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from flask import Blueprint, g, jsonify, request, session
+from flask import Blueprint, Response, g, jsonify, request, session
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.exceptions import HTTPException
 
@@ -31,7 +31,8 @@ csrf.exempt(bp)
 
 STATUS = {"invalid_input": 400, "bpmn_invalid": 400, "expression_error": 422, "permission_denied": 403,
           "not_found": 404, "invalid_state": 409, "conflict": 409, "calendar_missing": 409,
-          "handler_failed": 409, "workflow_error": 409, "unauthenticated": 401, "database_busy": 503}
+          "handler_failed": 409, "workflow_error": 409, "unauthenticated": 401, "database_busy": 503,
+          "font_missing": 503}
 
 
 def error(code: str, message: str, status: int | None = None, details: dict | None = None):
@@ -243,7 +244,8 @@ def apply():
     applicant = {**applicant, "user": caller()["id"]}
     result = yimen().submit(_field(data, "item", str), applicant, _materials(data),
                             _field(data, "form", dict, False, {}), user=caller()["id"],
-                            idempotency_key=request.headers.get("Idempotency-Key"))
+                            idempotency_key=request.headers.get("Idempotency-Key"),
+                            online=_field(data, "check", bool, False, False))
     if result.pop("replayed", False):  # the same application sent again with its key: the first case
         return result, 200, {"Idempotent-Replayed": "true"}
     return result, 201
@@ -275,7 +277,21 @@ def case_verb(case_id: int, verb: str):
         "tolerate": lambda: y.accept_with_missing(case_id, _field(data, "supplement_days", int, False),
                                                   _field(data, "opinion", str, False), user=me_id),
         "supplement": lambda: y.supplement(case_id, _materials(data), user=me_id),
-        "resubmit": lambda: y.resubmit(case_id, _materials(data), _field(data, "note", str, False), user=me_id),
+        "resubmit": lambda: y.resubmit(case_id, _materials(data), _field(data, "note", str, False), user=me_id,
+                                       applicant=_field(data, "applicant", dict, False),
+                                       form=_field(data, "form", dict, False)),
+        "issue-licence": lambda: y.issue_licence(case_id, _field(data, "scope", str, False),
+                                                 _field(data, "valid_until", str, False), user=me_id),
+        "delivery": lambda: y.choose_delivery(case_id, _field(data, "method", str), _field(data, "address", str, False),
+                                              _field(data, "recipient", str, False), _field(data, "phone", str, False),
+                                              user=me_id),
+        "dispatch": lambda: y.dispatch_result(case_id, _field(data, "tracking_no", str, False),
+                                              _field(data, "carrier", str, False), user=me_id),
+        "delivered": lambda: y.confirm_delivered(case_id, user=me_id),
+        "received": lambda: y.confirm_received(case_id, user=me_id),
+        "sign-commitment": lambda: y.sign_commitment(case_id, _field(data, "agree", bool),
+                                                     _field(data, "signer_name", str), user=me_id),
+        "paper-commitment": lambda: _paper_commitment(case_id, data, me_id),
         "extend": lambda: y.request_extension(case_id, _field(data, "reason", str), user=me_id),
         "withdraw": lambda: y.withdraw_application(case_id, _field(data, "reason", str, False), user=me_id,
                                                    staff_suggested=_field(data, "staff_suggested", bool, False,
@@ -294,6 +310,36 @@ def case_verb(case_id: int, verb: str):
     if verb not in verbs:
         raise NotFound(f"unknown case action '{verb}'")
     return verbs[verb]()
+
+
+def _paper_commitment(case_id: int, data: dict, me_id: str):
+    try:
+        scan = base64.b64decode(_field(data, "scan_base64", str), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationError("scan_base64 is not base64", field="scan", refusal="required") from exc
+    return yimen().record_paper_commitment(case_id, _field(data, "signer_name", str),
+                                           _field(data, "filename", str, False, "commitment.pdf"), scan, user=me_id)
+
+
+def get_decision(case_id: int):
+    _case(case_id)
+    return yimen().decision_document(case_id)
+
+
+def get_decision_pdf(case_id: int):
+    from flask import make_response
+
+    from engine.documents import decision_pdf
+
+    _case(case_id)
+    response = make_response(decision_pdf(yimen().decision_document(case_id)))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="decision-{case_id}.pdf"'
+    return response
+
+
+def verify_licence(number: str):
+    return yimen().verify_licence(number)
 
 
 def supervision_watches():
@@ -469,15 +515,26 @@ ENDPOINTS = [
                   signer=_STR, position={"type": "string", "enum": ["before", "after"]}, commitment_true=_BOOL)),
     Endpoint("POST", "/cases", "apply for a service item", apply,
              _obj(["item", "applicant"], item=_STR, applicant=_obj(["name"], name=_STR, kind=_STR, id_no=_STR),
-                  materials=_MATERIALS, form={"type": "object"})),
+                  materials=_MATERIALS, form={"type": "object"}, check=_BOOL)),
     Endpoint("GET", "/cases", "cases the caller may see, newest first", list_cases,
              query=["status", "item", "number", "applicant", "id_no", "submitted_from", "submitted_to"], paged=True),
     Endpoint("GET", "/cases/<int:case_id>", "one case with materials, opinions, notices and its clock", get_case),
     Endpoint("POST", "/cases/<int:case_id>/<verb>", "accept, not-accept, correction, tolerate, supplement, resubmit, extend, "
-             "withdraw, terminate, special-procedure, end-special-procedure, urge, copy (抄送), rate", case_verb,
+             "withdraw, terminate, special-procedure, end-special-procedure, urge, copy (抄送), rate, issue-licence (制证), "
+             "delivery (choose pickup or post), dispatch, delivered, received, sign-commitment, paper-commitment",
+             case_verb,
              _obj([], users={"type": "array", "items": _STR}, second_notice_reason=_STR, score={"type": "integer", "minimum": 1, "maximum": 5}, comment=_STR, note=_STR, opinion=_STR, reason=_STR, competent_office=_STR, supplement_days=_INT, kind=_STR,
                   expected_days=_INT, result=_STR, message=_STR, materials=_MATERIALS,
-                  problems={"type": "array", "items": _obj(["problem"], problem=_STR, material=_STR)})),
+                  problems={"type": "array", "items": _obj(["problem"], problem=_STR, material=_STR)},
+                  applicant={"type": "object"}, form={"type": "object"}, scope=_STR, valid_until=_STR,
+                  method={"type": "string", "enum": ["pickup", "post"]}, address=_STR, recipient=_STR, phone=_STR,
+                  tracking_no=_STR, carrier=_STR, agree=_BOOL, signer_name=_STR, filename=_STR,
+                  scan_base64={"type": "string", "format": "byte"})),
+    Endpoint("GET", "/cases/<int:case_id>/decision", "the case's written decision (准予/不予行政许可决定书)",
+             get_decision),
+    Endpoint("GET", "/cases/<int:case_id>/decision.pdf", "the decision as a PDF (application/pdf)", get_decision_pdf),
+    Endpoint("GET", "/licences/<number>", "verify a licence by its number: status, holder, scope, validity, office",
+             verify_licence),
     Endpoint("GET", "/cases/<int:case_id>/marks", "completed, active, overdue and failed steps of its diagram",
              case_marks),
     Endpoint("GET", "/cases/<int:case_id>/audit", "the case's audit trail (supervisors)", case_audit, paged=True),
@@ -517,6 +574,8 @@ ENDPOINTS = [
 def _wrap(endpoint: Endpoint):
     def view(**kwargs):
         result = endpoint.view(**kwargs)
+        if isinstance(result, Response):  # a file (the decision's PDF)
+            return result
         status, headers = 200, {}
         if isinstance(result, tuple):
             result, status, *more = result

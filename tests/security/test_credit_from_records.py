@@ -66,7 +66,7 @@ def test_applying_as_an_agent_on_the_page_cannot_pass_the_bar(app):
     page = signed_in(app, "zhang")
     form = page.get(f"/apply/{COMMIT_ITEM}").data
     response = page.post(f"/apply/{COMMIT_ITEM}", data={
-        "name": "李四", "as_agent": "yes", "csrf_token": csrf(form),
+        "name": "李四", "as_agent": "yes", "id_no": "33010019900101001X", "csrf_token": csrf(form),
         "material_0": (io.BytesIO(b"c"), "c.pdf")}, content_type="multipart/form-data")
     assert response.status_code == 400
     assert client(app, "wang").get("/api/cases").json["total"] == 1

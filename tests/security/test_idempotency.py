@@ -96,7 +96,7 @@ def _apply_form(app, applicant, token=None):
     page = applicant.get(f"/apply/{ITEM}").data.decode()
     materials = app.extensions["yimen"].item(ITEM)["materials"]
     files = {f"material_{i}": (io.BytesIO(b"%PDF"), f"{i}.pdf") for i in range(len(materials))}
-    fields = {"name": "张三", "id_no": "", "csrf_token": csrf(page.encode())}
+    fields = {"name": "张三", "id_no": "33010019900101001X", "csrf_token": csrf(page.encode())}
     found = re.search(r'name="submit_token" value="([^"]+)"', page)
     assert found, "the apply form carries a one-time submit token"
     fields["submit_token"] = token or found.group(1)

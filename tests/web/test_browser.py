@@ -60,6 +60,7 @@ def test_apply_accept_review_and_conclude_in_the_browser(open_as, app):
     applicant.goto(f"/apply/{ITEM}")
     shot(applicant, "applicant-apply-phone")
     applicant.fill("input[name=name]", "张三")
+    applicant.fill("input[name=id_no]", "33010019900101001X")  # an online application is checked in full
     for index, field in enumerate(applicant.locator("input[type=file]").all()):
         field.set_input_files(files=[{"name": f"m{index}.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"}])
     applicant.click("form[enctype] button")

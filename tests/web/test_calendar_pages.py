@@ -305,6 +305,7 @@ def test_a_provisional_deadline_moves_when_the_administrator_imports_the_year_on
     applicant = open_as("zhang", phone=True)
     applicant.goto(f"/apply/{JOINT}")
     applicant.fill("input[name=name]", "小张面馆")
+    applicant.fill("input[name=id_no]", "33010019900101001X")  # an online application is checked in full
     assert JOINT_MATERIAL in applicant.inner_text("#application")
     applicant.set_input_files("input[name=material_0]", files=[
         {"name": "joint.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"}])

@@ -54,7 +54,7 @@ def test_chinese_by_default_english_on_request(app):
 def _apply(app, client):
     files = {f"material_{i}": (__import__("io").BytesIO(b"%PDF-1.4"), f"{i}.pdf") for i in range(3)}
     page = client.get("/apply/330100-XK-001").data
-    response = client.post("/apply/330100-XK-001", data={"name": "张三", "csrf_token": csrf(page), **files},
+    response = client.post("/apply/330100-XK-001", data={"name": "张三", "id_no": "33010019900101001X", "csrf_token": csrf(page), **files},
                            content_type="multipart/form-data")
     assert response.status_code == 302, response.data
     return int(response.headers["Location"].rsplit("/", 1)[1])

@@ -46,7 +46,7 @@ def test_tolerated_materials_are_handed_in_later(app):
     applicant = signed_in(app, "zhang")
     files = {f"material_{i}": (io.BytesIO(b"%PDF"), f"{i}.pdf") for i in range(2)}  # the third may follow
     page = applicant.get(f"/apply/{ITEM}").data
-    response = applicant.post(f"/apply/{ITEM}", data={"name": "张三", "csrf_token": csrf(page), **files},
+    response = applicant.post(f"/apply/{ITEM}", data={"name": "张三", "id_no": "33010019900101001X", "csrf_token": csrf(page), **files},
                               content_type="multipart/form-data")
     case_id = int(response.headers["Location"].rsplit("/", 1)[1])
     y.accept_with_missing(case_id, 5, "容缺受理", user="wang")
@@ -106,6 +106,7 @@ def test_applying_as_an_agent(app):
     page = agent.get(f"/apply/{ITEM}").data
     assert "service guide" in page.decode().lower() or "办事指南" in page.decode()
     response = agent.post(f"/apply/{ITEM}", data={"name": "某某餐饮有限公司", "kind": "organisation", "as_agent": "yes",
+                                                  "id_no": "91350100M000100Y43",
                                                   "csrf_token": csrf(page), **files},
                           content_type="multipart/form-data")
     case_id = int(response.headers["Location"].rsplit("/", 1)[1])
@@ -174,7 +175,7 @@ def test_supplements_need_csrf_files_and_the_applicant(app):
     applicant = signed_in(app, "zhang")
     files = {f"material_{i}": (io.BytesIO(b"%PDF"), f"{i}.pdf") for i in range(2)}
     page = applicant.get(f"/apply/{ITEM}").data
-    response = applicant.post(f"/apply/{ITEM}", data={"name": "张三", "csrf_token": csrf(page), **files},
+    response = applicant.post(f"/apply/{ITEM}", data={"name": "张三", "id_no": "33010019900101001X", "csrf_token": csrf(page), **files},
                               content_type="multipart/form-data")
     case_id = int(response.headers["Location"].rsplit("/", 1)[1])
     y.accept_with_missing(case_id, 5, user="wang")

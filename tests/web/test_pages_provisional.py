@@ -21,7 +21,7 @@ FOOD = "330100-XK-001"
 def apply(client, code: str, files: int) -> int:
     page = client.get(f"/apply/{code}").data
     data = {f"material_{i}": (io.BytesIO(b"%PDF-1.4"), f"{i}.pdf") for i in range(files)}
-    response = client.post(f"/apply/{code}", data={"name": "张三", "csrf_token": csrf(page), **data},
+    response = client.post(f"/apply/{code}", data={"name": "张三", "id_no": "33010019900101001X", "csrf_token": csrf(page), **data},
                            content_type="multipart/form-data")
     assert response.status_code == 302, response.data.decode()[:2000]
     return int(response.headers["Location"].rsplit("/", 1)[1])

@@ -37,8 +37,9 @@ def apply(code: str):
             upload = request.files.get(f"material_{index}")
             if upload and upload.filename:
                 materials.append({"name": material["name"], "filename": upload.filename, "content": upload.read()})
+        phone = (request.form.get("phone") or "").strip()
         applicant = {"name": request.form.get("name") or me["name"], "kind": request.form.get("kind", "person"),
-                     "id_no": request.form.get("id_no") or None}
+                     "id_no": (request.form.get("id_no") or "").strip() or None, "phone": phone or None}
         agent = None
         if request.form.get("as_agent") == "yes":  # 代办: the signed-in user acts for the named applicant
             agent = {"name": me["name"], "user": me["id"]}
@@ -46,11 +47,14 @@ def apply(code: str):
             applicant["user"] = me["id"]
         try:
             # the form's one-time token names this submission: a double click or a resent form makes one case
-            result = yimen().submit(code, applicant, materials, {"note": request.form.get("note", "")},
-                                    agent=agent, user=me["id"],
-                                    idempotency_key=request.form.get("submit_token") or None)
+            form = {"note": request.form.get("note", ""), **({"phone": phone} if phone else {})}
+            result = yimen().submit(code, applicant, materials, form, agent=agent, user=me["id"],
+                                    idempotency_key=request.form.get("submit_token") or None,
+                                    online=True)  # checked in full: every problem listed at once
         except EngineError as exc:
-            flash(refusal_text(exc), "error")
+            from .documents import flash_refusal
+
+            flash_refusal(exc)
             return render_template("apply.html", item=item, submit_token=_submit_token()), 400
         flash(f"{result['number']}", "ok")
         return redirect(url_for("pages.case_page", case_id=result["case"]))
@@ -87,9 +91,20 @@ def _uploaded(case: dict) -> list[dict]:
 @roles_required()
 def resubmit(case_id: int):
     """补正: the corrected application goes back to the window."""
+    from .documents import flash_refusal
+
     case = visible_case(case_id)
-    act(yimen().resubmit, case_id, _uploaded(case), request.form.get("note") or None,
-        user=current_user()["id"], success="Resubmitted")
+    f, given = request.form, case["applicant"]
+    current = {"name": given["name"], "kind": given["kind"], "id_no": given["id_no"] or "",
+               "phone": (case.get("form") or {}).get("phone", "")}
+    corrected = {k: f[f"applicant_{k}"].strip() for k in current
+                 if f"applicant_{k}" in f and f[f"applicant_{k}"].strip() != str(current[k] or "")}
+    try:
+        yimen().resubmit(case_id, _uploaded(case), f.get("note") or None, user=current_user()["id"],
+                         applicant=corrected or None)
+        flash("Resubmitted", "ok")
+    except EngineError as exc:
+        flash_refusal(exc)
     return redirect(url_for("pages.case_page", case_id=case_id))
 
 
