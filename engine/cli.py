@@ -198,6 +198,9 @@ def _build_parser() -> argparse.ArgumentParser:
     i = isub.add_parser("retry", parents=[common], help="retry an incident")
     i.add_argument("incident", type=int)
     p.add_argument("--instance", type=int)
+    p.add_argument("--handler")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--offset", type=int, default=0)
 
     p = sub.add_parser("show", parents=[common], help="show an instance")
     p.add_argument("instance", type=int)
@@ -283,10 +286,17 @@ def _build_parser() -> argparse.ArgumentParser:
     k.add_argument("--state", choices=["normal", "warning", "yellow", "red"])
     k.add_argument("--kind", default="case", choices=["case", "step", "acceptance"])
     k.add_argument("--item")
+    k.add_argument("--limit", type=int, default=100)
+    k.add_argument("--offset", type=int, default=0)
     k = ksub.add_parser("due", parents=[common], help="everything due within N working days")
     k.add_argument("working_days", type=int)
     k.add_argument("--department")
-    ksub.add_parser("overview", parents=[common], help="counts by department and item, on-time rates")
+    k = ksub.add_parser("overview", parents=[common], help="the dashboard: counts by department, item and card "
+                        "state, on-time rates and working days over --from/--to (YYYY-MM-DD), cards over time")
+    k.add_argument("--from", dest="date_from")
+    k.add_argument("--to", dest="date_to")
+    k.add_argument("--department")
+    k.add_argument("--item")
     k = ksub.add_parser("pause", parents=[common], help="特别程序: start a special procedure (pauses the clock)")
     k.add_argument("case", type=int)
     k.add_argument("--kind", required=True)
@@ -301,6 +311,10 @@ def _build_parser() -> argparse.ArgumentParser:
     v = vsub.add_parser("cards", parents=[common], help="list cards")
     v.add_argument("--department")
     v.add_argument("--status")
+    v.add_argument("--color", choices=["yellow", "red"])
+    v.add_argument("--item")
+    v.add_argument("--limit", type=int, default=100)
+    v.add_argument("--offset", type=int, default=0)
     v = vsub.add_parser("confirm", parents=[common], help="issue (or --drop) a card held for confirmation")
     v.add_argument("card", type=int)
     v.add_argument("--drop", action="store_true")
@@ -318,7 +332,11 @@ def _build_parser() -> argparse.ArgumentParser:
     v.add_argument("--case", type=int)
     v.add_argument("--department")
     v.add_argument("--to", dest="assignee")
-    vsub.add_parser("orders", parents=[common], help="list supervision orders")
+    v = vsub.add_parser("orders", parents=[common], help="list supervision orders")
+    v.add_argument("--status", choices=["open", "answered", "closed"])
+    v.add_argument("--department")
+    v.add_argument("--limit", type=int, default=100)
+    v.add_argument("--offset", type=int, default=0)
     v = vsub.add_parser("answer", parents=[common], help="answer a supervision order")
     v.add_argument("order", type=int)
     v.add_argument("--reply", required=True)
@@ -382,19 +400,26 @@ def _clock(yimen, args, u) -> Any:
     if args.action == "sweep":
         return yimen.advance_deadlines(_instant(args.until))
     if args.action == "watches":
-        return yimen.watches(department=args.department, state=args.state, kind=args.kind, item=args.item)
+        return yimen.watches(_viewer(yimen, u), department=args.department, state=args.state, kind=args.kind,
+                             item=args.item, limit=args.limit, offset=args.offset)
     if args.action == "due":
-        return yimen.due_within(args.working_days, department=args.department)
+        return yimen.due_within(args.working_days, department=args.department, user=_viewer(yimen, u))
     if args.action == "overview":
-        return yimen.supervision_overview()
+        return yimen.supervision_overview(args.date_from, args.date_to, department=args.department, item=args.item)
     if args.action == "pause":
         return yimen.start_special_procedure(args.case, args.kind, args.reason, args.expected_days, user=u)
     return yimen.end_special_procedure(args.case, args.result, user=u)
 
 
+def _viewer(yimen, u: str | None) -> dict | None:
+    """Lists as ``--user`` may see them (their department's, theirs); without it, everything."""
+    return yimen.user(u) if u else None
+
+
 def _supervision(yimen, args, u) -> Any:
     if args.action == "cards":
-        return yimen.cards(department=args.department, status=args.status)
+        return yimen.cards(_viewer(yimen, u), department=args.department, status=args.status, color=args.color,
+                           item=args.item, limit=args.limit, offset=args.offset)
     if args.action == "confirm":
         return yimen.confirm_card(args.card, not args.drop, args.note, user=u)
     if args.action == "appeal":
@@ -405,7 +430,8 @@ def _supervision(yimen, args, u) -> Any:
         return yimen.issue_order(args.content, args.days, case_id=args.case, department=args.department,
                                  assignee=args.assignee, user=u)
     if args.action == "orders":
-        return yimen.orders()
+        return yimen.orders(_viewer(yimen, u), status=args.status, department=args.department, limit=args.limit,
+                            offset=args.offset)
     if args.action == "answer":
         return yimen.answer_order(args.order, args.reply, user=u)
     return yimen.close_order(args.order, user=u)
@@ -515,7 +541,8 @@ def _dispatch(args) -> Any:
         if args.command == "incidents":
             if args.action == "retry":
                 return yimen.retry_incident(args.incident, user=u)
-            return yimen.incidents(args.instance)
+            return yimen.incident_list(_viewer(yimen, u), instance=args.instance, handler=args.handler,
+                                       limit=args.limit, offset=args.offset)
         if args.command == "show":
             return yimen.show(args.instance)
         if args.command == "terminate":

@@ -302,6 +302,40 @@ def _local_start(day: date | datetime | str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=LOCAL)
 
 
+def in_period(column, date_from: date | datetime | str | None, date_to: date | datetime | str | None) -> list:
+    """WHERE clauses keeping ``column`` within local dates ``date_from``..``date_to`` (both included).
+
+    A date is included whole; a moment (datetime) is the first or the last one included.
+    """
+    where = []
+    if date_from:
+        where.append(column >= _local_start(date_from))
+    if date_to:
+        end = _local_start(date_to)
+        where.append(column <= end if isinstance(date_to, datetime) else column < end + timedelta(days=1))
+    return where
+
+
+def page_of(session, columns: list, source, where: list, order: list, limit: int, offset: int,
+            item=lambda row: dict(row._mapping)) -> dict[str, Any]:
+    """One page of ``source`` rows (``columns``, ``where``, ``order``) with the total, in one statement.
+
+    The total rides on the page's rows as a window count; only a page past the end, which has no row to
+    carry it, costs a second (count) query. ``source`` joins only to-one rows, so each row is one entry.
+    """
+    _check_page(limit, offset)
+    stmt = (select(*columns, func.count().over().label("n_total")).select_from(source).where(*where)
+            .order_by(*order).limit(limit).offset(offset))
+    found = list(session.execute(stmt))
+    if found:
+        total = found[0].n_total
+    elif offset == 0:
+        total = 0
+    else:
+        total = session.scalar(select(func.count()).select_from(source).where(*where))
+    return {"items": [item(row) for row in found], "total": int(total or 0), "limit": limit, "offset": offset}
+
+
 def _prefix(column, text: str):
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.like(escaped + "%", escape="\\")
@@ -332,12 +366,7 @@ def cases(session, user: dict[str, Any], status: str | None = None, item: str | 
         where.append(_prefix(_C.c.applicant_name, applicant))
     if id_no:
         where.append(_C.c.applicant_id_no == id_no)
-    if submitted_from:
-        where.append(_C.c.submitted_at >= _local_start(submitted_from))
-    if submitted_to:  # a date is included whole; a moment is the last one included
-        end = _local_start(submitted_to)
-        where.append(_C.c.submitted_at <= end if isinstance(submitted_to, datetime)
-                     else _C.c.submitted_at < end + timedelta(days=1))
+    where += in_period(_C.c.submitted_at, submitted_from, submitted_to)  # dates included whole
 
     page = select(_C.c.id.label("page_id")).where(*where).order_by(_C.c.id.desc()).limit(limit).offset(offset) \
         .subquery("page")

@@ -77,6 +77,43 @@ def open_incidents(session: Session, instance: int | None = None) -> list[dict[s
     return [incident_dict(r) for r in session.scalars(stmt.order_by(Incident.id))]
 
 
+def incidents(session: Session, user: dict[str, Any] | None = None, instance: int | None = None,
+              handler: str | None = None, department: str | None = None, resolved: bool = False,
+              created_from=None, created_to=None, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+    """One page of incidents (open by default), oldest first, with the case's id and number, in one statement.
+
+    Supervisors (and the command line, ``user=None``) see every incident; other staff those of cases of
+    their department (the case's office), none without a department. ``handler`` is the failing handler
+    (``clock.advance``, ``timer.fire``...), ``department`` the case's office.
+    """
+    from sqlalchemy import false, true
+
+    from .inbox import _privileged
+    from .lists import in_period, page_of
+    from .models import ApprovalCase
+
+    incident, cases = Incident.__table__, ApprovalCase.__table__
+    where = [incident.c.resolved_at.is_not(None) if resolved else incident.c.resolved_at.is_(None),
+             *in_period(incident.c.created_at, created_from, created_to)]
+    if user is not None and not _privileged(user):
+        where.append(cases.c.office_code == user["department"] if user.get("department") else false())
+    if instance is not None:
+        where.append(incident.c.instance_id == instance)
+    if handler:
+        where.append(incident.c.handler == handler)
+    if department:
+        where.append(cases.c.office_code == department)
+    source = incident.outerjoin(cases, cases.c.instance_id == incident.c.instance_id)
+    columns = [incident, cases.c.id.label("case_id"), cases.c.number.label("case_number"),
+               cases.c.office_code.label("case_office")]
+
+    def item_of(row):
+        return {**incident_dict(row), "case": row.case_id, "case_number": row.case_number,
+                "department": row.case_office}
+
+    return page_of(session, columns, source, where or [true()], [incident.c.id], limit, offset, item_of)
+
+
 def show_instance(session: Session, instance_id: int) -> dict[str, Any]:
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:

@@ -398,32 +398,36 @@ class Yimen:
     def close_order(self, order_id: int, user: str | None = None) -> dict:
         return self._run(user, supervision_cmd.close_order, order_id=order_id)
 
-    def watches(self, **filters) -> dict:
-        """Running clocks, e.g. ``watches(department="SJ", state="red")``."""
-        return self._read(supervision.watches, **filters)
+    def watches(self, user: dict | None = None, **filters) -> dict:
+        """One page of running clocks ``user`` may see (None: all), e.g. ``watches(department="SJ", state="red")``."""
+        return self._read(supervision.watches, user, **filters)
 
     def due_within(self, working_days: int, department: str | None = None, limit: int = 100,
-                   offset: int = 0) -> dict:
+                   offset: int = 0, user: dict | None = None) -> dict:
         """Everything whose promised limit ends within the next ``working_days`` working days."""
         def run(s):
             from . import calendar
 
             moment = calendar.load(s).deadline(clock.now(), working_days)
-            return supervision.due_before(s, moment, department=department, limit=limit, offset=offset)
+            return supervision.due_before(s, moment, user, department=department, limit=limit, offset=offset)
         return self._read(run)
 
-    def supervision_overview(self) -> dict:
+    def supervision_overview(self, date_from=None, date_to=None, department: str | None = None,
+                             item: str | None = None) -> dict:
+        """The dashboard (``supervision.dashboard``): counts, on-time rates, working days, cards over a period."""
         def run(s):
             from . import calendar
 
-            return {**supervision.overview(s), "performance": supervision.performance(s, calendar.load(s))}
+            return supervision.dashboard(s, calendar.load(s), date_from, date_to, department=department, item=item)
         return self._read(run)
 
-    def cards(self, **filters) -> dict:
-        return self._read(supervision.cards, **filters)
+    def cards(self, user: dict | None = None, **filters) -> dict:
+        """One page of cards ``user`` may see (None: all; ``supervision.cards``: filters)."""
+        return self._read(supervision.cards, user, **filters)
 
-    def orders(self, **filters) -> dict:
-        return self._read(supervision.orders, **filters)
+    def orders(self, user: dict | None = None, **filters) -> dict:
+        """One page of supervision orders ``user`` may see (None: all; ``supervision.orders``: filters)."""
+        return self._read(supervision.orders, user, **filters)
 
     def fire_timers(self, until: datetime | None = None) -> dict:
         return sweeps.fire_due_timers(self.sessions, until)
@@ -501,6 +505,10 @@ class Yimen:
 
     def incidents(self, instance: int | None = None) -> list[dict]:
         return self._read(queries.open_incidents, instance)
+
+    def incident_list(self, user: dict | None = None, **filters) -> dict:
+        """One page of incidents ``user`` may see (None: all; ``queries.incidents``: filters, ``limit``, ``offset``)."""
+        return self._read(queries.incidents, user, **filters)
 
     def process_versions(self) -> list[dict]:
         """Each process key with its versions and the instances and cases running on each."""

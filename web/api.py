@@ -19,6 +19,7 @@ from typing import Any, Callable
 from flask import Blueprint, Response, g, jsonify, request, session
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from engine.errors import EngineError, NotFound, PermissionDenied, ValidationError
 
@@ -342,15 +343,27 @@ def verify_licence(number: str):
     return yimen().verify_licence(number)
 
 
+def _args(*names: str) -> dict:
+    return {name: request.args.get(name) or None for name in names}
+
+
+def _flag(name: str) -> bool | None:
+    value = request.args.get(name)
+    if value in (None, ""):
+        return None
+    if value not in ("true", "false"):
+        raise ValidationError(f"{name} is true or false")
+    return value == "true"
+
+
 def supervision_watches():
-    _require("supervisor")
+    _require("supervisor", "reviewer")
     limit, offset = _page()
-    return yimen().watches(department=request.args.get("department") or None,
-                           state=request.args.get("state") or None, limit=limit, offset=offset)
+    return yimen().watches(caller(), **_args("department", "state", "item"), limit=limit, offset=offset)
 
 
 def supervision_due():
-    _require("supervisor")
+    _require("supervisor", "reviewer")
     try:
         days = int(request.args.get("working_days", 2))
     except ValueError as exc:
@@ -358,21 +371,40 @@ def supervision_due():
     if not 0 <= days <= 60:
         raise ValidationError("working_days is 0-60")
     limit, offset = _page()
-    return yimen().due_within(days, limit=limit, offset=offset)
+    return yimen().due_within(days, department=request.args.get("department") or None, limit=limit, offset=offset,
+                              user=caller())
+
+
+def _period() -> dict:
+    args = _args("from", "to", "department", "item")
+    return {"date_from": args["from"], "date_to": args["to"], "department": args["department"], "item": args["item"]}
 
 
 def supervision_overview():
     _require("supervisor")
-    return yimen().supervision_overview()
+    return yimen().supervision_overview(**_period())
+
+
+def supervision_overview_csv():
+    _require("supervisor")
+    from .pages.supervision import dashboard_csv, names
+
+    return dashboard_csv(yimen().supervision_overview(**_period()), names())
+
+
+def list_cases_csv():
+    _require("supervisor", "reviewer", "window")
+    from .pages.supervision import case_filters, cases_csv
+
+    return cases_csv(caller(), case_filters(request.args))
 
 
 def list_cards():
     _require("supervisor", "reviewer")
     limit, offset = _page()
-    dept = None if caller().get("admin") or "supervisor" in caller()["roles"] else caller().get("department")
-    if dept is None and not (caller().get("admin") or "supervisor" in caller()["roles"]):
-        return {"items": [], "total": 0, "limit": limit, "offset": offset}  # a reviewer without a department
-    return yimen().cards(department=dept, status=request.args.get("status") or None, limit=limit, offset=offset)
+    return yimen().cards(caller(), **_args("department", "status", "color", "item"),
+                         issued_from=request.args.get("from") or None, issued_to=request.args.get("to") or None,
+                         limit=limit, offset=offset)
 
 
 def card_verb(card_id: int, verb: str):
@@ -397,15 +429,11 @@ def issue_order():
 
 
 def list_orders():
-    _require("supervisor", "reviewer")
+    _require("supervisor", "reviewer", "window")
     limit, offset = _page()
-    user = caller()
-    if user.get("admin") or "supervisor" in user["roles"]:
-        return yimen().orders(status=request.args.get("status") or None, limit=limit, offset=offset)
-    if user.get("department"):
-        return yimen().orders(department=user["department"], status=request.args.get("status") or None,
-                              limit=limit, offset=offset)
-    return yimen().orders(assignee=user["id"], status=request.args.get("status") or None, limit=limit, offset=offset)
+    return yimen().orders(caller(), **_args("department", "assignee", "status"), overdue=_flag("overdue"),
+                          issued_from=request.args.get("from") or None, issued_to=request.args.get("to") or None,
+                          limit=limit, offset=offset)
 
 
 def order_verb(order_id: int, verb: str):
@@ -448,7 +476,10 @@ def case_audit(case_id: int):
 
 def list_incidents():
     _require("supervisor")
-    return _paged(yimen().incidents())
+    limit, offset = _page()
+    return yimen().incident_list(caller(), **_args("handler", "department"),
+                                 created_from=request.args.get("from") or None,
+                                 created_to=request.args.get("to") or None, limit=limit, offset=offset)
 
 
 def retry_incident(incident_id: int):
@@ -538,23 +569,31 @@ ENDPOINTS = [
     Endpoint("GET", "/cases/<int:case_id>/marks", "completed, active, overdue and failed steps of its diagram",
              case_marks),
     Endpoint("GET", "/cases/<int:case_id>/audit", "the case's audit trail (supervisors)", case_audit, paged=True),
-    Endpoint("GET", "/supervision/watches", "running clocks by department and state", supervision_watches,
-             query=["department", "state"], paged=True),
-    Endpoint("GET", "/supervision/due", "everything due within N working days", supervision_due,
-             query=["working_days"], paged=True),
-    Endpoint("GET", "/supervision/overview", "counts, on-time rates, average working days", supervision_overview),
-    Endpoint("GET", "/cards", "cards (supervisors: all; reviewers: their department's)", list_cards,
-             query=["status"], paged=True),
+    Endpoint("GET", "/supervision/watches", "running clocks by department and state (reviewers: their department's)",
+             supervision_watches, query=["department", "state", "item"], paged=True),
+    Endpoint("GET", "/supervision/due", "everything due within N working days (reviewers: their department's)",
+             supervision_due, query=["working_days", "department"], paged=True),
+    Endpoint("GET", "/supervision/overview", "the dashboard over a period (from, to: YYYY-MM-DD): counts by "
+             "department, item and card state, on-time rates, average working days, cards over time",
+             supervision_overview, query=["from", "to", "department", "item"]),
+    Endpoint("GET", "/supervision/overview.csv", "the dashboard's figures as CSV (UTF-8 with BOM)",
+             supervision_overview_csv, query=["from", "to", "department", "item"]),
+    Endpoint("GET", "/cases.csv", "the case list as CSV (UTF-8 with BOM; the filters of GET /cases)", list_cases_csv,
+             query=["status", "item", "number", "applicant", "id_no", "submitted_from", "submitted_to"]),
+    Endpoint("GET", "/cards", "cards, newest first (supervisors: all; reviewers: their department's)", list_cards,
+             query=["status", "color", "department", "item", "from", "to"], paged=True),
     Endpoint("POST", "/cards/<int:card_id>/<verb>", "confirm, appeal or decide an appeal", card_verb,
              _obj([], confirm=_BOOL, note=_STR, reason=_STR, granted=_BOOL)),
     Endpoint("POST", "/orders", "issue a supervision order (督办)", issue_order,
              _obj(["content", "deadline_days"], content=_STR, deadline_days=_INT, case=_INT, department=_STR,
                   assignee=_STR)),
-    Endpoint("GET", "/orders", "supervision orders (supervisors: all; reviewers: their department's)", list_orders,
-             query=["status"], paged=True),
+    Endpoint("GET", "/orders", "supervision orders, newest first (supervisors: all; staff: theirs and their "
+             "department's)", list_orders, query=["status", "overdue", "department", "assignee", "from", "to"],
+             paged=True),
     Endpoint("POST", "/orders/<int:order_id>/<verb>", "answer or close a supervision order", order_verb,
              _obj([], reply=_STR)),
-    Endpoint("GET", "/incidents", "open incidents (supervisors)", list_incidents, paged=True),
+    Endpoint("GET", "/incidents", "open incidents, oldest first (supervisors)", list_incidents,
+             query=["handler", "department", "from", "to"], paged=True),
     Endpoint("POST", "/incidents/<int:incident_id>/retry", "retry a failed service task", retry_incident),
     Endpoint("GET", "/notifications", "the caller's in-app notices", list_notifications, paged=True),
     Endpoint("GET", "/calendar", "the working-day calendar's years, official or provisional (暂定)",

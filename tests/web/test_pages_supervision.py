@@ -112,9 +112,11 @@ def _conclude(app, case_id):
 
 
 def test_the_dashboard_draws_on_time_rate_and_working_days_by_item_and_department(app):
+    import json
+
     y = app.extensions["yimen"]
     supervisor = signed_in(app, "sun")
-    assert "data-bar" not in supervisor.get("/supervision").data.decode()  # nothing decided yet
+    assert "data-rate=" not in supervisor.get("/supervision").data.decode()  # nothing decided yet
     case_id = _apply(app, signed_in(app, "zhang"))
     y.accept(case_id, user="wang")
     _conclude(app, case_id)
@@ -124,8 +126,11 @@ def test_the_dashboard_draws_on_time_rate_and_working_days_by_item_and_departmen
     for kind, key in (("item", ITEM), ("department", next(iter(performance["department"])))):
         table = page.split(f'data-kind="{kind}"', 1)[1].split("</table>", 1)[0]
         row = table.split(f'data-key="{key}"', 1)[1].split("</tr>", 1)[0]
-        assert 'data-bar="rate" width="160"' in row and "100%" in row  # decided on time: a full bar
-        assert 'data-bar="days"' in row
+        assert 'data-rate="1.0"' in row and "100%" in row  # decided on time
+        assert f'data-days="{performance[kind][key]["average_working_days"]}"' in row
+    chart = json.loads(page.split('<script type="application/json" id="dashboard-data">', 1)[1].split("</script>")[0])
+    assert [r["rate"] for r in chart["item"]] == [100.0] and chart["item"][0]["name"] == y.item(ITEM)["name"]
+    assert "<svg" not in page  # the charts are drawn by ECharts from the JSON above
     assert signed_in(app, "li").get("/supervision").status_code == 403
 
 
