@@ -25,9 +25,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on the path and its name would hide the standard ``http``.
-if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
+if __name__ == "http":
+    # ``python bench/<another>.py`` puts this folder first on the path, where this file's name hides the standard
+    # library's ``http`` (werkzeug imports ``http.server``): hand the importer the real package instead.
+    import importlib
+
+    _here = Path(__file__).resolve().parent
+    _saved = list(sys.path)
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
+    del sys.modules["http"]
+    sys.modules["http"] = importlib.import_module("http")
+    sys.path[:] = _saved
+elif sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)  # run as a script: this folder first on the path would hide the standard ``http``
 
 import argparse  # noqa: E402
 import base64  # noqa: E402
