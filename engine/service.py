@@ -155,6 +155,39 @@ class Yimen:
         return self._run(user, case_cmd.submit, item_code=item_code, applicant=applicant, materials=materials,
                          form=form, agent=agent, idempotency_key=idempotency_key, online=online)
 
+    # --- 代办: agent authorisations (engine.agents) ---------------------------------------------------------
+    def authorise_agent(self, agent: str, applicant: dict, valid_until, scope: list[str] | None = None,
+                        valid_from=None, scan: dict | None = None, user: str | None = None) -> dict:
+        """A 委托书: granted online by the signed-in applicant, or recorded from paper (``scan``) by the window."""
+        from .commands import agents as agent_cmd
+
+        return self._run(user, agent_cmd.authorise, agent=agent, applicant=applicant, valid_until=valid_until,
+                         scope=scope, valid_from=valid_from, scan=scan)
+
+    def verify_identity(self, user_id: str, kind: str, name: str, id_no: str, user: str | None = None) -> dict:
+        """实名认证 of an account at the window: its holder may then grant authorisations online."""
+        from .commands import agents as agent_cmd
+
+        return self._run(user, agent_cmd.verify_identity, user_id=user_id, kind=kind, name=name, id_no=id_no)
+
+    def revoke_authorisation(self, authorisation_id: int, user: str | None = None) -> dict:
+        from .commands import agents as agent_cmd
+
+        return self._run(user, agent_cmd.revoke, authorisation_id=authorisation_id)
+
+    def authorisations(self, user: dict, **filters) -> dict:
+        """One page of the authorisations ``user`` may see (``engine.agents.authorisations``)."""
+        from . import agents
+        from .cases import LOCAL
+
+        return self._read(agents.authorisations, user, clock.now().astimezone(LOCAL).date(), **filters)
+
+    def agent_registry(self) -> list[dict]:
+        """The centre's free 代办 agents with their cases and ratings."""
+        from . import agents
+
+        return self._read(agents.registry)
+
     def accept(self, case_id: int, opinion: str | None = None, user: str | None = None) -> dict:
         return self._run(user, case_cmd.accept, case_id=case_id, opinion=opinion)
 

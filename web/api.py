@@ -242,14 +242,54 @@ def task_verb(task_id: str, verb: str):
 def apply():
     data = _body()
     applicant = _field(data, "applicant", dict)
-    applicant = {**applicant, "user": caller()["id"]}
+    agent = None
+    if _field(data, "as_agent", bool, False, False):  # 代办: the caller applies for the named applicant
+        agent = {"name": caller().get("name") or caller()["id"], "user": caller()["id"]}
+        applicant = {k: v for k, v in applicant.items() if k != "user"}
+    else:
+        applicant = {**applicant, "user": caller()["id"]}
     result = yimen().submit(_field(data, "item", str), applicant, _materials(data),
-                            _field(data, "form", dict, False, {}), user=caller()["id"],
+                            _field(data, "form", dict, False, {}), agent=agent, user=caller()["id"],
                             idempotency_key=request.headers.get("Idempotency-Key"),
                             online=_field(data, "check", bool, False, False))
     if result.pop("replayed", False):  # the same application sent again with its key: the first case
         return result, 200, {"Idempotent-Replayed": "true"}
     return result, 201
+
+
+def list_authorisations():
+    limit, offset = _page()
+    args = request.args
+    return yimen().authorisations(caller(), agent=args.get("agent") or None, id_no=args.get("id_no") or None,
+                                  status=args.get("status") or None, limit=limit, offset=offset)
+
+
+def authorise_agent():
+    data = _body()
+    scan = _field(data, "scan", dict, False)
+    if scan is not None:
+        try:
+            content = base64.b64decode(scan.get("content_base64") or "", validate=True)
+        except (binascii.Error, ValueError, TypeError) as exc:
+            raise ValidationError("scan: content_base64 is not base64", field="scan") from exc
+        scan = {"filename": str(scan.get("filename") or "authorisation.pdf"), "content": content}
+    return yimen().authorise_agent(_field(data, "agent", str), _field(data, "applicant", dict, False, {}),
+                                   _field(data, "valid_until", str), _field(data, "scope", list, False),
+                                   _field(data, "valid_from", str, False), scan, user=caller()["id"]), 201
+
+
+def revoke_authorisation(authorisation_id: int):
+    return yimen().revoke_authorisation(authorisation_id, user=caller()["id"])
+
+
+def verify_identity(user_id: str):
+    data = _body()
+    return yimen().verify_identity(user_id, _field(data, "kind", str), _field(data, "name", str),
+                                   _field(data, "id_no", str), user=caller()["id"])
+
+
+def agent_registry():
+    return _paged(yimen().agent_registry())
 
 
 def list_cases():
@@ -544,9 +584,24 @@ ENDPOINTS = [
              "withdraw, add-signer, remove-signer, verify", task_verb,
              _obj([], data={"type": "object"}, approved=_BOOL, opinion=_STR, to=_STR, reason=_STR, note=_STR,
                   signer=_STR, position={"type": "string", "enum": ["before", "after"]}, commitment_true=_BOOL)),
-    Endpoint("POST", "/cases", "apply for a service item", apply,
+    Endpoint("POST", "/cases", "apply for a service item (as_agent: for the named applicant, under her "
+             "authorisation)", apply,
              _obj(["item", "applicant"], item=_STR, applicant=_obj(["name"], name=_STR, kind=_STR, id_no=_STR),
-                  materials=_MATERIALS, form={"type": "object"}, check=_BOOL)),
+                  materials=_MATERIALS, form={"type": "object"}, as_agent=_BOOL, check=_BOOL)),
+    Endpoint("GET", "/authorisations", "agent authorisations (委托书) the caller may see, newest first",
+             list_authorisations, query=["agent", "id_no", "status"], paged=True),
+    Endpoint("POST", "/authorisations", "grant an agent authorisation online (verified account), or record a "
+             "signed paper one with its scan (window staff)", authorise_agent,
+             _obj(["agent", "valid_until"], agent=_STR, valid_until=_STR, valid_from=_STR,
+                  scope={"type": "array", "items": _STR},
+                  applicant=_obj(["name", "id_no"], name=_STR, kind=_STR, id_no=_STR),
+                  scan=_obj(["content_base64"], filename=_STR, content_base64={"type": "string", "format": "byte"}))),
+    Endpoint("POST", "/authorisations/<int:authorisation_id>/revoke", "revoke an agent authorisation",
+             revoke_authorisation),
+    Endpoint("POST", "/users/<user_id>/identity", "record the identity verified in person (实名认证; window staff)",
+             verify_identity, _obj(["kind", "name", "id_no"], kind=_STR, name=_STR, id_no=_STR)),
+    Endpoint("GET", "/agents", "the centre's 代办 agents with their cases and ratings", agent_registry,
+             paged=True),
     Endpoint("GET", "/cases", "cases the caller may see, newest first", list_cases,
              query=["status", "item", "number", "applicant", "id_no", "submitted_from", "submitted_to"], paged=True),
     Endpoint("GET", "/cases/<int:case_id>", "one case with materials, opinions, notices and its clock", get_case),

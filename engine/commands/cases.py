@@ -75,6 +75,13 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
     kind = applicant.get("kind", "person")
     if kind not in ("person", "organisation"):
         raise ValidationError("applicant kind must be 'person' or 'organisation'")
+    authorisation = None
+    if agent and agent.get("user"):
+        # 代办: only under the applicant's recorded authorisation (委托书) for this item, in force today
+        from ..agents import authorisation_for
+
+        authorisation = authorisation_for(ctx.session, agent["user"], applicant.get("id_no"), item_code,
+                                          ctx.now.astimezone(LOCAL).date())
     known = _item_materials(item)
     given: dict[str, dict] = {}
     for entry in materials or []:
@@ -130,6 +137,8 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
     ctx.audit.instance_id = running.instance.id
     ctx.audit.data = {"case": number, "item": item_code, "applicant": applicant["name"],
                       "materials": sorted(given)}
+    if authorisation is not None:
+        ctx.audit.data["authorisation"] = authorisation.id
     return {"case": case.id, "number": number, "instance": running.instance.id, "status": case.status}
 
 

@@ -14,6 +14,7 @@ from .items import ServiceItem
 from .notifications import Notification
 from .audit import AuditEvent, AuditHead
 from .submissions import SubmissionKey
+from .agents import AgentAuthorisation, VerifiedIdentity
 from .documents import Commitment, Decision, Delivery, DocumentCounter, Licence
 from .cases import ApprovalCase, CaseCounter, CaseMaterial, CaseNotice, CaseOpinion, CaseRating, CaseStatus, CreditRecord, CarbonCopy
 
@@ -23,5 +24,5 @@ __all__ = [
     "Timer", "Membership", "User", "ServiceItem", "Notification", "AuditEvent", "AuditHead", "ApprovalCase", "CaseCounter", "CaseMaterial",
     "CaseNotice", "CaseOpinion", "CaseStatus", "CreditRecord", "CarbonCopy", "CaseRating", "ApiToken", "Department",
     "CalendarDay", "CalendarYear", "DayKind", "OutboxMessage", "OutboxStatus",
-    "SubmissionKey", "Commitment", "Decision", "Delivery", "DocumentCounter", "Licence", "Card", "DeadlineWatch", "WatchKind", "CardStatus", "IssuedCard", "SpecialProcedure", "SupervisionOrder",
+    "SubmissionKey", "AgentAuthorisation", "VerifiedIdentity", "Commitment", "Decision", "Delivery", "DocumentCounter", "Licence", "Card", "DeadlineWatch", "WatchKind", "CardStatus", "IssuedCard", "SpecialProcedure", "SupervisionOrder",
 ]

@@ -104,6 +104,15 @@ def test_applying_as_an_agent(app):
     agent = signed_in(app, "zhang")
     files = {f"material_{i}": (io.BytesIO(b"%PDF"), f"{i}.pdf") for i in range(3)}
     page = agent.get(f"/apply/{ITEM}").data
+    refused = agent.post(f"/apply/{ITEM}", data={"name": "某某餐饮有限公司", "kind": "organisation", "as_agent": "yes",
+                                                 "id_no": "91350100M000100Y43", "csrf_token": csrf(page), **files},
+                         content_type="multipart/form-data")
+    assert refused.status_code == 400  # no authorisation (委托书) yet: nothing is made
+    assert y.case_list({"id": "sun", "roles": ["supervisor"]}, limit=1)["total"] == 0
+    # the company's signed paper authorisation, recorded by the window with its scan
+    y.authorise_agent("zhang", {"name": "某某餐饮有限公司", "kind": "organisation", "id_no": "91350100M000100Y43"},
+                      "2026-12-31", scan={"filename": "委托书.pdf", "content": b"%PDF"}, user="wang")
+    files = {f"material_{i}": (io.BytesIO(b"%PDF"), f"{i}.pdf") for i in range(3)}
     assert "service guide" in page.decode().lower() or "办事指南" in page.decode()
     response = agent.post(f"/apply/{ITEM}", data={"name": "某某餐饮有限公司", "kind": "organisation", "as_agent": "yes",
                                                   "id_no": "91350100M000100Y43",
