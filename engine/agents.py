@@ -68,7 +68,7 @@ def as_dict(row: AgentAuthorisation, day: date | None = None) -> dict[str, Any]:
 def visible(user: dict[str, Any]):
     """Who sees which authorisations: the applicant who granted, the agent, window staff, supervisors."""
     roles = set(user.get("roles") or [])
-    if user.get("is_admin") or roles & {"window", "supervisor", "admin"}:
+    if user.get("is_admin") or user.get("admin") or roles & {"window", "supervisor", "admin"}:
         return True
     return or_(AgentAuthorisation.applicant_user == user["id"], AgentAuthorisation.agent_user == user["id"])
 
@@ -84,14 +84,16 @@ def authorisations(session, user: dict[str, Any], day: date, agent: str | None =
         where.append(AgentAuthorisation.applicant_id_no == normalise_id(id_no))
     if status:
         where.append(AgentAuthorisation.status == status)
-    query = (select(AgentAuthorisation, func.count().over().label("total")).where(*where)
+    query = (select(AgentAuthorisation, User.display_name, User.display_name_en, func.count().over().label("total"))
+             .outerjoin(User, User.id == AgentAuthorisation.agent_user).where(*where)
              .order_by(AgentAuthorisation.created_at.desc(), AgentAuthorisation.id.desc()).limit(limit).offset(offset))
     rows = session.execute(query).all()
     if rows:
         total = rows[0].total
     else:  # a page past the end: count apart
         total = session.scalar(select(func.count()).select_from(AgentAuthorisation).where(*where)) if offset else 0
-    return {"items": [as_dict(r.AgentAuthorisation, day) for r in rows], "total": total, "limit": limit,
+    return {"items": [{**as_dict(r.AgentAuthorisation, day), "agent_name": r.display_name or r.AgentAuthorisation.agent_user,
+                       "agent_name_en": r.display_name_en} for r in rows], "total": total, "limit": limit,
             "offset": offset}
 
 

@@ -149,3 +149,47 @@ def test_the_registry_lists_the_centres_agents_with_their_cases_and_ratings(app)
     assert set(listed) == {"qian", agent}
     assert (listed[agent]["cases"], listed[agent]["open"], listed["qian"]["cases"]) == (1, 1, 0)
     assert listed[agent]["name"] == "肖代办"
+
+
+# --- the pages ------------------------------------------------------------------------------------------------
+
+def test_the_pages_grant_record_and_revoke(app):
+    import io
+
+    from tests.web.test_pages import csrf, signed_in
+
+    agent = _agent(app)
+    y = app.extensions["yimen"]
+    window = signed_in(app, "wang")
+    page = window.get("/authorisations")
+    assert page.status_code == 200 and 'id="paper"' in page.data.decode() and 'id="verify"' in page.data.decode()
+    token = csrf(page.data)
+    window.post("/identity/verify", data={"csrf_token": token, "user": "zhang", "kind": "person", "name": "张三",
+                                          "id_no": ZHANG_ID})
+    recorded = window.post("/authorisations/paper", data={
+        "csrf_token": token, "applicant_name": "某某餐饮有限公司", "kind": "organisation", "id_no": COMPANY,
+        "agent": agent, "valid_until": "2026-06-30", "scope": [ITEM], "scan": (io.BytesIO(b"%PDF"), "委托书.pdf")},
+        content_type="multipart/form-data")
+    assert recorded.status_code == 302
+    no_scan = window.post("/authorisations/paper", data={
+        "csrf_token": token, "applicant_name": "某某", "kind": "organisation", "id_no": COMPANY, "agent": agent,
+        "valid_until": "2026-06-30"}, content_type="multipart/form-data")
+    shown = window.get(no_scan.headers["Location"]).data.decode()
+    assert "invalid_input" not in shown and "scan" not in shown.lower().replace('name="scan"', "")
+    zhang = signed_in(app, "zhang")
+    mine = zhang.get("/authorisations").data.decode()
+    assert 'id="paper"' not in mine  # the window's forms are the window's
+    zhang.post("/authorisations", data={"csrf_token": csrf(mine.encode()), "agent": agent,
+                                        "valid_until": "2026-12-31"})
+    rows = y.authorisations({"id": "sun", "roles": ["supervisor"]})["items"]
+    assert sorted(r["confirmed"] for r in rows) == ["online", "paper"]
+    online = next(r for r in rows if r["confirmed"] == "online")
+    listing = zhang.get("/authorisations").data.decode()
+    assert f'data-authorisation="{online["id"]}"' in listing and "肖代办" in listing and agent not in listing.replace(
+        f'value="{agent}"', "")
+    zhang.post(f"/authorisations/{online['id']}/revoke", data={"csrf_token": csrf(listing.encode())})
+    assert next(r for r in y.authorisations({"id": "zhang", "roles": ["applicant"]})["items"]
+                if r["id"] == online["id"])["status"] == "revoked"
+    registry = signed_in(app, "sun").get("/agents")
+    assert registry.status_code == 200 and "肖代办" in registry.data.decode()
+    assert signed_in(app, "zhang").get("/agents").status_code == 403
