@@ -452,12 +452,20 @@ def _open_task(ctx: Ctx, instance: ProcessInstance, task) -> str:
     assignees = assignment.resolve_names(meta.get("assignee"), data)
     users = assignment.resolve_names(meta.get("candidate_users"), data)
     groups = assignment.resolve_names(meta.get("candidate_groups"), data)
+    if assignees or users:  # AB角: a person away (不在岗) is stood in for by their backup
+        from .commands.identity import substitutes
+
+        away = substitutes(ctx.session, assignees[:1] + users)
+        if away:
+            assignees = [away.get(a, a) for a in assignees]
+            users = list(dict.fromkeys(users + [away[u] for u in users if u in away]))
     row_id = str(uuid4())
     conn = ctx.session.connection()
     # Plain inserts: a new row needs none of the ORM's change tracking in this command.
     conn.execute(_ROW_STATEMENTS["insert_task"], {
         "id": row_id, "spiff_task_id": str(task.id), "instance_id": instance.id, "element_id": task.task_spec.bpmn_id,
         "name": meta.get("name") or getattr(task.task_spec, "bpmn_name", None) or task.task_spec.bpmn_id,
+        "name_en": (meta.get("properties") or {}).get("yimen.nameEn"),
         "lane": meta.get("lane") or getattr(task.task_spec, "lane", None),
         "assignee": assignees[0] if assignees else None, "candidate_users": users, "candidate_groups": groups,
         "form_key": meta.get("form_key"), "due": assignment.resolve_due(meta.get("due_date"), data, ctx.now),

@@ -96,6 +96,22 @@ class Yimen:
             return row is not None and row.status == TaskStatus.OPEN and inbox.can_see_task(s, user, row)
         return self._read(run)
 
+    def extension_request(self, task_id: str) -> dict | None:
+        """The extension (延期) request a head-of-office step decides: its case, reason, working days and who
+        asked when; None for any other step."""
+        from .models import HumanTask, ProcessInstance
+
+        def run(s):
+            row = s.get(HumanTask, task_id)
+            instance = s.get(ProcessInstance, row.instance_id) if row is not None else None
+            case_id = (instance.mirror or {}).get("extension_of") if instance is not None else None
+            if not case_id:
+                return None
+            data = instance.data or {}
+            return {"case": case_id, "reason": data.get("reason"), "days": data.get("days"),
+                    "requested_by": instance.started_by, "requested_at": instance.started_at.isoformat()}
+        return self._read(run)
+
     def withdrawable(self, instance: int, user: str) -> str | None:
         """The step of ``instance`` that ``user`` may still take back (撤回), if any."""
         return self._read(withdraw.withdrawable, instance, user)
@@ -327,6 +343,14 @@ class Yimen:
         return self._run(user, identity.add_user, user_id=user_id, groups=groups or [], admin=admin,
                          display_name=display_name, roles=roles, department=department, email=email,
                          phone=phone, password=password)
+
+    def set_backup(self, user_id: str, backup: str | None, absent: bool = False, user: str | None = None) -> dict:
+        """AB角: ``user_id``'s backup person, and whether ``user_id`` is away (their steps then go to the backup)."""
+        return self._run(user, identity.set_backup, user_id=user_id, backup=backup, absent=absent)
+
+    def users(self) -> list[dict]:
+        """Every account with roles, groups, department and AB backup (the administration page)."""
+        return self._read(identity.users)
 
     def save_department(self, department_id: str, name: str, level: str, parent: str | None = None,
                         user: str | None = None) -> dict:

@@ -87,6 +87,77 @@ def add_user(ctx: Ctx, user_id: str, groups: list[str], admin: bool = False, dis
     return result
 
 
+@command("user.backup")
+def set_backup(ctx: Ctx, user_id: str, backup: str | None, absent: bool = False) -> dict:
+    """AB角: the backup person (B) who takes over ``user_id``'s (A's) steps while A is away (不在岗).
+
+    Marking A away hands A's open steps to B (each one B could work; a step B may not see stays with A and
+    is listed as kept). While A is away a step the diagram assigns to A opens for B, and B becomes a
+    candidate wherever A is one (``substitutes``). Back at work, new steps go to A again; the steps B took
+    stay with B (转办 hands them back). The escalation ``reassign_backup`` uses the same backup.
+    """
+    from ..inbox import receiver_problem
+    from ..models import HumanTask, TaskStatus
+
+    _admin_only(ctx, "users")
+    if not isinstance(absent, bool):
+        raise ValidationError("'absent' must be true or false", field="absent")
+    user = ctx.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user '{user_id}' does not exist", what="user")
+    if isinstance(backup, str):
+        backup = backup.strip() or None
+    if backup is not None:
+        if not isinstance(backup, str):
+            raise ValidationError("the backup person is a user id", field="backup")
+        if backup == user_id:
+            raise ValidationError("a person cannot be their own backup", field="backup", refusal="own_backup")
+        other = ctx.session.get(User, backup)
+        if other is None:
+            raise NotFound(f"user '{backup}' does not exist", what="user", field="backup")
+        if not other.active:
+            raise ValidationError(f"user '{backup}' is deactivated", field="backup", refusal="account_inactive")
+        if not ({"window", "reviewer", "supervisor", "admin"} & set(other.roles or []) or other.is_admin):
+            raise ValidationError(f"'{backup}' is not a member of staff", field="backup", refusal="not_staff")
+        if absent and other.absent:
+            raise ValidationError(f"the backup '{backup}' is away too", field="backup", refusal="backup_absent")
+    if absent and backup is None:
+        raise ValidationError("a person who is away needs a backup to take their steps", field="backup",
+                              refusal="required")
+    moved, kept = [], []
+    if absent:
+        rows = ctx.session.scalars(select(HumanTask).where(HumanTask.assignee == user_id,
+                                                           HumanTask.status == TaskStatus.OPEN)
+                                   .order_by(HumanTask.created_at, HumanTask.id))
+        for row in rows:
+            if receiver_problem(ctx.session, row, backup) is None:
+                row.assignee = backup
+                moved.append(row.id)
+            else:
+                kept.append(row.id)
+        if moved:
+            from ..notify import notify_user
+
+            notify_user(ctx, backup, "AB角：代办任务",
+                        f"{user.display_name or user_id}不在岗，其 {len(moved)} 项待办已转给您。",
+                        {"tasks": moved, "from": user_id}, channels=("in_app",))
+    before = {"backup": user.backup_user_id, "absent": bool(user.absent)}
+    user.backup_user_id, user.absent = backup, absent
+    result = {"user": user_id, "backup": backup, "absent": absent, "moved": moved, "kept": kept}
+    ctx.audit.data = {**result, "before": before}
+    return result
+
+
+def substitutes(session, user_ids: list[str]) -> dict[str, str]:
+    """Of ``user_ids``, those away (不在岗) with a backup: id -> the backup who takes their new steps."""
+    wanted = [u for u in user_ids if u]
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.backup_user_id).where(
+        User.id.in_(wanted), User.absent.is_(True), User.backup_user_id.is_not(None)))
+    return {r.id: r.backup_user_id for r in rows}
+
+
 @command("user.password")
 def set_password(ctx: Ctx, user_id: str, password: str) -> dict:
     """Administrators set anyone's password; people set their own."""
@@ -159,7 +230,21 @@ def user_dict(session, user: User) -> dict:
     groups = sorted(session.scalars(select(Membership.group_id).where(Membership.user_id == user.id)))
     return {"id": user.id, "name": user.display_name or user.id, "roles": list(user.roles or []),
             "department": user.department_id, "groups": groups, "admin": user.is_admin,
-            "email": user.email, "phone": user.phone}
+            "email": user.email, "phone": user.phone, "active": user.active, "backup": user.backup_user_id,
+            "absent": bool(user.absent)}
+
+
+def users(session) -> list[dict]:
+    """Every account with its roles, groups, department and AB backup, in two queries (administration)."""
+    memberships: dict[str, list[str]] = {}
+    for user_id, group in session.execute(select(Membership.user_id, Membership.group_id)
+                                          .order_by(Membership.user_id, Membership.group_id)):
+        memberships.setdefault(user_id, []).append(group)
+    return [{"id": u.id, "name": u.display_name or u.id,
+             "roles": list(u.roles or []), "department": u.department_id, "groups": memberships.get(u.id, []),
+             "admin": u.is_admin, "email": u.email, "phone": u.phone, "active": u.active,
+             "backup": u.backup_user_id, "absent": bool(u.absent)}
+            for u in session.scalars(select(User).order_by(User.id))]
 
 
 def departments(session) -> list[dict]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -47,6 +47,7 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(default=True)
     backup_user_id: Mapped[str | None] = mapped_column(String(100))  # AB岗: who takes over when escalated
+    absent: Mapped[bool] = mapped_column(default=False, server_default=false())  # away (不在岗): steps go to the backup
 
 
 class Membership(Base):
