@@ -68,8 +68,8 @@ def next_document_number(ctx, office_code: str, series: str) -> tuple[int, int]:
 
 
 def decision_number(office_code: str, year: int, seq: int) -> str:
-    """``SJ许决〔2026〕00001号``: the office's decision series of the year."""
-    return f"{office_code}许决〔{year}〕{seq:05d}号"
+    """``SJ-JD-2026-00001``: the office's decision (决定) series of the year, in letters and digits only."""
+    return f"{office_code}-JD-{year}-{seq:05d}"
 
 
 def appeal_rights(office: str | None) -> str:

@@ -23,8 +23,8 @@ WARNING_DAYS = 2
 
 
 def licence_number(office_code: str, year: int, seq: int) -> str:
-    """``SJ2026000001``: letters and digits only, easy to type into the verification page."""
-    return f"{office_code}{year}{seq:06d}"
+    """``SJ-XK-2026-000001`` (许可): letters, digits and hyphens, easy to type into the verification page."""
+    return f"{office_code}-XK-{year}-{seq:06d}"
 
 
 def open_licence(ctx, case, decision, item) -> Any:

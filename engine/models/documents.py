@@ -1,7 +1,7 @@
 """Written results of a case: the decision (决定书), the licence (证照), its delivery (出件), the commitment (承诺书).
 
 * ``DocumentCounter`` — the last number used per office, year and series, so
-  decision and licence numbers run ``〔2026〕…00001号`` per office and year;
+  decision and licence numbers run per office and year (``SJ-JD-2026-00001``);
 * ``Decision`` — the numbered 准予 / 不予行政许可决定书 of a case (Arts. 38, 39);
 * ``Licence`` — the electronic licence: pending from an approval until the
   window issues it (制证, Art. 44: within 10 working days), issued, or revoked;

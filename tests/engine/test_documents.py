@@ -52,8 +52,8 @@ def test_approval_writes_a_numbered_decision_and_a_pending_licence_on_its_own_cl
     shown = office.case(first)
     decision = shown["decision"]
     assert decision["approved"] and decision["title"] == "准予行政许可决定书"
-    assert decision["number"] == "SJ许决〔2026〕00001号"
-    assert office.case(second)["decision"]["number"] == "SJ许决〔2026〕00002号"
+    assert decision["number"] == "SJ-JD-2026-00001"
+    assert office.case(second)["decision"]["number"] == "SJ-JD-2026-00002"
     notice = [n for n in shown["notices"] if n["kind"] == "decision"][0]
     assert notice["content"]["decision_number"] == decision["number"]
     licence = shown["licence"]
@@ -92,7 +92,7 @@ def test_decision_pdf_is_a_pdf_whose_text_has_the_chinese_title(office, tmp_path
     path.write_bytes(pdf)
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True, text=True).stdout
     flat = "".join(text.split())
-    assert flat.startswith("不予行政许可决定书") and "场所布局不符合食品安全要求" in flat and "SJ许决〔2026〕00001号" in flat
+    assert flat.startswith("不予行政许可决定书") and "场所布局不符合食品安全要求" in flat and "SJ-JD-2026-00001" in flat
 
 
 def test_a_missing_font_is_a_clear_refusal(office, monkeypatch):
@@ -112,7 +112,7 @@ def test_window_issues_the_licence_and_anyone_verifies_it(office):
     with pytest.raises(PermissionDenied):
         office.issue_licence(case, user="zhang")
     issued = office.issue_licence(case, scope="预包装食品销售", user="wang")
-    assert issued["status"] == "issued" and issued["number"] == "SJ2026000001"
+    assert issued["status"] == "issued" and issued["number"] == "SJ-XK-2026-000001"
     assert issued["valid_from"] == "2026-03-02" and issued["valid_until"] == "2031-03-01"
     with pytest.raises(InvalidState):
         office.issue_licence(case, user="wang")
@@ -184,8 +184,8 @@ def test_decision_numbers_are_taken_without_a_race(office, database_url):
     for t in threads:
         t.join()
     assert not errors
-    assert sorted(office.case(c)["decision"]["number"] for c in cases) == ["SJ许决〔2026〕00001号",
-                                                                          "SJ许决〔2026〕00002号"]
+    assert sorted(office.case(c)["decision"]["number"] for c in cases) == ["SJ-JD-2026-00001",
+                                                                          "SJ-JD-2026-00002"]
 
 
 def test_delivery_by_post_dispatched_delivered_received_each_told(office):

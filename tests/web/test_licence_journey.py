@@ -103,7 +103,7 @@ def test_decision_pdf_licence_and_public_verification(app, tmp_path):
     qr = anonymous.get(f"/verify/{licence['number']}/qr.png")
     assert qr.status_code == 200 and qr.data.startswith(b"\x89PNG")
     assert anonymous.get(f"/verify?number={licence['number']}").status_code == 302
-    assert anonymous.get("/verify/SJ2099999999").status_code == 404
+    assert anonymous.get("/verify/SJ-XK-2099-999999").status_code == 404
     assert "licence-link" in applicant.get(f"/cases/{case_id}").data.decode()
     licence_pdf = applicant.get(f"/cases/{case_id}/licence.pdf")
     assert "行政许可证件" in _pdf_text(licence_pdf.data, tmp_path)
@@ -137,7 +137,7 @@ def test_the_api_serves_the_decision_verifies_and_delivers(app, tmp_path):
     assert applicant.post(f"/api/cases/{case_id}/received", json={}).json["status"] == "received"
     shown = applicant.get(f"/api/cases/{case_id}").json
     assert [s["state"] for s in shown["progress"] if s["stage"] in ("licence", "delivered")] == ["skipped", "done"]
-    assert applicant.get("/api/licences/SJ2099999999").status_code == 404
+    assert applicant.get("/api/licences/SJ-XK-2099-999999").status_code == 404
 
 
 def test_correction_changes_the_id_number_and_the_note_reaches_the_window(app):
