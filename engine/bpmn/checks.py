@@ -23,7 +23,7 @@ UNSUPPORTED = {
     "complexGateway": "complex gateways are not supported; use an inclusive or exclusive gateway",
 }
 EVENT_SUBPROCESS_STARTS = ("messageEventDefinition", "timerEventDefinition", "signalEventDefinition",
-                           "errorEventDefinition", "escalationEventDefinition")
+                           "errorEventDefinition", "escalationEventDefinition", "conditionalEventDefinition")
 HANDLER_HOWTO = (f"name a handler with the extension property '{HANDLER_PROPERTY}', or camunda:topic, "
                  f"camunda:delegateExpression or camunda:class (flowable:/activiti: work too)")
 

@@ -112,6 +112,7 @@ class EventSubprocessTask(SubWorkflowTask):
             return
         again = my_task.parent._add_child(self, TaskState.FUTURE)
         again.triggered = True
+        again.internal_data["yimen_rearmed"] = True  # a condition must turn false first (specs.YimenConditional)
         if value is not None:
             again.internal_data["event_value"] = dict(value)
         self._predict(again, mask=TaskState.NOT_FINISHED_MASK)

@@ -463,6 +463,8 @@ class _Normalizer:
             if local(el) in ("conditionExpression", "condition", "timeDate", "timeDuration", "timeCycle",
                              "loopCardinality", "completionCondition") and el.text:
                 texts.append(el.text)
+            if not texts:
+                continue
             owner = el
             while owner is not None and not (is_bpmn(owner) and owner.get("id") and local(owner) in FLOW_NODE_TAGS
                                              | {"sequenceFlow"}):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.parser.BpmnParser import DEFAULT_NSMAP, full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.parser.event_parsers import (
-    ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH, MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
-    StartEventParser,
+    CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH, MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH,
+    TIMER_EVENT_XPATH, StartEventParser,
 )
 from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
@@ -39,7 +39,7 @@ install_workflow_fixes()
 
 EVENT_SUBPROCESSES = "./bpmn:subProcess[@triggeredByEvent='true']"
 EVENT_SUBPROCESS_STARTS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, ERROR_EVENT_XPATH,
-                           ESCALATION_EVENT_XPATH]
+                           ESCALATION_EVENT_XPATH, CONDITIONAL_EVENT_XPATH]
 
 
 def _is_event_subprocess(node) -> bool:

@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.specs.defaults import (
 )
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent as DefaultBoundaryEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
@@ -367,9 +368,57 @@ class YimenBoundaryEvent(DefaultBoundaryEvent):
             main = [c for c in split.children if not isinstance(c.task_spec, BoundaryEvent)]
             if main and not main[0].has_state(TaskState.FINISHED_MASK):
                 again = split._add_child(self, TaskState.FUTURE)
+                again.internal_data[REARMED] = True
                 self._predict(again, mask=TaskState.NOT_FINISHED_MASK)
                 self._update(again)
         return result
+
+
+def current_variables(my_task) -> dict:
+    """The variables of ``my_task``'s scope as last set, whichever branch set them.
+
+    Each branch carries its own copy of the data, so the latest step's data may hold a value
+    another branch has changed since. Replaying what every step changed (its data against its
+    parent's), in the order the steps got there, gives each variable its last value.
+    """
+    scope = my_task.workflow
+    out = dict(scope.task_tree.data)
+    steps = [t for t in scope.tasks.values()
+             if t is not my_task and t.parent is not None and t.has_state(TaskState.COMPLETED | TaskState.READY
+                                                                           | TaskState.STARTED | TaskState.WAITING)]
+    for task in sorted(steps, key=lambda t: t.last_state_change):
+        parent = task.parent.data
+        out.update({k: v for k, v in task.data.items() if k not in parent or parent[k] != v})
+    return out
+
+
+REARMED = "yimen_rearmed"  # internal data of a waiting task armed again right after its event fired
+
+
+class YimenConditional(ConditionalEventDefinition):
+    """A conditional event reads the variables as they are now, not as they were when it began to wait.
+
+    SpiffWorkflow evaluates the condition against the waiting task's own copy of the data, taken
+    when the token arrived: a variable another step sets later is never seen, so a conditional
+    boundary or catch event on a parallel branch never fires. Camunda and Flowable evaluate it
+    against the process variables whenever they change. Here the condition is evaluated (on every
+    step that completes in the scope, as SpiffWorkflow re-evaluates waiting tasks) against the
+    scope's variables as last set (``current_variables``). A non-interrupting one armed again after
+    it fired waits for its condition to turn false and then true again (Camunda: "becomes true").
+    """
+
+    def has_fired(self, my_task):
+        data = {**my_task.data, **current_variables(my_task)}
+        fired = bool(my_task.workflow.script_engine.evaluate(my_task, self.expression, external_context=data))
+        if my_task.internal_data.get(REARMED):
+            # armed again after firing (non-interrupting): fire when the condition next *becomes* true
+            if not fired:
+                my_task.internal_data.pop(REARMED)
+            return False
+        my_task._set_internal_data(has_fired=fired)
+        if fired:
+            my_task.data.update(data)
+        return fired
 
 
 def adapt_spec(task_spec) -> None:
@@ -383,6 +432,8 @@ def adapt_spec(task_spec) -> None:
     for d in [definition, *getattr(definition, "event_definitions", [])]:
         if type(d) is TimeDateEventDefinition:
             d.__class__ = YimenTimeDate
+        elif type(d) is ConditionalEventDefinition:
+            d.__class__ = YimenConditional
 
 
 # --- call activity variable mappings (camunda:in / camunda:out, flowable:, activiti:) ----------------
