@@ -180,6 +180,25 @@ class Yimen:
         return self._run(user, agent_cmd.authorise, agent=agent, applicant=applicant, valid_until=valid_until,
                          scope=scope, valid_from=valid_from, scan=scan)
 
+    # --- 首问负责: first-contact enquiries (engine.enquiries) ----------------------------------------------
+    def record_enquiry(self, applicant_name: str, question: str, item_code: str | None = None,
+                       department: str | None = None, contact: str | None = None, user: str | None = None) -> dict:
+        from . import enquiries
+
+        return self._run(user, enquiries.record, applicant_name=applicant_name, question=question,
+                         item_code=item_code, department=department, contact=contact)
+
+    def answer_enquiry(self, enquiry_id: int, text: str, user: str | None = None) -> dict:
+        from . import enquiries
+
+        return self._run(user, enquiries.answer, enquiry_id=enquiry_id, text=text)
+
+    def enquiry_list(self, user: dict, **filters) -> dict:
+        """One page of the enquiries ``user`` may see (``engine.enquiries.enquiries``)."""
+        from . import enquiries
+
+        return self._read(enquiries.enquiries, user, **filters)
+
     def verify_identity(self, user_id: str, kind: str, name: str, id_no: str, user: str | None = None) -> dict:
         """实名认证 of an account at the window: its holder may then grant authorisations online."""
         from .commands import agents as agent_cmd

@@ -288,6 +288,22 @@ def verify_identity(user_id: str):
                                    _field(data, "id_no", str), user=caller()["id"])
 
 
+def list_enquiries():
+    limit, offset = _page()
+    return yimen().enquiry_list(caller(), status=request.args.get("status") or None, limit=limit, offset=offset)
+
+
+def record_enquiry():
+    data = _body()
+    return yimen().record_enquiry(_field(data, "applicant_name", str), _field(data, "question", str),
+                                  _field(data, "item", str, False), _field(data, "department", str, False),
+                                  _field(data, "contact", str, False), user=caller()["id"]), 201
+
+
+def answer_enquiry(enquiry_id: int):
+    return yimen().answer_enquiry(enquiry_id, _field(_body(), "answer", str), user=caller()["id"])
+
+
 def agent_registry():
     return _paged(yimen().agent_registry())
 
@@ -602,6 +618,13 @@ ENDPOINTS = [
              verify_identity, _obj(["kind", "name", "id_no"], kind=_STR, name=_STR, id_no=_STR)),
     Endpoint("GET", "/agents", "the centre's 代办 agents with their cases and ratings", agent_registry,
              paged=True),
+    Endpoint("GET", "/enquiries", "first-contact enquiries (首问负责) the caller may see, open first", list_enquiries,
+             query=["status"], paged=True),
+    Endpoint("POST", "/enquiries", "record an enquiry as the first staff member met; it is routed to the item's "
+             "office", record_enquiry, _obj(["applicant_name", "question"], applicant_name=_STR, question=_STR,
+                                             item=_STR, department=_STR, contact=_STR)),
+    Endpoint("POST", "/enquiries/<int:enquiry_id>/answer", "answer an enquiry routed to your office", answer_enquiry,
+             _obj(["answer"], answer=_STR)),
     Endpoint("GET", "/cases", "cases the caller may see, newest first", list_cases,
              query=["status", "item", "number", "applicant", "id_no", "submitted_from", "submitted_to"], paged=True),
     Endpoint("GET", "/cases/<int:case_id>", "one case with materials, opinions, notices and its clock", get_case),

@@ -15,6 +15,7 @@ from .notifications import Notification
 from .audit import AuditEvent, AuditHead
 from .submissions import SubmissionKey
 from .agents import AgentAuthorisation, VerifiedIdentity
+from .enquiries import Enquiry
 from .documents import Commitment, Decision, Delivery, DocumentCounter, Licence
 from .cases import ApprovalCase, CaseCounter, CaseMaterial, CaseNotice, CaseOpinion, CaseRating, CaseStatus, CreditRecord, CarbonCopy
 
@@ -24,5 +25,5 @@ __all__ = [
     "Timer", "Membership", "User", "ServiceItem", "Notification", "AuditEvent", "AuditHead", "ApprovalCase", "CaseCounter", "CaseMaterial",
     "CaseNotice", "CaseOpinion", "CaseStatus", "CreditRecord", "CarbonCopy", "CaseRating", "ApiToken", "Department",
     "CalendarDay", "CalendarYear", "DayKind", "OutboxMessage", "OutboxStatus",
-    "SubmissionKey", "AgentAuthorisation", "VerifiedIdentity", "Commitment", "Decision", "Delivery", "DocumentCounter", "Licence", "Card", "DeadlineWatch", "WatchKind", "CardStatus", "IssuedCard", "SpecialProcedure", "SupervisionOrder",
+    "SubmissionKey", "AgentAuthorisation", "VerifiedIdentity", "Enquiry", "Commitment", "Decision", "Delivery", "DocumentCounter", "Licence", "Card", "DeadlineWatch", "WatchKind", "CardStatus", "IssuedCard", "SpecialProcedure", "SupervisionOrder",
 ]

@@ -73,3 +73,33 @@ def verify_identity_page():
 @roles_required("window", "supervisor")
 def agents_page():
     return render_template("agents.html", agents=yimen().agent_registry())
+
+
+# --- 首问负责: first-contact enquiries ------------------------------------------------------------------------
+
+@bp.get("/enquiries")
+@roles_required("window", "reviewer", "supervisor")
+def enquiries_page():
+    page = page_number(request.args.get("page"))
+    listed = yimen().enquiry_list(current_user(), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render_template("enquiries.html", rows=listed["items"], total=listed["total"], page=page,
+                           pages=page_count(listed["total"]), items=yimen().items(),
+                           departments=yimen().departments())
+
+
+@bp.post("/enquiries")
+@roles_required("window", "reviewer", "supervisor")
+def record_enquiry_page():
+    act(yimen().record_enquiry, request.form.get("applicant_name", ""), request.form.get("question", ""),
+        request.form.get("item") or None, request.form.get("department") or None,
+        request.form.get("contact") or None, user=current_user()["id"],
+        success=gettext("The enquiry was recorded and passed to the office responsible."))
+    return redirect(url_for("pages.enquiries_page"))
+
+
+@bp.post("/enquiries/<int:enquiry_id>/answer")
+@roles_required("window", "reviewer", "supervisor")
+def answer_enquiry_page(enquiry_id: int):
+    act(yimen().answer_enquiry, enquiry_id, request.form.get("answer", ""), user=current_user()["id"],
+        success=gettext("The answer was recorded and sent."))
+    return redirect(url_for("pages.enquiries_page"))
