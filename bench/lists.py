@@ -34,8 +34,9 @@ sys.path.insert(0, str(ROOT))
 from bench.pgdb import drop_database, fresh_database  # noqa: E402,F401
 
 from engine import demo  # noqa: E402
-from engine.models import (ApprovalCase, CarbonCopy, DeadlineWatch, HumanTask, ProcessInstance,  # noqa: E402
-                           TaskCandidate)
+from engine.models import (ApprovalCase, CarbonCopy, DeadlineWatch, HumanTask, Incident,  # noqa: E402
+                           ProcessInstance, TaskCandidate)
+from engine.models.supervision import IssuedCard, SupervisionOrder  # noqa: E402
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
@@ -164,6 +165,55 @@ def build_volume(yimen, tasks: int, window: int = 0, seed: int = 14) -> dict:
     return {"review_tasks": tasks, "window_cases": window, "cases": len(batch["cases"]) + 2 * len(DEPARTMENTS)}
 
 
+def build_supervision(yimen, seed: int = 15) -> dict:
+    """Cards (红黄牌), supervision orders (督办) and incidents over the cases ``build_volume`` made.
+
+    One order is issued through the engine (``Yimen.issue_order``) and copied; each running clock past its
+    promised limit gets the card its state calls for (yellow or red, of the clock's department) in a varied
+    status, as the sweep would issue it; one case in seven has an incident of the clock or timer sweep.
+    Orders go to a department (also ones with no reviewer here) or to a person, some answered or closed,
+    some past their deadline. Returns the counts made.
+    """
+    rng = random.Random(seed)
+    cases_t, watches, cards_t = ApprovalCase.__table__, DeadlineWatch.__table__, IssuedCard.__table__
+    orders_t, incidents_t = SupervisionOrder.__table__, Incident.__table__
+    made = yimen.issue_order("请说明超期原因", 3, department="SJ")
+    people = [*REVIEWERS.values(), "wang", "zhao"]
+    with yimen.db.begin() as conn:
+        template = _rows(conn, orders_t, orders_t.c.id == made["order"])[0]
+        rows = list(conn.execute(sa.select(watches.c.id, watches.c.case_id, watches.c.instance_id,
+                                           watches.c.department, watches.c.state, watches.c.promised_due)
+                                 .where(watches.c.active.is_(True), watches.c.state.in_(("yellow", "red")))))
+        cards = [{"watch_id": w.id, "case_id": w.case_id, "task_id": None, "color": w.state, "department": w.department,
+                  "status": rng.choices(("issued", "pending", "appealed", "upheld", "withdrawn"), (60, 10, 10, 10, 10))[0],
+                  "reason": "超过承诺时限" if w.state == "yellow" else "超过法定时限",
+                  "issued_at": w.promised_due + timedelta(hours=rng.randrange(1, 48))} for w in rows]
+        cases = list(conn.execute(sa.select(cases_t.c.id, cases_t.c.instance_id, cases_t.c.office_code)))
+        orders, incidents = [], []
+        for n, case in enumerate(cases):
+            if rng.random() < 0.2:
+                to_person = rng.random() < 0.3
+                status = rng.choices(("open", "answered", "closed"), (60, 25, 15))[0]
+                orders.append({**{k: v for k, v in template.items() if k != "id"}, "case_id": case.id,
+                               "department": None if to_person else rng.choice([*DEPARTMENTS, "SP", case.office_code]),
+                               "assignee": rng.choice(people) if to_person else None, "status": status,
+                               "deadline": NOW + timedelta(days=rng.randrange(-10, 10)),
+                               "issued_at": NOW - timedelta(days=rng.randrange(1, 30)),
+                               "reply": "已整改" if status != "open" else None})
+            if n % 7 == 3:
+                incidents.append({"instance_id": case.instance_id, "task_id": str(uuid.uuid4()),
+                                  "element_id": "Timer_1", "handler": rng.choice(("clock.advance", "timer.fire")),
+                                  "message": "calendar_missing", "created_at": NOW - timedelta(hours=n % 50),
+                                  "resolved_at": NOW if n % 5 == 0 else None})
+        for table, batch in ((cards_t, cards), (orders_t, orders), (incidents_t, incidents)):
+            for start in range(0, len(batch), 2000):
+                if batch[start:start + 2000]:
+                    conn.execute(table.insert(), batch[start:start + 2000])
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE")
+    return {"cards": len(cards), "orders": len(orders) + 1, "incidents": len(incidents)}
+
+
 def _vary(rng: random.Random, dept: str, others: list[str]) -> dict:
     """Candidates and assignee of one open review step (its case belongs to ``dept``)."""
     roll = rng.random()
@@ -220,6 +270,39 @@ def measure(yimen, runs: int) -> list[dict]:
     return out
 
 
+def _timed(fn, runs: int) -> tuple[dict, dict]:
+    samples, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = fn()
+        samples.append(time.perf_counter() - started)
+    return _percentiles(samples), result
+
+
+def measure_supervision(yimen, runs: int) -> list[dict]:
+    """Cards, orders, incidents, running clocks and due lists (first page and page 20 of 50), and the dashboard."""
+    out = []
+    for who in ("li", "sun"):
+        user = yimen.user(who)
+        lists = {"cards": lambda offset: yimen.cards(user, limit=50, offset=offset),
+                 "orders": lambda offset: yimen.orders(user, limit=50, offset=offset),
+                 "incidents": lambda offset: yimen.incident_list(user, limit=50, offset=offset),
+                 "watches": lambda offset: yimen.watches(user, kind=None, limit=50, offset=offset),
+                 "due": lambda offset: yimen.due_within(2, user=user, limit=50, offset=offset)}
+        for name, fetch in lists.items():
+            for label, page in (("first page", 1), ("page 20", 20)):
+                figures, listed = _timed(lambda: fetch((page - 1) * 50), runs)
+                out.append({"list": name, "user": who, "roles": user["roles"], "page": label,
+                            "total": listed["total"], "rows": len(listed["items"]), **figures})
+    for label, period in (("dashboard, everything", {}),
+                          ("dashboard, one month", {"date_from": "2026-02-01", "date_to": "2026-02-28"}),
+                          ("dashboard, one department", {"department": "SJ"})):
+        figures, result = _timed(lambda: yimen.supervision_overview(**period), runs)
+        out.append({"list": label, "user": "sun", "roles": ["supervisor"], "page": "-",
+                    "total": result["totals"]["running"], "rows": result["totals"]["decided"], **figures})
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=20_000)
@@ -240,8 +323,9 @@ def main() -> int:
         demo.install(yimen)
         started = time.perf_counter()
         made = build_volume(yimen, args.tasks, args.window)
+        made.update(build_supervision(yimen))
         figures = {**made, "fill_seconds": round(time.perf_counter() - started, 1), "runs": args.runs,
-                   "questions": measure(yimen, args.runs)}
+                   "questions": measure(yimen, args.runs) + measure_supervision(yimen, args.runs)}
         yimen.close()
     finally:
         drop_database(args.admin_url, name)
@@ -249,9 +333,11 @@ def main() -> int:
         print(json.dumps(figures))
         return 0
     print(f"{figures['review_tasks']:,} open review steps, {figures['window_cases']:,} cases at the window "
-          f"(filled in {figures['fill_seconds']} s); {args.runs} runs each, one page of 50 with its counts")
+          f"(filled in {figures['fill_seconds']} s); {figures['cards']:,} cards, {figures['orders']:,} orders, "
+          f"{figures['incidents']:,} incidents; {args.runs} runs each, one page of 50 with its counts "
+          "(dashboards: total = running cases)")
     for q in figures["questions"]:
-        print(f"{q['list']:<6} {q['user']:<5} {','.join(q['roles']):<10} {q['page']:<10} total {q['total']:>6,}  "
+        print(f"{q['list']:<26} {q['user']:<5} {','.join(q['roles']):<10} {q['page']:<10} total {q['total']:>6,}  "
               f"p50 {q['p50_ms']:>7.2f} ms  p95 {q['p95_ms']:>7.2f} ms")
     return 0
 

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bench.lists import build_volume
+from bench.lists import build_supervision, build_volume
 from engine import clock, inbox
 from engine.calendar import LOCAL
-from engine.models import ApprovalCase, CarbonCopy, Department, HumanTask
+from engine.models import ApprovalCase, CarbonCopy, Department, HumanTask, Incident
 from engine.models.deadlines import Card, DeadlineWatch, WatchKind
+from engine.models.supervision import IssuedCard, SupervisionOrder
 
 from .test_api import client
 from .test_pages import signed_in
@@ -226,3 +227,98 @@ def test_case_filters_agree_with_the_rule(volume, app):
         assert api["total"] == sum(c.number.startswith("SJ-V-0001") for c in mine) and len(api["items"]) <= 5
     assert client(app, "sun").get("/api/cases?status=nonsense").status_code == 400
     assert client(app, "sun").get("/api/cases?submitted_from=yesterday").status_code == 400
+
+
+# --- supervision lists: cards, orders, incidents, running clocks -------------------------------------------------
+
+@pytest.fixture
+def supervised(volume):
+    build_supervision(volume)
+    return volume
+
+
+def _rows_of(y, model) -> list:
+    with y.session() as s:
+        found = list(s.scalars(select(model)))
+        s.expunge_all()
+        return found
+
+
+def _privileged(user) -> bool:
+    return bool(user.get("admin")) or bool({"supervisor", "admin"} & set(user["roles"]))
+
+
+def test_supervision_lists_hold_exactly_what_their_reader_may_see(supervised, app):
+    """Cards and clocks of one's department, orders addressed to one or one's department, incidents of one's
+    department's cases; supervisors all. Each total right, each row on one page, no other department's."""
+    y = supervised
+    cards, orders = _rows_of(y, IssuedCard), _rows_of(y, SupervisionOrder)
+    watches = [w for w in _rows_of(y, DeadlineWatch) if w.active]
+    incidents = [i for i in _rows_of(y, Incident) if i.resolved_at is None]
+    office = {c.instance_id: c.office_code for c in _cases(y)}
+    assert len(cards) > 200 and len(orders) > 200 and len(incidents) > 100
+    totals = {}
+    for who in STAFF:
+        user = y.user(who)
+        everything, dept = _privileged(user), user.get("department")
+        expected = {
+            "cards": {c.id for c in cards if everything or (dept and c.department == dept)},
+            "orders": {o.id for o in orders if everything or o.assignee == who or (dept and o.department == dept)},
+            "incidents": {i.id for i in incidents if everything or (dept and office.get(i.instance_id) == dept)},
+            "watches": {w.id for w in watches if everything or (dept and w.department == dept)},
+        }
+        fetch = {
+            "cards": lambda size, offset: y.cards(user, limit=size, offset=offset),
+            "orders": lambda size, offset: y.orders(user, limit=size, offset=offset),
+            "incidents": lambda size, offset: y.incident_list(user, limit=size, offset=offset),
+            "watches": lambda size, offset: y.watches(user, kind=None, limit=size, offset=offset),
+        }
+        for name, want in expected.items():
+            ids, seen_totals = _walk(fetch[name], 97)
+            assert seen_totals == {len(want)}, (who, name)
+            assert len(ids) == len(set(ids)) and set(ids) == want, (who, name)
+            totals[who, name] = len(want)
+        if not everything:
+            assert all(c["department"] == dept for c in y.cards(user, limit=500)["items"])
+            assert all(w["department"] == dept for w in y.watches(user, kind=None, limit=500)["items"])
+    for name in ("cards", "orders", "incidents", "watches"):
+        assert all(totals["sun", name] > totals[w, name] for w in ("li", "zhou", "xia")), (name, totals)
+    assert all(totals[w, "cards"] > 20 for w in ("li", "zhou", "xia"))  # three departments, each its share
+
+    # Filters, in SQL, against the same rows.
+    li = y.user("li")
+    for filters, keep in (({"status": "appealed"}, lambda c: c.status == "appealed"),
+                          ({"color": "red"}, lambda c: c.color == "red"),
+                          ({"status": "issued", "color": "yellow"}, lambda c: c.status == "issued" and c.color == "yellow")):
+        want = {c.id for c in cards if c.department == "SJ" and keep(c)}
+        ids, seen = _walk(lambda size, offset: y.cards(li, limit=size, offset=offset, **filters), 50)
+        assert seen == {len(want)} and set(ids) == want, filters
+    now = clock.now()
+    for filters, keep in (({"status": "open"}, lambda o: o.status == "open"),
+                          ({"overdue": True}, lambda o: o.status == "open" and o.deadline < now),
+                          ({"overdue": False}, lambda o: not (o.status == "open" and o.deadline < now))):
+        want = {o.id for o in orders if (o.assignee == "li" or o.department == "SJ") and keep(o)}
+        ids, seen = _walk(lambda size, offset: y.orders(li, limit=size, offset=offset, **filters), 50)
+        assert seen == {len(want)} and set(ids) == want, filters
+    red = {w.id for w in watches if w.department == "SJ" and w.state == "red" and w.kind == "case"}
+    assert y.watches(department="SJ", state="red")["total"] == len(red)
+
+    # The API pages the same lists; the pages show the same totals.
+    for who in ("li", "zhou", "sun"):
+        api = client(app, who)
+        for name, path in (("cards", "/api/cards"), ("orders", "/api/orders")):
+            ids, seen = _walk(lambda size, offset: api.get(f"{path}?limit={size}&offset={offset}").json, 500)
+            assert seen == {totals[who, name]} and len(set(ids)) == len(ids) == totals[who, name], (who, name)
+        page = signed_in(app, who)
+        for name, path in (("cards", "/supervision/cards"), ("orders", "/supervision/orders")):
+            shown = re.search(r'data-total="(\d+)"', page.get(path).data.decode()).group(1)
+            assert int(shown) == totals[who, name], (who, name)
+    sun = client(app, "sun")
+    ids, seen = _walk(lambda size, offset: sun.get(f"/api/incidents?limit={size}&offset={offset}").json, 100)
+    assert seen == {totals["sun", "incidents"]} and len(ids) == totals["sun", "incidents"]
+    incidents_page = signed_in(app, "sun").get("/supervision/incidents?page=2").data.decode()
+    assert f'data-total="{totals["sun", "incidents"]}"' in incidents_page
+    assert client(app, "li").get("/api/supervision/watches?limit=500").json["total"] == len(
+        [w for w in watches if w.department == "SJ" and w.kind == "case"])
+    cards_page_2 = signed_in(app, "li").get("/supervision/cards?page=2").data.decode()
+    assert len(re.findall(r'data-card-id="', cards_page_2)) == min(50, totals["li", "cards"] - 50)
