@@ -564,6 +564,27 @@ class Yimen:
             return case_cmd.view(s, case_id)
         return self._read(run)
 
+    def check_task_visible(self, task_id: str, user: dict) -> None:
+        """NotFound unless ``user`` may see the task: ``visible_task``'s check without building the task's view
+        (a verb's first step, before the command checks again in its own transaction)."""
+        from . import inbox
+        from .models import HumanTask
+
+        def run(s):
+            if not inbox.can_see_task(s, user, s.get(HumanTask, task_id)):
+                raise NotFound(f"task {task_id} does not exist")
+        self._read(run)
+
+    def check_case_visible(self, case_id: int, user: dict) -> None:
+        """NotFound unless ``user`` may see the case: ``visible_case``'s check without building the case's view."""
+        from . import inbox
+        from .models import ApprovalCase
+
+        def run(s):
+            if not inbox.can_see_case(s, user, s.get(ApprovalCase, case_id)):
+                raise NotFound(f"case {case_id} does not exist")
+        self._read(run)
+
     def material_file(self, case_id: int, material_id: int) -> dict:
         """Where a received material of a case is stored and its checksum (no visibility check: see visible_case)."""
         from .models import CaseMaterial
