@@ -73,10 +73,15 @@ def _identify(session: Session, actor: Actor) -> tuple[Actor, frozenset[str] | N
     """The actor with its admin flag, and its groups when they came with it (one query for a named user).
 
     A named user's rights are read in the command's own transaction (``is_admin=None`` = look them up).
+    A deactivated account runs nothing.
     """
     if actor.is_admin is not None:
         return actor, None
     rows = session.connection().execute(_statements()["who"], {"user_id": actor.id}).all()
+    if rows and not rows[0].active:
+        from .errors import PermissionDenied
+
+        raise PermissionDenied(f"user '{actor.id}' is deactivated", refusal="account_inactive")
     is_admin = bool(rows and rows[0].is_admin)
     return Actor(actor.id, is_admin=is_admin), frozenset(r.group_id for r in rows if r.group_id is not None)
 
@@ -88,7 +93,7 @@ def _statements() -> dict[str, Any]:
 
     users, memberships = User.__table__, Membership.__table__
     return {
-        "who": select(users.c.is_admin, memberships.c.group_id)
+        "who": select(users.c.is_admin, users.c.active, memberships.c.group_id)
         .select_from(users.outerjoin(memberships, memberships.c.user_id == users.c.id))
         .where(users.c.id == bindparam("user_id")),
         "groups": select(memberships.c.group_id).where(memberships.c.user_id == bindparam("user_id")),

@@ -379,8 +379,56 @@ class Yimen:
     def set_password(self, user_id: str, password: str, user: str | None = None) -> dict:
         return self._run(user, identity.set_password, user_id=user_id, password=password)
 
-    def create_token(self, user_id: str, name: str, user: str | None = None) -> dict:
-        return self._run(user, identity.create_token, user_id=user_id, name=name)
+    def create_token(self, user_id: str, name: str, user: str | None = None,
+                     expires_in_days: int | None = None) -> dict:
+        return self._run(user, identity.create_token, user_id=user_id, name=name, expires_in_days=expires_in_days)
+
+    def tokens(self, user_id: str) -> list[dict]:
+        """A user's API tokens (never the secret): created, expires, last used, state."""
+        return self._read(identity.tokens, user_id, clock.now())
+
+    def set_user_active(self, user_id: str, active: bool, user: str | None = None) -> dict:
+        """Deactivate (停用) or reactivate an account; deactivation ends its sessions and revokes its tokens."""
+        return self._run(user, identity.set_active, user_id=user_id, active=active)
+
+    def sign_out_everywhere(self, user_id: str, user: str | None = None) -> dict:
+        return self._run(user, identity.sign_out_everywhere, user_id=user_id)
+
+    def end_session(self, session_id: str, until: datetime, user: str) -> dict:
+        """Sign one browser session out (its id is refused from now until ``until``)."""
+        return self._run(user, identity.end_session, session_id=session_id, until=until)
+
+    def session_user(self, user_id: str, version: int | None, session_id: str | None) -> dict:
+        """The details of a browser session's user, or ``SessionEnded`` if it was signed out or is out of date."""
+        return self._read(lambda s: identity.user_dict(s, identity.session_user(s, user_id, version, session_id)))
+
+    def token_user(self, token: str) -> dict:
+        """The user of a bearer token (its use recorded at most once a minute), or the coded refusal."""
+        now = clock.now()
+
+        def run(s):
+            found, row = identity.token_user(s, token, now)
+            return identity.user_dict(s, found), row.id, identity.needs_touch(row, now)
+        found, token_id, touch = self._read(run)
+        if touch:
+            from sqlalchemy.exc import OperationalError
+
+            try:
+                with self.sessions.begin() as s:
+                    identity.touch_token(s.connection(), token_id, now)
+            except OperationalError:  # busy: the next use records it
+                pass
+        return found
+
+    def sign_in(self, user_id: str, password: str, address: str) -> dict | None:
+        """Sign-in with throttling: the user's details and session version, None for a wrong password, or
+        ``SignInThrottled`` while the account or the address is locked out."""
+        self._read(identity.sign_in_wait, user_id, address, clock.now())
+        result = run_command(self.sessions, Actor.system(), identity.sign_in, account=user_id, password=password,
+                             address=address)
+        if result["user"] is None:
+            return None
+        return {**result["user"], "session_version": result["session_version"]}
 
     def revoke_token(self, token_id: int, user: str | None = None) -> dict:
         return self._run(user, identity.revoke_token, token_id=token_id)

@@ -33,6 +33,7 @@ csrf.exempt(bp)
 STATUS = {"invalid_input": 400, "bpmn_invalid": 400, "expression_error": 422, "permission_denied": 403,
           "not_found": 404, "invalid_state": 409, "conflict": 409, "calendar_missing": 409,
           "handler_failed": 409, "workflow_error": 409, "unauthenticated": 401, "database_busy": 503,
+          "session_ended": 401, "token_expired": 401, "account_inactive": 401, "too_many_attempts": 429,
           "font_missing": 503}
 
 
@@ -72,14 +73,18 @@ def _authenticate():
     header = request.headers.get("Authorization", "")
     user = None
     if header.startswith("Bearer "):
-        user = yimen().user_for_token(header[7:].strip())
-        if user is None:
-            return error("unauthenticated", "the bearer token is unknown or revoked")
+        try:  # unknown or revoked, expired, or the account deactivated: each its own code, all 401
+            user = yimen().token_user(header[7:].strip())
+        except EngineError as exc:
+            if exc.code not in ("unauthenticated", "token_expired", "account_inactive"):
+                raise
+            return error(exc.code, exc.message, 401, details={k: v for k, v in exc.details.items() if _jsonable(v)})
     elif session.get("user"):
-        try:
-            user = yimen().user(session["user"])
-        except EngineError:
-            user = None
+        from .auth import session_check
+
+        user, ended = session_check()
+        if ended is not None:  # signed out, out of date or deactivated (see web.auth)
+            return error("session_ended", ended.message, 401, details={"refusal": ended.details.get("refusal")})
         if user is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
             try:
                 validate_csrf(request.headers.get("X-CSRFToken", ""))
@@ -181,7 +186,19 @@ def me():
 
 def create_token():
     data = _body()
-    return yimen().create_token(caller()["id"], _field(data, "name", str), user=caller()["id"]), 201
+    return yimen().create_token(caller()["id"], _field(data, "name", str), user=caller()["id"],
+                                expires_in_days=_field(data, "expires_in_days", int, False)), 201
+
+
+def list_tokens():
+    """The caller's tokens (never the secret): created, expires, last used, state."""
+    return yimen().tokens(caller()["id"])
+
+
+def set_user_active(user_id: str):
+    data = _body()  # the engine refuses anyone but an administrator
+    return yimen().set_user_active(user_id, _field(data, "active", bool), user=caller()["id"])
+
 
 
 def revoke_token(token_id: int):
@@ -582,7 +599,11 @@ def _obj(required: list[str], **props) -> dict:
 
 ENDPOINTS = [
     Endpoint("GET", "/me", "the caller", me),
-    Endpoint("POST", "/tokens", "create an API token for yourself (shown once)", create_token, _obj(["name"], name=_STR)),
+    Endpoint("POST", "/tokens", "create an API token for yourself (shown once)", create_token,
+             _obj(["name"], name=_STR, expires_in_days={"type": "integer", "minimum": 1, "maximum": 365})),
+    Endpoint("GET", "/tokens", "your API tokens: created, expires, last used (never the secret)", list_tokens),
+    Endpoint("POST", "/users/<user_id>/active", "deactivate (停用) or reactivate an account (administrators)",
+             set_user_active, _obj(["active"], active=_BOOL)),
     Endpoint("DELETE", "/tokens/<int:token_id>", "revoke a token", revoke_token),
     Endpoint("GET", "/items", "the service-item catalogue", list_items, paged=True),
     Endpoint("GET", "/items/<code>", "one service item (its service guide)", get_item),

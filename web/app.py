@@ -42,6 +42,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key()
     app.json.ensure_ascii = False  # Chinese stays readable in JSON answers and on pages
     app.extensions["yimen"] = Yimen(app.config["YIMEN_DATABASE_URL"])
+    hops = int(os.environ.get("YIMEN_PROXY_HOPS", "0") or 0)
+    if hops > 0:  # behind that many reverse proxies: the client address (sign-in throttling) and scheme they pass on
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     csrf.init_app(app)
     from . import api, i18n, inputs, pages, security
 

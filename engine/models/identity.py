@@ -47,6 +47,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(default=True)
     backup_user_id: Mapped[str | None] = mapped_column(String(100))  # AB岗: who takes over when escalated
+    # Sessions carry the version they were signed in at; a password, role or group change, deactivation and
+    # "sign out everywhere" bump it, and every older session is signed out on its next request.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     absent: Mapped[bool] = mapped_column(default=False, server_default=false())  # away (不在岗): steps go to the backup
 
 
@@ -70,3 +73,32 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]  # chosen at creation (at most a year ahead); None: until revoked
+    last_used_at: Mapped[datetime | None]  # written at most once a minute
+
+
+class EndedSession(Base):
+    """A signed-out browser session (its cookie's id, hashed), kept until a cookie carrying it would have expired."""
+
+    __tablename__ = "ended_session"
+
+    sid_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(100))
+    until: Mapped[datetime] = mapped_column(index=True)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins of one account or one client address, and the lock-out they earned (登录限制).
+
+    Kept in the database so that every worker process counts the same attempts.
+    """
+
+    __tablename__ = "sign_in_throttle"
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_sign_in_throttle_kind_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # account | address
+    key: Mapped[str] = mapped_column(String(100))
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    locked_until: Mapped[datetime | None]
