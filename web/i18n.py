@@ -68,6 +68,15 @@ REFUSAL_TEXTS = {
                             "of the values offered.",
     "invalid_input:file_too_large": "Nothing was changed: the file %(file)s is larger than %(limit)s MB. Hand in a "
                                     "smaller file (a scan at a lower resolution).",
+    "invalid_input:over_limit": "Nothing was changed: this would pass one of the service's limits (at most "
+                                "%(limit)s). Split it into smaller parts, or ask the process designer.",
+    "invalid_input:over_budget": "Nothing was changed: the step took longer than the %(limit)s seconds one action "
+                                 "may take and was undone. Try again; if it happens again, tell the process designer.",
+    "invalid_input:out_of_range": "Nothing was changed: %(field)s is outside the range allowed. Choose another date.",
+    "permission_denied:no_authorisation": "Not submitted: you hold no authorisation in force from this applicant for "
+                                          "this item. The applicant grants one online, or signs one at the window.",
+    "permission_denied:identity_not_verified": "Your identity has not been verified in person yet. Have it verified "
+                                               "at the window, or sign a paper authorisation there.",
     "permission_denied": "You are not entitled to do this, and nothing was changed. If it is part of your work, ask "
                          "an administrator for the role, or ask whoever holds the case to hand it to you.",
     "permission_denied:not_your_task": "This step is not in your hands: it waits for another person or group. "
@@ -137,11 +146,15 @@ FIELDS = {  # details['field'] -> what the sentence calls it
     "materials": "the materials", "supplement_days": "the supplement period", "score": "the score",
     "user": "the person", "users": "the people", "result": "the result", "content": "the content",
     "addressee": "the department or person", "deadline_days": "the deadline", "expected_days": "the expected duration",
-    "reply": "the answer",
+    "reply": "the answer", "valid_until": "the end of validity", "valid_from": "the start of validity",
+    "scan": "the scan of the signed paper", "agent": "the agent", "scope": "the service items", "kind": "the kind",
+    "contact": "the contact phone", "question": "the question", "answer": "the answer", "department": "the office",
+    "name": "the name",
 }
 THINGS = {  # details['what'] -> what was not found
     "case": "the case", "task": "the step", "user": "the person", "item": "the service item", "card": "the card",
-    "order": "the supervision order", "notification": "the notification",
+    "order": "the supervision order", "notification": "the notification", "authorisation": "the authorisation",
+    "enquiry": "the enquiry",
 }
 
 

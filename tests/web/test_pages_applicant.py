@@ -107,7 +107,8 @@ def test_applying_as_an_agent(app):
     refused = agent.post(f"/apply/{ITEM}", data={"name": "某某餐饮有限公司", "kind": "organisation", "as_agent": "yes",
                                                  "id_no": "91350100M000100Y43", "csrf_token": csrf(page), **files},
                          content_type="multipart/form-data")
-    assert refused.status_code == 400  # no authorisation (委托书) yet: nothing is made
+    assert refused.status_code == 400  # no authorisation (委托书) yet: nothing is made, and she is told why
+    assert "没有该申请人就此事项的有效授权委托" in refused.data.decode()
     assert y.case_list({"id": "sun", "roles": ["supervisor"]}, limit=1)["total"] == 0
     # the company's signed paper authorisation, recorded by the window with its scan
     y.authorise_agent("zhang", {"name": "某某餐饮有限公司", "kind": "organisation", "id_no": "91350100M000100Y43"},
