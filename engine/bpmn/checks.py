@@ -222,7 +222,15 @@ class _Checker:
                     self.error(el, f"link event '{d.get('name') or el.get('name') or el_id}' has no single matching "
                                    f"link catch event in the same process")
             for d in children(el, "compensateEventDefinition"):
-                self.error(el, "compensation events are not supported")
+                if tag == "boundaryEvent":
+                    self.error(el, f"compensation boundary event '{el_id}' has no handler: connect it by an "
+                                   f"association to an activity marked isForCompensation=\"true\"")
+                elif tag not in ("intermediateThrowEvent", "endEvent"):
+                    self.error(el, f"compensation {tag} '{el_id}' is not supported yet (compensation event "
+                                   f"subprocesses are not); throw compensation with an intermediate or end event")
+                elif d.get("activityRef") and d.get("activityRef") not in self.by_id:
+                    self.error(el, f"compensation of '{el_id}' names activity '{d.get('activityRef')}', "
+                                   f"which does not exist")
             for loop in children(el, "standardLoopCharacteristics"):
                 if loop.get("loopMaximum") is None and not children(loop, "loopCondition"):
                     self.error(el, f"loop '{el_id}' needs a loopMaximum or a loopCondition")

@@ -134,6 +134,7 @@ class _Normalizer:
         self.plain_tasks()
         self.multi_instance()
         self.link_events()
+        self.compensation()
         self.xpath_conditions()
         self.implicit_ends()
         self.implicit_splits()
@@ -173,6 +174,49 @@ class _Normalizer:
             new = self.new_id(f"SubProcess_auto_{sub.get('name') or 'unnamed'}")
             sub.set("id", new)
             self.warn(sub, f"a {local(sub)} has no id; it was given the id '{new}'", element_id=new)
+
+    def compensation(self) -> None:
+        """Compensation boundary events become a note on their handler (see ``engine.bpmn.compensation``).
+
+        SpiffWorkflow refuses a compensation boundary event; Yimen removes it with its association
+        and gives the handler (``isForCompensation="true"``) the extension property
+        ``yimen.compensates`` = the step it undoes. A boundary without a handler stays (checks reports it).
+        """
+        for boundary in list(self.root.iter(bpmn("boundaryEvent"))):
+            if not children(boundary, "compensateEventDefinition"):
+                continue
+            container = boundary.getparent()
+            assocs = [a for a in container.iter(bpmn("association")) if a.get("sourceRef") == boundary.get("id")]
+            assocs += [a for a in self.root.iter(bpmn("association"))
+                       if a.get("sourceRef") == boundary.get("id") and a not in assocs]
+            handler = next((self._by_id(a.get("targetRef")) for a in assocs if self._by_id(a.get("targetRef"))
+                            is not None), None)
+            if handler is None or handler.get("isForCompensation") != "true":
+                continue
+            ext = children(handler, "extensionElements")
+            ext = ext[0] if ext else None
+            if ext is None:
+                ext = etree.Element(bpmn("extensionElements"))
+                handler.insert(0, ext)
+            props = etree.SubElement(ext, f"{{{CAMUNDA}}}properties")
+            etree.SubElement(props, f"{{{CAMUNDA}}}property", name="yimen.compensates",
+                             value=boundary.get("attachedToRef") or "")
+            self.need_camunda_ns = True
+            gone = {boundary.get("id")} | {a.get("id") for a in assocs if a.get("id")}
+            for a in assocs:
+                a.getparent().remove(a)
+            container.remove(boundary)
+            for di in list(self.root.iter(f"{{{BPMNDI}}}BPMNShape", f"{{{BPMNDI}}}BPMNEdge")):
+                if di.get("bpmnElement") in gone:
+                    di.getparent().remove(di)
+
+    def _by_id(self, element_id):
+        if not element_id:
+            return None
+        for el in self.root.iter():
+            if is_bpmn(el) and el.get("id") == element_id:
+                return el
+        return None
 
     def xpath_conditions(self) -> None:
         """XPath, BPMN's default expression language, as far as diagrams use it: data-object tests.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.parser.BpmnParser import DEFAULT_NSMAP, full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.parser.event_parsers import (
+    EndEventParser, IntermediateThrowEventParser,
     CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH, MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH,
     TIMER_EVENT_XPATH, StartEventParser,
 )
@@ -17,6 +18,7 @@ from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.task_parsers import CallActivityParser, SubprocessParser, SubWorkflowParser
 from SpiffWorkflow.bpmn.specs.defaults import (
+    EndEvent, IntermediateThrowEvent,
     StartEvent, SubWorkflowTask, TransactionSubprocess, UserTask,
 )
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser
@@ -26,6 +28,7 @@ from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 from ..errors import BpmnInvalid
 from . import dmn
 from .dialects import CAMUNDA
+from .compensation import CompensationEnd, CompensationThrow
 from .flat import FlatProcessParserMixin, install as install_flat_prediction
 from .workflow_fixes import install as install_workflow_fixes
 from .event_subprocess import EventSubprocessStart, EventSubprocessTask, scope_spec
@@ -62,6 +65,37 @@ class YimenProcessParser(FlatProcessParserMixin, ProcessParser):
         if self.xpath(EVENT_SUBPROCESSES):
             spec = scope_spec(spec.name, spec.description, spec.file)
         return spec
+
+    def add_tasks(self):
+        """Compensation handlers are not on the flow: build their specs too (``compensation``)."""
+        super().add_tasks()
+        handlers = [self.parse_node(node) for node in self.xpath("./bpmn:*[@isForCompensation='true']")]
+        throws = [t.name for t in self.spec.task_specs.values() if isinstance(t, (CompensationThrow, CompensationEnd))]
+        for handler in handlers:  # a throw starts it (not as an output: the flow goes on after all handlers)
+            handler._inputs.extend(t for t in throws if t not in handler._inputs)
+
+
+class _CompensationThrowParser:
+    """An intermediate throw or end event with a compensateEventDefinition (see ``compensation``)."""
+    COMPENSATION_CLASS = None
+
+    def create_task(self):
+        definitions = self.xpath('./bpmn:compensateEventDefinition')
+        if not definitions:
+            return super().create_task()
+        ref = (definitions[0].get("activityRef") or "").strip() or None
+        task = self.COMPENSATION_CLASS(self.spec, self.bpmn_id, activity_ref=ref, **self.bpmn_attributes)
+        if self.COMPENSATION_CLASS is CompensationEnd:
+            task.connect(self.spec.end)
+        return task
+
+
+class YimenThrowEventParser(_CompensationThrowParser, IntermediateThrowEventParser):
+    COMPENSATION_CLASS = CompensationThrow
+
+
+class YimenEndEventParser(_CompensationThrowParser, EndEventParser):
+    COMPENSATION_CLASS = CompensationEnd
 
 
 class YimenSubWorkflowParser(_YimenMultiInstance, SubWorkflowParser):
@@ -113,6 +147,8 @@ class YimenParser(BpmnDmnParser):
     PROCESS_PARSER_CLASS = YimenProcessParser
     OVERRIDE_PARSER_CLASSES = {
         full_tag("startEvent"): (YimenStartEventParser, StartEvent),
+        full_tag("intermediateThrowEvent"): (YimenThrowEventParser, IntermediateThrowEvent),
+        full_tag("endEvent"): (YimenEndEventParser, EndEvent),
         full_tag("userTask"): (YimenTaskParser, UserTask),
         full_tag("manualTask"): (YimenTaskParser, PassThroughTask),  # Camunda and Flowable pass through
         full_tag("task"): (YimenTaskParser, PassThroughTask),

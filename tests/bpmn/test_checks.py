@@ -100,7 +100,7 @@ def test_data_object_two_scopes_up_is_refused_not_hung():
 
 
 def test_unsupported_constructs():
-    """Complex gateways, unmatched links, bare boundary events and compensation are refused."""
+    """Complex gateways, unmatched links, bare boundary events and compensation without handler are refused."""
     errors = by_element(inline(
         '<bpmn:complexGateway id="cx"/><bpmn:userTask id="u"/>'
         '<bpmn:intermediateThrowEvent id="lt"><bpmn:linkEventDefinition name="nowhere"/></bpmn:intermediateThrowEvent>'
@@ -112,7 +112,9 @@ def test_unsupported_constructs():
     assert "complex gateways are not supported" in errors["cx"][0]
     assert "no single matching link catch event" in errors["lt"][0]
     assert "no event definition Yimen supports" in errors["b"][0]
-    assert errors["comp"] == ["compensation events are not supported"]
+    # issue 17: compensation runs; a compensation boundary event without a handler is refused
+    assert errors["comp"] == ["compensation boundary event 'comp' has no handler: connect it by an association to "
+                              "an activity marked isForCompensation=\"true\""]
 
 
 def test_subprocess_shape_and_call_activity():

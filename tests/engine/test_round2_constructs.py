@@ -90,3 +90,52 @@ def test_conditional_events_fire_when_another_branch_changes_the_variables(yimen
     done = elements(yimen, instance)
     assert done.count("escalate_start") == 1 and "review" not in done
     assert done.index("when_urgent") < done.index("fast_track") and done.index("until_complete") < done.index("archive")
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_compensation_runs_the_handlers_of_completed_steps_latest_first(yimen, dialect):
+    """Intermediate compensation throw: refund (charged last) then release; the unreached step 'publish'
+    has nothing to compensate; then the flow goes on (SpiffWorkflow 3.2 has no compensation)."""
+    yimen.deploy([diagram("compensation", dialect)])
+    instance = yimen.start("r2_compensation")["instance"]
+    complete(yimen, instance, "reserve_slot")
+    complete(yimen, instance, "charge_fee", {"withdrawn": True})
+    assert open_elements(yimen, instance) == ["refund_fee"]
+    complete(yimen, instance, "refund_fee", {"refunded": 30})
+    assert open_elements(yimen, instance) == ["release_slot"]
+    complete(yimen, instance, "release_slot")
+    assert open_elements(yimen, instance) == ["notify"]
+    assert yimen.show(instance)["data"]["refunded"] == 30
+    complete(yimen, instance, "notify")
+    assert status(yimen, instance) == "completed"
+    assert elements(yimen, instance) == ["start", "reserve_slot", "charge_fee", "withdrawn_gw", "refund_fee",
+                                         "release_slot", "undo_all", "notify", "end_undone"]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_compensation_end_event_with_activity_ref_undoes_that_step_only(yimen, dialect):
+    """An end event compensating activityRef="reserve_slot": only release_slot runs, then the process ends."""
+    _, content = diagram("compensation", dialect)
+    text = content.decode().replace(
+        '<bpmn:endEvent id="end_undone" />',
+        '<bpmn:endEvent id="end_undone"><bpmn:compensateEventDefinition activityRef="reserve_slot" /></bpmn:endEvent>'
+    ).replace('<bpmn:intermediateThrowEvent id="undo_all">\n      <bpmn:compensateEventDefinition />',
+              '<bpmn:intermediateThrowEvent id="undo_all">')
+    yimen.deploy([(f"compensation_end_{dialect}.bpmn", text.encode())])
+    instance = yimen.start("r2_compensation")["instance"]
+    complete(yimen, instance, "reserve_slot")
+    complete(yimen, instance, "charge_fee", {"withdrawn": True})
+    complete(yimen, instance, "notify")
+    assert open_elements(yimen, instance) == ["release_slot"]
+    complete(yimen, instance, "release_slot")
+    assert status(yimen, instance) == "completed"
+    assert "refund_fee" not in elements(yimen, instance)
+
+
+def test_compensation_boundary_without_handler_is_refused_with_element_and_line(yimen):
+    _, content = diagram("compensation")
+    text = content.decode().replace(
+        '<bpmn:association id="a2" associationDirection="One" sourceRef="on_undo_charge" targetRef="refund_fee" />', "")
+    with pytest.raises(BpmnInvalid) as refused:
+        yimen.deploy([("no_handler.bpmn", text.encode())])
+    assert ("on_undo_charge", 11) in {(p.element_id, p.line) for p in refused.value.problems}
