@@ -173,3 +173,18 @@ def test_a_withdrawal_at_staffs_suggestion_through_the_api_is_filed(app):
     assert answer.status_code == 200, answer.json
     (filing,) = client(app, "sun").get("/api/filings").json["items"]
     assert (filing["case"], filing["outcome"]) == (case, "withdrawn")
+
+
+def test_the_applicant_sees_the_rectification_of_her_bad_rating_and_its_reply(app):
+    case = _concluded_case(app)
+    assert client(app, "zhang").post(f"/api/cases/{case}/rate", json={"score": 2, "comment": "等太久"}).status_code == 200
+    (rect,) = client(app, "li").get("/api/rectifications").json["items"]
+    assert client(app, "zhou").post(f"/api/rectifications/{rect['id']}/reply",
+                                    json={"reply": "x"}).json["error"]["code"] == "permission_denied"
+    assert client(app, "li").post(f"/api/rectifications/{rect['id']}/reply",
+                                  json={"reply": "已优化排队叫号"}).json["status"] == "replied"
+    page = signed_in(app, "zhang").get(f"/cases/{case}").get_data(as_text=True)
+    assert 'id="case-rectification"' in page and "已优化排队叫号" in page and 'id="credit-check"' not in page
+    report = client(app, "sun").get("/api/ratings/report").json["department"]
+    assert report[0]["rectified"] == 1 and report[0]["on_time_rate"] == 1.0
+    assert app.test_client().get("/ratings").status_code == 200
