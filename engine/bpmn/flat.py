@@ -17,6 +17,8 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.specs.base import TaskSpec
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.workflow import Workflow
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
@@ -127,6 +129,52 @@ def _predict(self, my_task, seen=None, looked_ahead=0, mask=TaskState.PREDICTED_
                 stack.append((child, visited[:], ahead + 1))
 
 
+# --- removing and cancelling a long branch ----------------------------------------------------------
+
+def _remove_task(self, task_id) -> None:
+    """``Workflow._remove_task`` without recursion: the task and everything below it leave the tree,
+    children before parents (SpiffWorkflow recurses once per level: cancelling a step with 1,000
+    predicted steps after it raised ``RecursionError``)."""
+    order, stack = [], [self.tasks[task_id]]
+    while stack:
+        task = stack.pop()
+        order.append(task)
+        stack.extend(task.children)
+    for task in reversed(order):
+        task.parent._children.remove(task.id)
+        self.tasks.pop(task.id)
+        self._task_removed_notify(task)
+
+
+def _drop_children(self, force: bool = False) -> None:
+    """``Task._drop_children`` without recursion (it recursed through finished descendants)."""
+    stack = [self]
+    while stack:
+        task = stack.pop()
+        drop = []
+        for child in task.children:
+            if force or child.has_state(TaskState.NOT_FINISHED_MASK):
+                drop.append(child)
+            else:
+                stack.append(child)
+        for child in drop:
+            task.workflow._remove_task(child.id)
+        force = False  # as SpiffWorkflow: only the first level is forced
+
+
+def _cancel(self) -> None:
+    """``Task.cancel`` without recursion: a finished task passes the cancel to its children."""
+    stack = [self]
+    while stack:
+        task = stack.pop()
+        if task.has_state(TaskState.FINISHED_MASK):
+            stack.extend(reversed(task.children))
+        else:
+            task._set_state(TaskState.CANCELLED)
+            task._drop_children()
+            task.task_spec._on_cancel(task)
+
+
 # ``TaskIterator`` (behind ``get_tasks``, ``is_completed``, the ready list ...) stops 1,000 levels deep by
 # default: past step 999 of a chain the steps are not found, and the instance "completes" on its own.
 UNBOUNDED_DEPTH = 1 << 62
@@ -139,6 +187,9 @@ def install() -> None:
     """
     if TaskSpec._predict is not _predict:
         TaskSpec._predict = _predict
+    Workflow._remove_task = _remove_task
+    Task._drop_children = _drop_children
+    Task.cancel = _cancel
     for cls in (TaskIterator, BpmnTaskIterator):  # defaults: (end_at_spec, max_depth, ...)
         defaults = list(cls.__init__.__defaults__)
         if defaults[1] != UNBOUNDED_DEPTH:

@@ -166,3 +166,30 @@ def test_round2_diagrams_through_the_command_line(cli, tmp_path):
     (tmp_path / "bad.bpmn").write_text(bad, encoding="utf-8")
     error = cli("deploy", str(tmp_path / "bad.bpmn"), ok=False)["error"]
     assert "to_approve" in json.dumps(error, ensure_ascii=False)
+
+
+def test_interrupting_a_step_with_a_thousand_steps_after_it(yimen, monkeypatch):
+    """Cancelling a step drops the 1,000 steps predicted after it: SpiffWorkflow removed them recursively
+    (RecursionError); the interrupting message boundary now ends the instance."""
+    monkeypatch.setenv("YIMEN_COMMAND_BUDGET_SECONDS", "600")
+    steps = "".join(f'<bpmn:userTask id="step{i}" camunda:candidateGroups="window" />'
+                    f'<bpmn:sequenceFlow id="f{i}" sourceRef="{"first" if i == 0 else f"step{i - 1}"}" '
+                    f'targetRef="step{i}" />' for i in range(1000))
+    text = f'''<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="t">
+  <bpmn:process id="r2_long_tail" isExecutable="true">
+    <bpmn:startEvent id="start" /><bpmn:userTask id="first" camunda:candidateGroups="window" />
+    <bpmn:boundaryEvent id="withdrawn" attachedToRef="first"><bpmn:messageEventDefinition messageRef="w" /></bpmn:boundaryEvent>
+    <bpmn:endEvent id="ended_early" /><bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="f_start" sourceRef="start" targetRef="first" />
+    <bpmn:sequenceFlow id="f_early" sourceRef="withdrawn" targetRef="ended_early" />
+    {steps}<bpmn:sequenceFlow id="f_end" sourceRef="step999" targetRef="end" />
+  </bpmn:process>
+  <bpmn:message id="w" name="withdrawn" />
+</bpmn:definitions>'''
+    yimen.deploy([("long_tail.bpmn", text.encode())])
+    instance = yimen.start("r2_long_tail", business_key="LT-1")["instance"]
+    assert open_elements(yimen, instance) == ["first"]
+    assert yimen.message("withdrawn", business_key="LT-1") == {"delivered": [instance]}
+    assert status(yimen, instance) == "completed"
+    assert elements(yimen, instance) == ["start", "withdrawn", "ended_early"]
