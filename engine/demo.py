@@ -57,5 +57,10 @@ def install(yimen, password: str = DEMO_PASSWORD) -> dict:
                    department="JG", email="qian@demo.yimen.invalid", phone="13800000001", password=password)
     yimen.import_linkage((PROCESSES / "items" / "demo_linkage.json").read_text(encoding="utf-8"))
     yimen.save_reform_settings("330100-XK-001", green_channel_days=5, rectification_days=15)  # 绿色通道: 5 of 10
+    # 代办: the centre's free 代办 service has an agent; zhang's identity was verified at the window (实名认证), so she
+    # may authorise an agent online
+    yimen.add_user("xiao", groups=["agent-service"], display_name="肖代办", roles=["applicant"],
+                   email="xiao@demo.yimen.invalid", phone="13800000002", password=password)
+    yimen.verify_identity("zhang", "person", "张三", "330102198505120042", user="wang")
     return {"deployed": deployed, "calendar": seeded, "departments": len(DEPARTMENTS), "users": len(USERS),
             "items": items}

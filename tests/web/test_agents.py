@@ -52,7 +52,8 @@ def test_an_agent_without_an_authorisation_is_refused_and_nothing_is_made(app):
 def test_the_applicant_grants_online_from_a_verified_account_and_the_agent_applies(app):
     agent = _agent(app)
     zhang = client(app, "zhang")
-    unverified = zhang.post("/api/authorisations", json={"agent": agent, "valid_until": "2026-12-31"})
+    app.extensions["yimen"].add_user("liu", groups=[], roles=["applicant"], display_name="刘四")
+    unverified = client(app, "liu").post("/api/authorisations", json={"agent": agent, "valid_until": "2026-12-31"})
     assert unverified.status_code == 403
     assert unverified.json["error"]["details"]["refusal"] == "identity_not_verified"
     assert client(app, "li").post("/api/users/zhang/identity", json={
