@@ -1,4 +1,5 @@
-"""Administration (系统管理): the working-day calendar (工作日历).
+"""Administration (系统管理): the working-day calendar (工作日历), departments, people and their AB backup (AB角),
+the service-item catalogue.
 
 Administrators see which years are official (entered) and which provisional
 (暂定: computed from the statutory holidays, no make-up working days), look at
@@ -23,7 +24,8 @@ from engine.errors import EngineError
 from ..app import yimen
 from ..auth import current_user, roles_required
 from ..i18n import language
-from . import bp
+from ..security import same_site_referrer
+from . import bp, refusal_text
 
 KINDS = ("holiday", "workday", "normal")
 KIND_LABELS = {"holiday": lazy_gettext("Statutory holiday"), "workday": lazy_gettext("Make-up working day"),
@@ -261,3 +263,333 @@ def calendar_set_day():
     flash(gettext("%(day)s is now: %(kind)s. ", day=result["day"], kind=KIND_LABELS[kind])
           + recomputed_text(result["recomputed"]), "ok")
     return _back(year)
+
+
+# --- departments, people and the service-item catalogue (系统管理) ------------------------------
+# Each change is one engine command (permission check and audit event there); the page checks the form
+# first so that an obvious slip is told in the page language, and tells an engine refusal the same way.
+
+LEVELS = ("province", "city", "county")
+LEVEL_LABELS = {"province": lazy_gettext("Province"), "city": lazy_gettext("City"),
+                "county": lazy_gettext("County")}
+ROLE_LABELS = {"admin": lazy_gettext("Administrator"), "designer": lazy_gettext("Process designer"),
+               "window": lazy_gettext("Window staff"), "reviewer": lazy_gettext("Reviewer"),
+               "supervisor": lazy_gettext("Supervisor"), "applicant": lazy_gettext("Applicant")}
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_USER_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_ITEM_NUMBERS = {"legal_limit_days": lazy_gettext("Legal time limit (working days)"),
+                 "promised_limit_days": lazy_gettext("Promised time limit (working days)"),
+                 "warning_days": lazy_gettext("Warning (working days before the limit)")}
+_ITEM_TEXTS = {"name": lazy_gettext("Name"), "name_en": lazy_gettext("English name"),
+               "legal_basis": lazy_gettext("Legal basis"), "competent_office": lazy_gettext("Competent office"),
+               "acceptance_conditions": lazy_gettext("Acceptance conditions"),
+               "place_hours": lazy_gettext("Place and hours"), "consultation": lazy_gettext("Consultation"),
+               "complaint": lazy_gettext("Complaints")}
+_REQUIRED_TEXTS = ("name", "legal_basis", "competent_office")
+_ITEM_PROBLEM = re.compile(r"^(\w+): (.*)$")
+
+
+def _labels_admin() -> dict:
+    return {"levels": LEVELS, "level_labels": LEVEL_LABELS, "role_labels": ROLE_LABELS}
+
+
+def _item_problem(problem: str) -> str:
+    """One problem the engine found in an item, in the page language."""
+    match = _ITEM_PROBLEM.match(problem)
+    if not match:
+        return gettext("the entry is not valid")
+    field, rule = match.groups()
+    label = _ITEM_NUMBERS.get(field) or _ITEM_TEXTS.get(field) or field
+    if rule == "required":
+        return gettext("%(field)s is required", field=label)
+    if rule.startswith("must be a whole number"):
+        return gettext("%(field)s must be a whole number", field=label)
+    if rule == "cannot exceed the legal limit":
+        return gettext("the promised time limit cannot be longer than the legal one")
+    if rule.startswith("must end before the promised limit"):
+        return gettext("the supplement deadline must end before the promised time limit")
+    if "is not a known department" in rule:
+        return gettext("the office is not a known department")
+    return gettext("%(field)s is not valid", field=label)
+
+
+def admin_refusal(exc: EngineError) -> str:
+    """An engine refusal of an administration change, in the page language."""
+    message, field = str(exc), exc.details.get("field")
+    if exc.code == "permission_denied":
+        return gettext("Only administrators may change departments, people and service items.")
+    if exc.code == "invalid_input":
+        problems = exc.details.get("problems")
+        if isinstance(problems, list) and problems and all(isinstance(p, str) for p in problems):
+            return gettext("Nothing was saved: %(problems)s.",
+                           problems=gettext("; ").join(_item_problem(p) for p in problems))
+        refusal = exc.details.get("refusal")
+        if refusal == "own_backup":
+            return gettext("Nothing was saved: a person cannot be their own backup.")
+        if refusal == "not_staff":
+            return gettext("Nothing was saved: the backup person must be a member of staff.")
+        if refusal == "backup_absent":
+            return gettext("Nothing was saved: the backup person is away too. Choose someone at work.")
+        if refusal == "account_inactive":
+            return gettext("Nothing was saved: that account is deactivated.")
+        if refusal == "required" and field == "backup":
+            return gettext("Nothing was saved: choose a backup person to take the steps of someone away.")
+        if message.startswith("parent department"):
+            return gettext("Nothing was saved: the parent department does not exist (a department cannot be its "
+                           "own parent).")
+        if message.startswith("department '"):
+            return gettext("Nothing was saved: the department does not exist.")
+        if message.startswith("a password needs"):
+            return gettext("Nothing was saved: a password needs at least %(count)s characters.", count=8)
+        if message.startswith("unknown roles"):
+            return gettext("Nothing was saved: choose the roles from the list.")
+        if "e-mail" in message:
+            return gettext("Nothing was saved: the e-mail address is not valid.")
+        if message == "you cannot deactivate your own account":
+            return gettext("Nothing was saved: you cannot deactivate your own account.")
+    if exc.code == "not_found":
+        return gettext("Nothing was saved: that person does not exist.") if exc.details.get("what") == "user" \
+            else refusal_text(exc)
+    return refusal_text(exc)
+
+
+def _admin_act(fn, *args, success: str, **kwargs) -> bool:
+    try:
+        fn(*args, user=current_user()["id"], **kwargs)
+    except EngineError as exc:
+        flash(admin_refusal(exc), "error")
+        return False
+    flash(success, "ok")
+    return True
+
+
+def _department_names() -> dict[str, dict]:
+    return {d["id"]: d for d in yimen().departments()}
+
+
+@bp.get("/admin")
+@roles_required("admin")
+def admin_page():
+    y = yimen()
+    return render_template("admin_home.html", departments=len(y.departments()), users=len(y.users()),
+                           items=len(y.items()))
+
+
+@bp.get("/admin/departments")
+@roles_required("admin")
+def admin_departments():
+    departments = yimen().departments()
+    chosen = next((d for d in departments if d["id"] == request.args.get("edit")), None)
+    return render_template("admin_departments.html", departments=departments,
+                           by_id={d["id"]: d for d in departments}, chosen=chosen, **_labels_admin())
+
+
+@bp.post("/admin/departments")
+@roles_required("admin")
+def admin_save_department():
+    f = request.form
+    code, name = (f.get("id") or "").strip(), (f.get("name") or "").strip()
+    level, parent = f.get("level", ""), (f.get("parent") or "").strip() or None
+    editing = f.get("mode") == "edit"
+    back = redirect(url_for("pages.admin_departments", edit=code) if editing else url_for("pages.admin_departments"))
+    known = _department_names()
+    if not _CODE.match(code):
+        flash(gettext("Nothing was saved: the department code is 1 to 40 letters, digits, “-” or “_”."), "error")
+        return back
+    if not editing and code in known:
+        flash(gettext("Nothing was saved: a department with the code %(code)s exists already; edit it instead.",
+                      code=code), "error")
+        return back
+    if editing and code not in known:
+        abort(404)
+    if not name:
+        flash(gettext("Nothing was saved: the department needs a name."), "error")
+        return back
+    if level not in LEVELS:
+        flash(gettext("Nothing was saved: choose the level (province, city or county)."), "error")
+        return back
+    if _admin_act(yimen().save_department, code, name, level, parent, name_en=(f.get("name_en") or "").strip() or None,
+                  success=gettext("The department %(name)s was saved.", name=name)):
+        return redirect(url_for("pages.admin_departments"))
+    return back
+
+
+@bp.get("/admin/users")
+@roles_required("admin")
+def admin_users():
+    people = yimen().users()
+    return render_template("admin_users.html", people=people, names={p["id"]: p for p in people},
+                           departments=_department_names(), **_labels_admin())
+
+
+def _person(user_id: str) -> dict:
+    try:
+        return yimen().user(user_id)
+    except EngineError:
+        abort(404)
+
+
+@bp.get("/admin/users/new")
+@bp.get("/admin/users/<user_id>")
+@roles_required("admin")
+def admin_user(user_id: str | None = None):
+    person = _person(user_id) if user_id else None
+    staff = [p for p in yimen().users() if p["active"] and p["id"] != user_id
+             and ({"window", "reviewer", "supervisor", "admin"} & set(p["roles"]) or p["admin"])]
+    return render_template("admin_user.html", person=person, staff=staff, departments=yimen().departments(),
+                           roles=tuple(ROLE_LABELS), **_labels_admin())
+
+
+def _groups(text: str) -> list[str]:
+    return [g.strip() for g in re.split(r"[,，;；\s]+", text or "") if g.strip()]
+
+
+@bp.post("/admin/users")
+@roles_required("admin")
+def admin_save_user():
+    f = request.form
+    user_id, editing = (f.get("id") or "").strip(), f.get("mode") == "edit"
+    back = redirect(url_for("pages.admin_user", user_id=user_id) if editing else url_for("pages.admin_user"))
+    if not _USER_ID.match(user_id):
+        flash(gettext("Nothing was saved: the sign-in name is 1 to 100 letters, digits, “.”, “-” or “_”."),
+              "error")
+        return back
+    existing = {p["id"]: p for p in yimen().users()}
+    if not editing and user_id in existing:
+        flash(gettext("Nothing was saved: the sign-in name %(id)s is taken; edit that person instead.",
+                      id=user_id), "error")
+        return back
+    if editing and user_id not in existing:
+        abort(404)
+    name = (f.get("name") or "").strip()
+    if not name:
+        flash(gettext("Nothing was saved: enter the person's name."), "error")
+        return back
+    roles = [r for r in f.getlist("roles") if r]
+    if not roles or any(r not in ROLE_LABELS for r in roles):
+        flash(gettext("Nothing was saved: choose at least one role from the list."), "error")
+        return back
+    password = f.get("password") or None
+    if not editing and not password:
+        flash(gettext("Nothing was saved: a new account needs a first password (at least %(count)s characters).",
+                      count=8), "error")
+        return back
+    if user_id == current_user()["id"] and "admin" not in roles:
+        flash(gettext("Nothing was saved: you cannot take the administrator role from yourself."), "error")
+        return back
+    ok = _admin_act(yimen().add_user, user_id, groups=_groups(f.get("groups", "")), admin="admin" in roles,
+                    display_name=name, display_name_en=(f.get("name_en") or "").strip() or None, roles=roles,
+                    department=f.get("department") or None, email=(f.get("email") or "").strip() or None,
+                    phone=(f.get("phone") or "").strip() or None, password=password,
+                    success=gettext("%(name)s was saved.", name=name))
+    return redirect(url_for("pages.admin_user", user_id=user_id)) if ok else back
+
+
+@bp.post("/admin/users/<user_id>/backup")
+@roles_required("admin")
+def admin_user_backup(user_id: str):
+    _person(user_id)
+    backup, absent = (request.form.get("backup") or "").strip() or None, request.form.get("absent") == "yes"
+    try:
+        result = yimen().set_backup(user_id, backup, absent, user=current_user()["id"])
+    except EngineError as exc:
+        flash(admin_refusal(exc), "error")
+    else:
+        text = gettext("The backup person was saved.")
+        if result["moved"]:
+            text += " " + gettext("%(count)s open steps were handed to the backup.", count=len(result["moved"]))
+        if result["kept"]:
+            text += " " + gettext("%(count)s steps stay: the backup may not handle them.", count=len(result["kept"]))
+        flash(text, "ok")
+    return redirect(url_for("pages.admin_user", user_id=user_id))
+
+
+@bp.post("/admin/users/<user_id>/active")
+@roles_required("admin")
+def admin_user_active(user_id: str):
+    _person(user_id)
+    active = request.form.get("active") == "yes"
+    _admin_act(yimen().set_user_active, user_id, active,
+               success=gettext("The account is active again.") if active else gettext("The account was deactivated."))
+    return redirect(url_for("pages.admin_user", user_id=user_id))
+
+
+@bp.get("/admin/items")
+@roles_required("admin")
+def admin_items():
+    return render_template("admin_items.html", items=yimen().items(), departments=_department_names())
+
+
+def _item(code: str) -> dict:
+    try:
+        return yimen().item(code)
+    except EngineError:
+        abort(404)
+
+
+@bp.get("/admin/items/<code>")
+@roles_required("admin")
+def admin_item(code: str):
+    item = _item(code)
+    processes = yimen().process_versions()
+    return render_template("admin_item.html", item=item, processes=processes, departments=yimen().departments(),
+                           numbers=_ITEM_NUMBERS, texts=_ITEM_TEXTS, **_labels_admin())
+
+
+def _whole(text: str | None) -> int | None | str:
+    """A form's whole number: the number, None when empty, or "bad"."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    return int(text) if text.isdigit() else "bad"
+
+
+@bp.post("/admin/items/<code>")
+@roles_required("admin")
+def admin_save_item(code: str):
+    item, f = _item(code), request.form
+    changed = {k: v for k, v in item.items() if k != "item_type_name"}
+    for field in _ITEM_TEXTS:
+        changed[field] = (f.get(field) or "").strip() or None
+    for field in _REQUIRED_TEXTS:
+        if not changed[field]:
+            flash(gettext("Nothing was saved: %(field)s is required.", field=_ITEM_TEXTS[field]), "error")
+            return redirect(url_for("pages.admin_item", code=code))
+    for field, label in _ITEM_NUMBERS.items():
+        value = _whole(f.get(field))
+        if value == "bad" or (value is None and field != "warning_days"):
+            flash(gettext("Nothing was saved: %(field)s must be a whole number.", field=label), "error")
+            return redirect(url_for("pages.admin_item", code=code))
+        changed[field] = value
+    office = f.get("office_code") or ""
+    if office not in _department_names():
+        flash(gettext("Nothing was saved: choose the office from the list of departments."), "error")
+        return redirect(url_for("pages.admin_item", code=code))
+    changed["office_code"] = office
+    _admin_act(yimen().save_item, changed, success=gettext("The service item was saved."))
+    return redirect(url_for("pages.admin_item", code=code))
+
+
+@bp.post("/admin/items/<code>/enabled")
+@roles_required("admin")
+def admin_item_enabled(code: str):
+    _item(code)
+    enabled = request.form.get("enabled") == "yes"
+    _admin_act(yimen().set_item_enabled, code, enabled,
+               success=gettext("The service item is open to applications again.") if enabled
+               else gettext("The service item was closed to new applications."))
+    return redirect(same_site_referrer(request.referrer, request.host) or url_for("pages.admin_items"))
+
+
+@bp.post("/admin/items/<code>/bind")
+@roles_required("admin")
+def admin_item_bind(code: str):
+    _item(code)
+    key = request.form.get("process_key") or ""
+    version = _whole(request.form.get("process_version"))
+    if not key or version == "bad" or version == 0:
+        flash(gettext("Nothing was saved: choose a deployed process and, if you pin one, a version number."),
+              "error")
+        return redirect(url_for("pages.admin_item", code=code))
+    _admin_act(yimen().bind_item, code, key, version, success=gettext("The process was bound to the service item."))
+    return redirect(url_for("pages.admin_item", code=code))

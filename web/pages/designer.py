@@ -7,6 +7,7 @@ deploy command guarantees it; this page only shows what it says).
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from engine.errors import BpmnInvalid, EngineError, NotFound
 
@@ -31,10 +32,10 @@ def designer():
 def deploy():
     uploads = [f for f in request.files.getlist("files") if f and f.filename]
     if not uploads:
-        flash("Choose one or more BPMN or DMN files", "error")
+        flash(gettext("Nothing was deployed: choose one or more BPMN or DMN files first."), "error")
         return redirect(url_for("pages.designer"))
     if len(uploads) > MAX_FILES:
-        flash(f"At most {MAX_FILES} files per deployment", "error")
+        flash(gettext("Nothing was deployed: at most %(count)s files per deployment.", count=MAX_FILES), "error")
         return redirect(url_for("pages.designer"))
     y = yimen()
     try:
@@ -92,7 +93,7 @@ def bind_item(code: str):
     try:
         version = int(raw_version) if raw_version else None
     except ValueError:
-        flash(f"invalid_input: version '{raw_version}' is not a whole number", "error")
+        flash(gettext("Nothing was bound: the version is a whole number, or empty for the newest."), "error")
         return redirect(url_for("pages.designer"))
     act(yimen().bind_item, code, request.form.get("process_key", ""), version, user=current_user()["id"])
     return redirect(url_for("pages.designer"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from engine import forms
 from engine.errors import EngineError, NotFound
@@ -60,7 +61,8 @@ def task_page(task_id: str):
     for opinion in (case or {}).get("opinions", []):
         if opinion.get("element_id") and opinion["element_id"] != task["element_id"]:
             earlier[opinion["element_id"]] = opinion["step"]
-    return render_template("task.html", task=task, case=case, marks=marks, return_targets=earlier)
+    return render_template("task.html", task=task, case=case, marks=marks, return_targets=earlier,
+                           extension=yimen().extension_request(task_id))
 
 
 @bp.post("/tasks/<task_id>/<action>")
@@ -82,6 +84,11 @@ def task_action(task_id: str, action: str):
             second_notice_reason=f.get("second_notice_reason") or None)
     elif action == "tolerate" and case:
         act(y.accept_with_missing, case["id"], _int(f.get("supplement_days")), f.get("opinion") or None, user=me)
+    elif action == "extension" and y.extension_request(task_id):  # 延期: the head of office decides the request
+        approved = f.get("approved") == "yes"
+        act(y.decide, task_id, approved, f.get("opinion", ""), user=me,
+            success=gettext("The extension was approved: the applicant is told the new time limit and the reason.")
+            if approved else gettext("The extension was refused: the time limit stays."))
     elif action == "decide":
         act(y.decide, task_id, f.get("approved") == "yes", f.get("opinion", ""), user=me)
     elif action == "transfer":
