@@ -31,9 +31,8 @@ CREDIT_PROPERTY = "yimen.credit"          # a credit record kind written when th
 MAX_MATERIAL_BYTES = 20 * 1024 * 1024
 
 APPEAL_RIGHTS = (
+    # the right to administrative reconsideration (60 days) or a lawsuit (six months)
     "如不服本决定，可在收到本决定书之日起六十日内依法申请行政复议，或者在六个月内依法向人民法院提起行政诉讼。"
-    " If you disagree, you may apply for administrative reconsideration within 60 days of receiving this "
-    "decision, or bring an administrative lawsuit before a people's court within six months."
 )
 
 
@@ -326,20 +325,39 @@ def case_dict(session, case: ApprovalCase) -> dict[str, Any]:
     from . import supervision
 
     materials = session.scalars(select(CaseMaterial).where(CaseMaterial.case_id == case.id).order_by(CaseMaterial.id))
-    opinions = session.scalars(select(CaseOpinion).where(CaseOpinion.case_id == case.id).order_by(CaseOpinion.id))
+    opinions = list(session.scalars(select(CaseOpinion).where(CaseOpinion.case_id == case.id).order_by(CaseOpinion.id)))
     notices = session.scalars(select(CaseNotice).where(CaseNotice.case_id == case.id).order_by(CaseNotice.id))
     iso = lambda v: v.isoformat() if isinstance(v, datetime) else v  # noqa: E731
+    # names, never codes or user ids, for the pages: the item's, the office's, the materials' and the people's
+    from .models import Department, User
+    from .models.items import ServiceItem
+
+    item, office = session.get(ServiceItem, case.item_code), session.get(Department, case.office_code)
+    material_en = {m.get("name"): m.get("name_en") for m in ((item.materials if item else None) or [])
+                   if isinstance(m, dict)}
+    people = {u.id: u for u in session.scalars(select(User).where(User.id.in_({o.user_id for o in opinions})))}
+    people.setdefault("system", User(id="system", display_name="系统", display_name_en="System"))  # automatic steps
     return {
         "id": case.id, "number": case.number, "item": case.item_code, "instance": case.instance_id,
+        "item_name": item.name if item else case.item_code, "item_name_en": item.name_en if item else None,
+        "office_name": office.name if office else case.office_code, "office_name_en": office.name_en if office else None,
+        # 互为受理: the competent office (the item's) and the office of the window that accepted the case
+        "competent_office": case.office_code,
+        "competent_office_name": (item.competent_office if item else None) or (office.name if office else case.office_code),
+        "competent_office_name_en": office.name_en if office else None,
+        **_accepting(session, case),
         "status": case.status, "outcome": case.outcome,
         "applicant": {"kind": case.applicant_kind, "name": case.applicant_name, "id_no": case.applicant_id_no,
                       "user": case.applicant_user, "credit": case.applicant_credit},
         "agent": {"name": case.agent_name, "user": case.agent_user} if case.agent_name or case.agent_user else None,
         "submitted": iso(case.submitted_at), "accepted": iso(case.accepted_at), "concluded": iso(case.concluded_at),
         "form": case.form,
-        "materials": [{"id": m.id, "name": m.name, "required": m.required, "tolerable": m.tolerable, "status": m.status,
+        "materials": [{"id": m.id, "name": m.name, "name_en": material_en.get(m.name), "required": m.required, "tolerable": m.tolerable, "status": m.status,
                        "filename": m.filename, "sha256": m.sha256, "size": m.size} for m in materials],
-        "opinions": [{"step": o.step, "element_id": o.element_id, "user": o.user_id, "decision": o.decision,
+        "opinions": [{"step": o.step, "element_id": o.element_id, "user": o.user_id,
+                      "user_name": people[o.user_id].display_name or o.user_id if o.user_id in people else o.user_id,
+                      "user_name_en": people[o.user_id].display_name_en if o.user_id in people else None,
+                      "decision": o.decision,
                       "text": o.text, "at": iso(o.at)} for o in opinions],
         "notices": [{"kind": n.kind, "number": n.number, "content": n.content, "issued_at": iso(n.issued_at),
                      "issued_by": n.issued_by} for n in notices],
@@ -350,6 +368,15 @@ def case_dict(session, case: ApprovalCase) -> dict[str, Any]:
         "rating": _rating(session, case.id),
         **_results(session, case),
     }
+
+
+def _accepting(session, case: ApprovalCase) -> dict[str, Any]:
+    from .models import Department
+
+    office = session.get(Department, case.accepting_office) if case.accepting_office else None
+    return {"accepting_office": case.accepting_office,
+            "accepting_office_name": office.name if office else case.accepting_office,
+            "accepting_office_name_en": office.name_en if office else None}
 
 
 def _results(session, case: ApprovalCase) -> dict[str, Any]:

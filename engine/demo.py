@@ -14,29 +14,29 @@ SHIPPED = ("standard_approval", "parallel_approval", "notify_commit", "extension
 DEMO_PASSWORD = "yimen-demo"
 
 DEPARTMENTS = (
-    # id (office code), name, level, parent
-    ("ZJ", "省政务服务管理办公室 Provincial Government Service Office", "province", None),
-    ("SP", "市行政审批局 City Administrative Approval Bureau", "city", "ZJ"),
-    ("SJ", "市市场监督管理局 City Market Regulation Bureau", "city", "ZJ"),
-    ("WJ", "市卫生健康委员会 City Health Commission", "city", "ZJ"),
-    ("XF", "市消防救援支队 City Fire and Rescue Detachment", "city", "ZJ"),
-    ("HB", "市生态环境局 City Ecology and Environment Bureau", "city", "ZJ"),
-    ("JG", "市市场监管综合执法支队 City Market Supervision Enforcement Detachment", "city", "ZJ"),  # 审管联动
+    # id (office code), Chinese name, English name, level, parent
+    ("ZJ", "省政务服务管理办公室", "Provincial Government Service Office", "province", None),
+    ("SP", "市行政审批局", "City Administrative Approval Bureau", "city", "ZJ"),
+    ("SJ", "市市场监督管理局", "City Market Regulation Bureau", "city", "ZJ"),
+    ("WJ", "市卫生健康委员会", "City Health Commission", "city", "ZJ"),
+    ("XF", "市消防救援支队", "City Fire and Rescue Detachment", "city", "ZJ"),
+    ("HB", "市生态环境局", "City Ecology and Environment Bureau", "city", "ZJ"),
+    ("JG", "市市场监管综合执法支队", "City Market Supervision Enforcement Detachment", "city", "ZJ"),  # 审管联动
 )
 
 USERS = (
-    # id, display name, roles, department, groups (task candidate groups)
-    ("admin", "系统管理员 Administrator", ["admin", "designer"], "SP", ["catalogue-admin"]),
-    ("chen", "陈设计 Process designer", ["designer"], "SP", ["process-designer"]),
-    ("wang", "王窗口 Window staff", ["window"], "SP", ["window"]),
-    ("li", "李审查 Reviewer (market)", ["reviewer"], "SJ", ["reviewer", "SJ"]),
-    ("zhou", "周审查 Reviewer (health)", ["reviewer"], "WJ", ["reviewer"]),
-    ("zhao", "赵科长 Approver (market)", ["reviewer"], "SJ", ["approver"]),
-    ("xu", "徐审查 Reviewer (fire)", ["reviewer"], "XF", ["XF"]),
-    ("he", "何审查 Reviewer (environment)", ["reviewer"], "HB", ["HB"]),
-    ("head", "刘主任 Head of office", ["reviewer"], "SP", ["office-head"]),
-    ("sun", "孙督查 Supervisor", ["supervisor"], "ZJ", ["supervisor", "supervision"]),
-    ("zhang", "张三 Applicant", ["applicant"], None, []),
+    # id, Chinese name, English name, roles, department, groups (task candidate groups)
+    ("admin", "系统管理员", "Administrator", ["admin", "designer"], "SP", ["catalogue-admin"]),
+    ("chen", "陈设计", "Chen (process designer)", ["designer"], "SP", ["process-designer"]),
+    ("wang", "王窗口", "Wang (window staff)", ["window"], "SP", ["window"]),
+    ("li", "李审查", "Li (reviewer, market)", ["reviewer"], "SJ", ["reviewer", "SJ"]),
+    ("zhou", "周审查", "Zhou (reviewer, health)", ["reviewer"], "WJ", ["reviewer"]),
+    ("zhao", "赵科长", "Zhao (approver, market)", ["reviewer"], "SJ", ["approver"]),
+    ("xu", "徐审查", "Xu (reviewer, fire)", ["reviewer"], "XF", ["XF"]),
+    ("he", "何审查", "He (reviewer, environment)", ["reviewer"], "HB", ["HB"]),
+    ("head", "刘主任", "Liu (head of office)", ["reviewer"], "SP", ["office-head"]),
+    ("sun", "孙督查", "Sun (supervisor)", ["supervisor"], "ZJ", ["supervisor", "supervision"]),
+    ("zhang", "张三", "Zhang San", ["applicant"], None, []),
 )
 
 
@@ -46,14 +46,15 @@ def install(yimen, password: str = DEMO_PASSWORD) -> dict:
     deployed = yimen.deploy([(f"{name}.bpmn", (PROCESSES / f"{name}.bpmn").read_bytes()) for name in SHIPPED],
                             name="shipped processes")["deployed"]
     seeded = working_calendar.ensure_seeded(yimen)
-    for dept_id, name, level, parent in DEPARTMENTS:
-        yimen.save_department(dept_id, name, level, parent)
-    for user_id, name, roles, dept, groups in USERS:
-        yimen.add_user(user_id, groups=groups, display_name=name, roles=roles, department=dept,
-                       admin="admin" in roles, email=f"{user_id}@demo.yimen.invalid", password=password)
+    for dept_id, name, name_en, level, parent in DEPARTMENTS:
+        yimen.save_department(dept_id, name, level, parent, name_en=name_en)
+    for user_id, name, name_en, roles, dept, groups in USERS:
+        yimen.add_user(user_id, groups=groups, display_name=name, display_name_en=name_en, roles=roles,
+                       department=dept, admin="admin" in roles, email=f"{user_id}@demo.yimen.invalid", password=password)
     items = yimen.import_items((PROCESSES / "items" / "demo_items.json").read_text(encoding="utf-8"))
     # 审管联动: the supervising department's liaison (receives pushes by SMS) and the linkage list
-    yimen.add_user("qian", groups=[], display_name="钱监管 Supervising department liaison", roles=["reviewer"],
+    yimen.add_user("qian", groups=[], display_name="钱监管", roles=["reviewer"],
+                   display_name_en="Qian (supervising department liaison)",
                    department="JG", email="qian@demo.yimen.invalid", phone="13800000001", password=password)
     yimen.import_linkage((PROCESSES / "items" / "demo_linkage.json").read_text(encoding="utf-8"))
     yimen.save_reform_settings("330100-XK-001", green_channel_days=5, rectification_days=15)  # 绿色通道: 5 of 10

@@ -37,9 +37,10 @@ def process_versions(session: Session) -> list[dict[str, Any]]:
         .order_by(ProcessDefinition.key, ProcessDefinition.version.desc())).all()
     processes: dict[str, dict[str, Any]] = {}
     for definition, deployment in rows:
-        entry = processes.setdefault(definition.key, {"key": definition.key, "name": definition.name, "versions": []})
+        entry = processes.setdefault(definition.key, {"key": definition.key, "name": definition.name,
+                                                            "name_en": definition.name_en, "versions": []})
         entry["versions"].append({
-            "id": definition.id, "version": definition.version, "name": definition.name,
+            "id": definition.id, "version": definition.version, "name": definition.name, "name_en": definition.name_en,
             "deployed_at": definition.created_at.isoformat(), "deployed_by": deployment.deployed_by,
             "deployment": deployment.id, "warnings": deployment.warnings or [],
             "running_instances": running.get(definition.id, 0), "running_cases": open_cases.get(definition.id, 0),
@@ -53,7 +54,8 @@ def definition_dict(session: Session, definition_id: int) -> dict[str, Any]:
     if definition is None:
         raise NotFound(f"process definition {definition_id} does not exist", definition_id=definition_id)
     return {"id": definition.id, "key": definition.key, "version": definition.version, "name": definition.name,
-            "deployed_at": definition.created_at.isoformat(), "deployment": definition.deployment_id}
+            "name_en": definition.name_en, "deployed_at": definition.created_at.isoformat(),
+            "deployment": definition.deployment_id}
 
 
 def diagram_xml(session: Session, definition_id: int) -> bytes:

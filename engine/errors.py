@@ -132,13 +132,12 @@ class CalendarMissing(EngineError):
 
 # The sub-codes (``details['refusal']``) raisers use, by code; the web layer has a sentence for each.
 REFUSALS = {
-    "invalid_input": ("required", "too_long", "not_a_material", "material_twice", "not_a_date", "not_a_number",
-                      "one_of", "problems"),
+    "invalid_input": ("required", "too_long", "not_a_material", "material_twice", "one_of", "file_too_large"),
+    "permission_denied": ("not_your_task", "not_applicant", "not_handling", "receiver_not_entitled"),
     "invalid_state": ("materials_missing", "wrong_status", "task_closed", "already_claimed", "not_claimed",
-                      "delegated", "special_procedure_running", "correction_already_sent", "item_closed",
-                      "tolerance_not_allowed", "intolerable_missing", "nothing_missing", "bad_credit",
-                      "already_extended", "extension_waiting", "already_rated", "not_rated_yet"),
-    "permission_denied": ("not_your_task", "not_applicant", "not_handling", "needs_role"),
+                      "delegated", "already_assigned", "special_procedure_running", "correction_already_sent",
+                      "item_closed", "tolerance_not_allowed", "intolerable_missing", "nothing_missing", "bad_credit",
+                      "already_extended", "extension_waiting", "already_rated", "not_rated_yet", "not_passed"),
 }
 
 

@@ -14,7 +14,7 @@ from .models.items import ITEM_TYPES, LEVELS, ServiceItem
 REQUIRED = ("code", "name", "item_type", "legal_basis", "competent_office", "office_code", "level",
             "legal_limit_days", "promised_limit_days", "process_key")
 DEFAULTS: dict[str, Any] = {
-    "acceptance_conditions": None, "materials": [], "warning_days": None, "special_procedures": [], "fees": [],
+    "name_en": None, "acceptance_conditions": None, "materials": [], "warning_days": None, "special_procedures": [], "fees": [],
     "result": {}, "place_hours": None, "consultation": None, "complaint": None, "online_depth": 0, "visits": 1,
     "process_version": None, "joint_handling": False, "departments": [], "department_rejection": "reject_case",
     "commitment_allowed": False, "verification_days": None, "tolerance_allowed": False, "supplement_days": None,
@@ -73,7 +73,7 @@ def validate_item(data: dict[str, Any]) -> dict[str, Any]:
         if m["name"] in names:
             problems.append(f"{where}: material '{m['name']}' is listed twice")
         names.add(m["name"])
-        material = {"name": m["name"], "form": m.get("form", "original"), "copies": m.get("copies", 1),
+        material = {"name": m["name"], "name_en": m.get("name_en"), "form": m.get("form", "original"), "copies": m.get("copies", 1),
                     "required": bool(m.get("required", True)), "tolerable": bool(m.get("tolerable", False)),
                     "key": bool(m.get("key", False)), "blank_form": m.get("blank_form")}
         if material["form"] not in ("original", "copy", "either"):

@@ -29,6 +29,7 @@ from .models import ApprovalCase, CarbonCopy, Department, HumanTask, TaskCandida
 from .models.calendar import CalendarYear
 from .models.cases import CaseMaterial, CaseRating, CaseStatus
 from .models.deadlines import Card, DeadlineWatch, WatchKind
+from .models.items import ServiceItem
 
 MAX_LIMIT = 500
 SCOPES = ("all", "mine", "group")
@@ -38,6 +39,7 @@ DUE_FILTERS = {"overdue": timedelta(0), "today": timedelta(days=1), "week": time
 
 _T, _C, _TC = HumanTask.__table__, ApprovalCase.__table__, TaskCandidate.__table__
 _D, _W, _Y = Department.__table__, DeadlineWatch.__table__, CalendarYear.__table__
+_I = ServiceItem.__table__  # the item's names (Chinese and English) shown on every row
 
 
 def _check_page(limit: int, offset: int) -> None:
@@ -188,12 +190,14 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
         shown = []
     order = (rows.c.page_due.asc().nulls_last(), rows.c.page_created, rows.c.page_id)
     page = select(rows).where(*shown).order_by(*order).limit(limit).offset(offset).subquery("page")
-    rows_of_page = _T.join(page, page.c.page_id == _T.c.id).outerjoin(_C, _C.c.instance_id == _T.c.instance_id)
+    rows_of_page = (_T.join(page, page.c.page_id == _T.c.id).outerjoin(_C, _C.c.instance_id == _T.c.instance_id)
+                    .outerjoin(_I, _I.c.code == _C.c.item_code))
     provisional = and_(_T.c.due.is_not(None), not_(exists().where(_Y.c.year == _local_year(dialect, _T.c.due))))
     may_claim = and_(_T.c.assignee.is_(None),
                      true() if user.get("admin") else _is_candidate(me, sorted(set(user.get("groups") or [])), _T))
     stmt = (select(_T, _C.c.id.label("case_id"), _C.c.number.label("case_number"),
                    _C.c.item_code.label("case_item"), _C.c.status.label("case_status"),
+                   _I.c.name.label("case_item_name"), _I.c.name_en.label("case_item_name_en"),
                    _C.c.applicant_name.label("case_applicant"),
                    _card_rank(dialect, _T.c.id, _C.c.id).label("card_rank"),
                    case((provisional, True), else_=False).label("provisional"),
@@ -236,10 +240,11 @@ def _inbox_tallies(session, source, visible, in_view, rank, me) -> dict[str, int
 def _task_item(row) -> dict[str, Any]:
     return {"due_provisional": bool(row.provisional),
             "id": row.id, "instance": row.instance_id, "element_id": row.element_id, "name": row.name,
-            "lane": row.lane, "assignee": row.assignee, "candidate_users": list(row.candidate_users or []),
+            "name_en": row.name_en, "lane": row.lane, "assignee": row.assignee, "candidate_users": list(row.candidate_users or []),
             "candidate_groups": list(row.candidate_groups or []), "due": row.due.isoformat() if row.due else None,
             "form_key": row.form_key, "status": row.status, "created": row.created_at.isoformat(),
             "case": {"id": row.case_id, "number": row.case_number, "item": row.case_item, "status": row.case_status,
+                     "item_name": row.case_item_name, "item_name_en": row.case_item_name_en,
                      "applicant": row.case_applicant} if row.case_id is not None else None,
             "card": Card.ORDER[int(row.card_rank or 0)], "may_claim": bool(row.may_claim)}
 
@@ -382,9 +387,14 @@ def cases(session, user: dict[str, Any], status: str | None = None, item: str | 
         else_=None)
     to_do = case((or_(_C.c.applicant_user == me, _C.c.agent_user == me), todo), else_=None)  # only on my own
     stmt = (select(_C.c.id, _C.c.number, _C.c.item_code, _C.c.status, _C.c.office_code, _C.c.applicant_name,
-                   _C.c.submitted_at, _C.c.accepted_at, _C.c.concluded_at, _C.c.instance_id, to_do.label("to_do"))
-            .select_from(_C.join(page, page.c.page_id == _C.c.id)).order_by(_C.c.id.desc()))
+                   _C.c.submitted_at, _C.c.accepted_at, _C.c.concluded_at, _C.c.instance_id, to_do.label("to_do"),
+                   _I.c.name.label("item_name"), _I.c.name_en.label("item_name_en"),
+                   _D.c.name.label("office_name"), _D.c.name_en.label("office_name_en"))
+            .select_from(_C.join(page, page.c.page_id == _C.c.id).outerjoin(_I, _I.c.code == _C.c.item_code)
+                         .outerjoin(_D, _D.c.id == _C.c.office_code)).order_by(_C.c.id.desc()))
     items = [{"id": r.id, "number": r.number, "item": r.item_code, "status": r.status, "office": r.office_code,
+              "item_name": r.item_name, "item_name_en": r.item_name_en, "office_name": r.office_name,
+              "office_name_en": r.office_name_en,
               "applicant": r.applicant_name, "instance": r.instance_id, "submitted": r.submitted_at.isoformat(),
               "accepted": r.accepted_at.isoformat() if r.accepted_at else None,
               "concluded": r.concluded_at.isoformat() if r.concluded_at else None, "to_do": r.to_do}

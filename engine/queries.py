@@ -16,7 +16,8 @@ def task_dict(row: HumanTask, official: frozenset[int] | None = None) -> dict[st
     from .calendar import is_provisional
 
     return {"due_provisional": is_provisional(official, row.due) if official is not None and row.due else False,
-        "id": row.id, "instance": row.instance_id, "element_id": row.element_id, "name": row.name, "lane": row.lane,
+        "id": row.id, "instance": row.instance_id, "element_id": row.element_id, "name": row.name,
+        "name_en": row.name_en, "lane": row.lane,
         "assignee": row.assignee, "candidate_users": list(row.candidate_users or []),
         "candidate_groups": list(row.candidate_groups or []), "due": row.due.isoformat() if row.due else None,
         "form_key": row.form_key, "status": row.status, "created": row.created_at.isoformat(),

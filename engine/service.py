@@ -358,10 +358,10 @@ class Yimen:
     def add_user(self, user_id: str, groups: list[str] | None = None, admin: bool = False,
                  display_name: str | None = None, user: str | None = None, roles: list[str] | None = None,
                  department: str | None = None, email: str | None = None, phone: str | None = None,
-                 password: str | None = None) -> dict:
+                 password: str | None = None, display_name_en: str | None = None) -> dict:
         return self._run(user, identity.add_user, user_id=user_id, groups=groups or [], admin=admin,
                          display_name=display_name, roles=roles, department=department, email=email,
-                         phone=phone, password=password)
+                         phone=phone, password=password, display_name_en=display_name_en)
 
     def set_backup(self, user_id: str, backup: str | None, absent: bool = False, user: str | None = None) -> dict:
         """AB角: ``user_id``'s backup person, and whether ``user_id`` is away (their steps then go to the backup)."""
@@ -372,9 +372,9 @@ class Yimen:
         return self._read(identity.users)
 
     def save_department(self, department_id: str, name: str, level: str, parent: str | None = None,
-                        user: str | None = None) -> dict:
+                        user: str | None = None, name_en: str | None = None) -> dict:
         return self._run(user, identity.save_department, department_id=department_id, name=name, level=level,
-                         parent=parent)
+                         parent=parent, name_en=name_en)
 
     def set_password(self, user_id: str, password: str, user: str | None = None) -> dict:
         return self._run(user, identity.set_password, user_id=user_id, password=password)
@@ -456,6 +456,10 @@ class Yimen:
 
     def departments(self) -> list[dict]:
         return self._read(identity.departments)
+
+    def user_names(self, user_ids) -> dict[str, dict]:
+        """People's names, for pages that show who did something: id -> {name, name_en}, in one query."""
+        return self._read(identity.user_names, sorted({u for u in user_ids if isinstance(u, str) and u}))
 
     # --- the working-day calendar (工作日历) -------------------------------------------
     def seed_calendar(self, years: list[int] | None = None, user: str | None = None) -> dict:

@@ -113,6 +113,6 @@ def departments(yimen):
     """The demo departments (offices and reviewing departments): service items may name only known ones."""
     from engine.demo import DEPARTMENTS
 
-    for dept_id, name, level, parent in DEPARTMENTS:
-        yimen.save_department(dept_id, name, level, parent)
+    for dept_id, name, name_en, level, parent in DEPARTMENTS:
+        yimen.save_department(dept_id, name, level, parent, name_en=name_en)
     return yimen

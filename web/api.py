@@ -3,7 +3,8 @@
 Authentication: ``Authorization: Bearer <token>`` (``POST /api/tokens``), or
 the page session cookie; a cookie-authenticated call that changes something
 must carry the ``X-CSRFToken`` header (the token pages embed). Errors are
-``{"error": {"code", "message", "details"}}`` with the engine's stable codes.
+``{"error": {"code", "message", "reason", "details"}}`` with the engine's stable codes: ``message`` in the
+caller's language (``Accept-Language``), ``reason`` the engine's English message.
 Lists are paginated: ``?limit=&offset=`` → ``{"items", "total", "limit", "offset"}``.
 
 Every endpoint is one row of ``ENDPOINTS``; the OpenAPI document
@@ -37,13 +38,21 @@ STATUS = {"invalid_input": 400, "bpmn_invalid": 400, "expression_error": 422, "p
           "font_missing": 503}
 
 
-def error(code: str, message: str, status: int | None = None, details: dict | None = None):
-    return jsonify({"error": {"code": code, "message": message, "details": details or {}}}), status or STATUS.get(code, 400)
+def error(code: str, message: str, status: int | None = None, details: dict | None = None, reason: str | None = None):
+    body = {"code": code, "message": message, "details": details or {}}
+    if reason is not None:
+        body["reason"] = reason
+    return jsonify({"error": body}), status or STATUS.get(code, 400)
 
 
 @bp.errorhandler(EngineError)
 def _engine_error(exc: EngineError):
-    response, status = error(exc.code, exc.message, details={k: v for k, v in exc.details.items() if _jsonable(v)})
+    """``message`` tells the refusal in the caller's language (``Accept-Language``: zh or en, English by default),
+    built from the code and details; ``reason`` is the engine's English message, for logs."""
+    from .i18n import refusal_message
+
+    response, status = error(exc.code, refusal_message(exc.code, exc.details, reason=exc.message),
+                             details={k: v for k, v in exc.details.items() if _jsonable(v)}, reason=exc.message)
     if getattr(exc, "retry_after", None):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response, status

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import request, session
+from flask import current_app, g, request, session
 from flask_babel import Babel, gettext
 
 from engine.db import instance_path
@@ -221,12 +221,91 @@ def translate(text: str | None) -> str:
     return gettext(text) if text else ""
 
 
+ACTIONS = {  # audit events' actions -> what the audit page calls them
+    "audit.rotate_key": "Audit key rotated", "calendar.import": "Calendar imported",
+    "calendar.seed": "Calendar seeded", "calendar.set_day": "Calendar day set", "card.appeal": "Card appealed",
+    "card.confirm": "Card confirmed", "card.decide_appeal": "Appeal decided", "case.accept": "Accepted",
+    "case.accept_with_missing": "Accepted with materials to follow", "case.carbon_copy": "Copied",
+    "case.credit_check": "Credit checked", "case.decide": "Decided", "case.not_accept": "Not accepted",
+    "case.rate": "Rated", "case.request_correction": "Correction requested",
+    "case.request_extension": "Extension requested", "case.resubmit": "Resubmitted",
+    "case.special_procedure.end": "Special procedure ended",
+    "case.special_procedure.start": "Special procedure started", "case.submit": "Submitted",
+    "case.supplement": "Materials handed in", "case.terminate": "Case terminated", "case.urge": "Urged",
+    "case.verify": "Commitment verified", "case.withdraw": "Application withdrawn",
+    "clock.advance": "Clock advanced", "commitment.record_paper": "Paper commitment recorded",
+    "commitment.sign": "Commitment signed", "credit.import": "Credit list imported",
+    "delivery.choose": "Delivery chosen", "delivery.delivered": "Delivered", "delivery.dispatch": "Dispatched",
+    "delivery.received": "Received", "department.save": "Department saved", "deploy": "Deployed",
+    "filing.confirm": "Filing confirmed", "filing.reopen": "Filing reopened", "incident.retry": "Incident retried",
+    "instance.start": "Process started", "instance.terminate": "Process terminated", "item.bind": "Item bound",
+    "item.enable": "Item enabled or disabled", "item.import": "Items imported", "item.save": "Item saved",
+    "job.retry": "Job retried", "licence.issue": "Licence issued", "linkage.feedback": "Linkage feedback",
+    "linkage.import": "Linkage list imported", "linkage.open": "Linkage push opened",
+    "message.correlate": "Message received", "rectification.close": "Rectification closed",
+    "rectification.reply": "Rectification answered", "reform.item_settings": "Reform settings saved",
+    "signal.broadcast": "Signal sent", "supervision.answer": "Order answered", "supervision.close": "Order closed",
+    "supervision.order": "Supervision order issued", "sweep.incident": "Sweep incident",
+    "task.add_signer": "Signer added", "task.claim": "Claimed", "task.complete": "Step completed",
+    "task.delegate": "Delegated", "task.remove_signer": "Signer removed", "task.return": "Returned",
+    "task.transfer": "Transferred", "task.unclaim": "Given back", "task.withdraw": "Withdrawn",
+    "timer.fire": "Timer fired", "token.create": "Token created", "token.revoke": "Token revoked",
+    "user.active": "Account activated or deactivated", "user.backup": "Backup person set",
+    "user.password": "Password changed", "user.save": "User saved", "user.sign_out": "Signed out",
+    "user.sign_out_everywhere": "Signed out everywhere",
+}
+
+
+def action_label(action: str | None) -> str:
+    """An audit event's action as people read it (``case.accept`` is 受理); an unknown one as recorded."""
+    return gettext(ACTIONS[action]) if action in ACTIONS else (action or "")
+
+
+def _cached(key: str, load):
+    """Per request: the departments, items or people a page names are read once."""
+    if key not in g:
+        setattr(g, key, load())
+    return getattr(g, key)
+
+
+def person(user_id: str | None) -> str:
+    """The name of a person (never the user id where a name is known) in the page language."""
+    if not user_id:
+        return ""
+    if user_id == "system":  # what the engine did by itself (sweeps, timers, deemed acceptance)
+        return gettext("System")
+    known = _cached("_yimen_people", dict)
+    if user_id not in known:
+        known.update(current_app.extensions["yimen"].user_names([user_id]))
+        known.setdefault(user_id, {"name": user_id})
+    return localized(known[user_id])
+
+
+def department_name(code: str | None) -> str:
+    """A department's (office's) name for its code, in the page language."""
+    if not code:
+        return ""
+    found = _cached("_yimen_departments", lambda: {d["id"]: d for d in current_app.extensions["yimen"].departments()})
+    return localized(found.get(code)) or code
+
+
+def item_name(code: str | None) -> str:
+    """A service item's name for its code, in the page language."""
+    if not code:
+        return ""
+    found = _cached("_yimen_items", lambda: {i["code"]: i for i in current_app.extensions["yimen"].items()})
+    return localized(found.get(code)) or code
+
+
 def init_app(app) -> None:
     target = compile_catalogues(Path(app.config.get("YIMEN_TRANSLATIONS") or instance_path() / "translations"))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(target)
     babel.init_app(app, locale_selector=language)
-    app.jinja_env.globals.update(language=language)
+    app.jinja_env.globals.update(language=language, person=person, department_name=department_name,
+                                 item_name=item_name, localized=localized,
+                                 action_label=action_label)
+    app.jinja_env.filters["named"] = localized
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["tr"] = translate

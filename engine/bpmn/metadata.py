@@ -15,6 +15,7 @@ from .dialects import (
 )
 
 HANDLER_PROPERTY = "yimen.handler"
+NAME_EN_PROPERTY = "yimen.nameEn"  # the English name of a process or step (the BPMN name is the Chinese one)
 SERVICE_LIKE = frozenset({"serviceTask", "sendTask", "businessRuleTask"})
 _WRAPPED = re.compile(r"^\s*[$#]\{\s*(.*?)\s*\}\s*$", re.S)
 _ASSIGNMENT = re.compile(r"^\s*(user|group)\s*\(\s*(.*?)\s*\)\s*$", re.S)
@@ -252,7 +253,7 @@ def _form_fields(el) -> list[dict]:
 
 
 def process_info(tree) -> dict[str, dict]:
-    """Process id -> id, name, executable (flagged true and has flow nodes), line."""
+    """Process id -> id, name, English name (``yimen.nameEn``), executable (flagged true and has flow nodes), line."""
     root = _root(tree)
     out = {}
     if not is_bpmn(root, "definitions"):
@@ -262,7 +263,7 @@ def process_info(tree) -> dict[str, dict]:
         if not pid:
             continue
         has_nodes = any(is_bpmn(c) and local(c) in FLOW_NODE_TAGS for c in process)
-        out[pid] = {"id": pid, "name": process.get("name"),
+        out[pid] = {"id": pid, "name": process.get("name"), "name_en": extension_properties(process).get(NAME_EN_PROPERTY),
                     "executable": has_nodes and process.get("isExecutable", "true") == "true",
                     "line": source_line(process)}
     return out

@@ -67,9 +67,9 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
                     "replayed": True}
     item = _item(ctx, item_code)
     if not item.enabled:
-        raise InvalidState(f"service item {item_code} is not open for applications")
+        raise InvalidState(f"service item {item_code} is not open for applications", refusal="item_closed")
     if not isinstance(applicant, dict) or not str(applicant.get("name") or "").strip():
-        raise ValidationError("the applicant needs a name")
+        raise ValidationError("the applicant needs a name", refusal="required", field="applicant_name")
     if online:
         validation.refuse_invalid(applicant, materials, item.materials or [])
     kind = applicant.get("kind", "person")
@@ -87,9 +87,10 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
     for entry in materials or []:
         name = entry.get("name")
         if name not in known:
-            raise ValidationError(f"'{name}' is not a material of item {item_code}; expected one of {sorted(known)}")
+            raise ValidationError(f"'{name}' is not a material of item {item_code}; expected one of {sorted(known)}",
+                                  refusal="not_a_material", materials=[str(name)])
         if name in given:
-            raise ValidationError(f"material '{name}' is given twice")
+            raise ValidationError(f"material '{name}' is given twice", refusal="material_twice", materials=[name])
         given[name] = entry
     number = next_number(ctx, item.office_code or "YM")
     definition = definitions.latest(ctx.session, item.process_key, item.process_version)
@@ -118,11 +119,11 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
     submissions.bind(ctx, reserved, case.id)
     if definition.key == COMMITMENT_PROCESS and kind == "person" and not str(applicant.get("id_no") or "").strip():
         raise ValidationError("notify-and-commit (告知承诺) needs the applicant's ID number: the commitment and the "
-                              "credit check are tied to it")
+                              "credit check are tied to it", refusal="required", field="id_no")
     if definition.key == COMMITMENT_PROCESS and (case.applicant_credit in ("bad", "blacklist")
                                                  or has_false_commitment(ctx.session, case)):
         raise InvalidState("applicants with bad credit or an earlier false commitment cannot use notify-and-commit "
-                           "(告知承诺); apply through the standard procedure")
+                           "(告知承诺); apply through the standard procedure", refusal="bad_credit")
     for name, spec in known.items():
         material = CaseMaterial(case_id=case.id, name=name, required=bool(spec.get("required", True)),
                                 tolerable=bool(spec.get("tolerable", False)), status="missing")
@@ -215,13 +216,14 @@ def _window_task(ctx: Ctx, case: ApprovalCase) -> HumanTask:
         HumanTask.instance_id == case.instance_id, HumanTask.status == TaskStatus.OPEN,
         HumanTask.form_key == ACCEPT_FORM)).first()
     if row is None:
-        raise InvalidState(f"case {case.number} is not waiting for an acceptance decision (status {case.status})")
+        raise InvalidState(f"case {case.number} is not waiting for an acceptance decision (status {case.status})",
+                           refusal="wrong_status", status=case.status)
     if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
         raise refuse(ctx.actor, "decide on acceptance", row.id)
     if row.delegation == "pending":
         raise InvalidState(f"the acceptance step of case {case.number} is delegated to '{row.assignee}': the "
                            f"delegate gives an opinion (decide), and '{row.owner}' decides on acceptance",
-                           task_id=row.id)
+                           task_id=row.id, refusal="delegated")
     return row
 
 
@@ -239,7 +241,8 @@ def accept(ctx: Ctx, case_id: int, opinion: str | None = None) -> dict:
     missing = [m.name for m in _materials(ctx, case) if m.required and m.status != "received"]
     if missing:
         raise InvalidState(f"required materials are missing: {', '.join(missing)}; request a correction (补正) "
-                           "or accept with missing materials (容缺受理) if the item allows it", missing=missing)
+                           "or accept with missing materials (容缺受理) if the item allows it", missing=missing,
+                           refusal="materials_missing", materials=missing)
     return accept_case(ctx, case, row, opinion, ctx.now, "accepted")
 
 
@@ -251,6 +254,7 @@ def accept_case(ctx: Ctx, case: ApprovalCase, row: HumanTask, opinion: str | Non
 
     green = credit.at_acceptance(ctx, case, item)  # the window's credit check, kept in the case file
     notice = issue_notice(ctx, case, "acceptance", {"office": item.competent_office, "item": item.name,
+                                                    **_accepting_office(ctx, case, item),
                                                     "accepted_on": as_of.astimezone(LOCAL).date().isoformat(),
                                                     **_limits_told(ctx, item, as_of, green)})
     record_opinion(ctx, case, row, decision, opinion)
@@ -260,6 +264,19 @@ def accept_case(ctx: Ctx, case: ApprovalCase, row: HumanTask, opinion: str | Non
     ctx.audit.instance_id, ctx.audit.task_id = case.instance_id, row.id
     ctx.audit.data = {"case": case.number, "notice": notice.number}
     return {"case": case.id, "status": case.status, "notice": notice.number}
+
+
+def _accepting_office(ctx: Ctx, case: ApprovalCase, item) -> dict[str, Any]:
+    """互为受理: any window accepts any item; the case keeps the accepting window's office (the acting user's
+    department; none when the law deems the case accepted) and the notice names it beside the competent office."""
+    from ..models import Department, User
+
+    user = ctx.session.get(User, ctx.actor.id)
+    case.accepting_office = user.department_id if user else None
+    office = ctx.session.get(Department, case.accepting_office) if case.accepting_office else None
+    return {"competent_office_code": item.office_code or case.office_code, "accepting_office": case.accepting_office,
+            "accepting_office_name": office.name if office else None,
+            "accepting_office_name_en": office.name_en if office else None}
 
 
 def _limits_told(ctx: Ctx, item, as_of, green_days: int | None = None) -> dict[str, Any]:
@@ -285,7 +302,7 @@ def _limits_told(ctx: Ctx, item, as_of, green_days: int | None = None) -> dict[s
 @command("case.not_accept")
 def not_accept(ctx: Ctx, case_id: int, reason: str, competent_office: str | None = None) -> dict:
     if not reason or not reason.strip():
-        raise ValidationError("not accepting (不予受理) needs the reason")
+        raise ValidationError("not accepting (不予受理) needs the reason", refusal="required", field="reason")
     case = load_case(ctx.session, case_id)
     row = _window_task(ctx, case)
     content = {"reason": reason, "appeal_rights": APPEAL_RIGHTS}
@@ -315,21 +332,23 @@ def request_correction(ctx: Ctx, case_id: int, problems: list[dict[str, str]],
     is part of the notice and of the case's opinions, for the supervisor to see.
     """
     if not problems or not all(isinstance(p, dict) and str(p.get("problem") or "").strip() for p in problems):
-        raise ValidationError("a correction notice lists at least one problem, each with a 'problem' text")
+        raise ValidationError("a correction notice lists at least one problem, each with a 'problem' text",
+                              refusal="required", field="problems")
     case = load_case(ctx.session, case_id)
     row = _window_task(ctx, case)
     materials = _materials(ctx, case)
     names = {m.name for m in materials}
     for p in problems:
         if p.get("material") and p["material"] not in names:
-            raise ValidationError(f"'{p['material']}' is not a material of this case")
+            raise ValidationError(f"'{p['material']}' is not a material of this case", refusal="not_a_material",
+                                  materials=[str(p['material'])])
     earlier = ctx.session.scalars(select(CaseNotice.number).where(CaseNotice.case_id == case.id,
                                                                   CaseNotice.kind == "correction")).first()
     reason = (second_notice_reason or "").strip()
     if earlier and not reason:
         raise InvalidState(f"case {case.number} already had its one-time correction notice ({earlier}); a second "
                            "one needs the reason the first could not have named these problems "
-                           "(second_notice_reason)", notice=earlier)
+                           "(second_notice_reason)", notice=earlier, refusal="correction_already_sent")
     problems = [dict(p) for p in problems]
     listed = {p.get("material") for p in problems} | {
         m.name for m in materials for p in problems if m.name in str(p.get("problem"))}
@@ -349,7 +368,7 @@ def request_correction(ctx: Ctx, case_id: int, problems: list[dict[str, str]],
     return {"case": case.id, "status": case.status, "notice": notice.number, "problems": problems}
 
 
-MISSING_PROBLEM = "缺少此项必需材料，请补交 (required material missing: please hand it in)"
+MISSING_PROBLEM = "缺少此项必需材料，请补交"  # required material missing: please hand it in
 
 
 @command("case.accept_with_missing")
@@ -360,26 +379,29 @@ def accept_with_missing(ctx: Ctx, case_id: int, supplement_days: int | None = No
     row = _window_task(ctx, case)
     item = _item(ctx, case.item_code)
     if not item.tolerance_allowed:
-        raise InvalidState(f"item {item.code} does not allow acceptance with missing materials (容缺受理)")
+        raise InvalidState(f"item {item.code} does not allow acceptance with missing materials (容缺受理)",
+                           refusal="tolerance_not_allowed")
     from .. import credit
 
     credit.gate(ctx, case, item, "tolerance")  # the credit check, kept in the case file; closed for bad credit
     if case.applicant_credit == "bad":
-        raise InvalidState("applicants with bad credit cannot be accepted with missing materials")
+        raise InvalidState("applicants with bad credit cannot be accepted with missing materials", refusal="bad_credit")
     missing = [m for m in _materials(ctx, case) if m.required and m.status != "received"]
     if not missing:
-        raise InvalidState("no material is missing; accept the case normally")
+        raise InvalidState("no material is missing; accept the case normally", refusal="nothing_missing")
     intolerable = [m.name for m in missing if not m.tolerable]
     if intolerable:
         raise InvalidState(f"these missing materials may not be supplied later: {', '.join(intolerable)}",
-                           materials=intolerable)
+                           materials=intolerable, refusal="intolerable_missing")
     days = supplement_days if supplement_days is not None else (item.supplement_days or MAX_SUPPLEMENT_DAYS)
     if not isinstance(days, int) or not 1 <= days <= MAX_SUPPLEMENT_DAYS:
-        raise ValidationError(f"the supplement period is 1-{MAX_SUPPLEMENT_DAYS} working days")
+        raise ValidationError(f"the supplement period is 1-{MAX_SUPPLEMENT_DAYS} working days", refusal="one_of",
+                              field="supplement_days", limit=MAX_SUPPLEMENT_DAYS)
     due = case_clock.start_supplement(ctx, case, days).promised_due
     case.accepted_at = ctx.now
     names = [m.name for m in missing]
     notice = issue_notice(ctx, case, "tolerance", {"office": item.competent_office, "missing": names,
+                                                   **_accepting_office(ctx, case, item),
                                                    "supplement_due": due.isoformat(), "working_days": days,
                                                    "provisional": case_clock.working_calendar(ctx).is_provisional(
                                                        due, ctx.now)})
@@ -399,16 +421,17 @@ def supplement(ctx: Ctx, case_id: int, materials: list[dict[str, Any]]) -> dict:
     """The applicant hands in materials that were missing (补正 or 容缺 supplements)."""
     case = load_case(ctx.session, case_id)
     if not ctx.actor.is_admin and ctx.actor.id not in (case.applicant_user, case.agent_user):
-        raise PermissionDenied(f"user '{ctx.actor.id}' is neither the applicant nor their agent")
+        raise PermissionDenied(f"user '{ctx.actor.id}' is neither the applicant nor their agent", refusal="not_applicant")
     if case.status in CaseStatus.FINAL:
-        raise InvalidState(f"case {case.number} is {case.status}")
+        raise InvalidState(f"case {case.number} is {case.status}", refusal="wrong_status", status=case.status)
     by_name = {m.name: m for m in _materials(ctx, case)}
     if not materials:
-        raise ValidationError("no materials given")
+        raise ValidationError("no materials given", refusal="required", field="materials")
     for entry in materials:
         material = by_name.get(entry.get("name"))
         if material is None:
-            raise ValidationError(f"'{entry.get('name')}' is not a material of this case")
+            raise ValidationError(f"'{entry.get('name')}' is not a material of this case", refusal="not_a_material",
+                                  materials=[str(entry.get('name'))])
         receive_material(ctx, case, material, entry.get("filename") or material.name, entry.get("content", b""))
     complete = all(m.status == "received" for m in by_name.values() if m.required)
     delivered = False
@@ -432,21 +455,24 @@ def resubmit(ctx: Ctx, case_id: int, materials: list[dict[str, Any]] | None = No
     the form), then the case goes back to the window with her note (an opinion the window's task page shows)."""
     case = load_case(ctx.session, case_id)
     if not ctx.actor.is_admin and ctx.actor.id not in (case.applicant_user, case.agent_user):
-        raise PermissionDenied(f"user '{ctx.actor.id}' is neither the applicant nor their agent")
+        raise PermissionDenied(f"user '{ctx.actor.id}' is neither the applicant nor their agent", refusal="not_applicant")
     row = ctx.session.scalars(select(HumanTask).where(
         HumanTask.instance_id == case.instance_id, HumanTask.status == TaskStatus.OPEN,
         HumanTask.form_key == CORRECTION_FORM)).first()
     if row is None:
-        raise InvalidState(f"case {case.number} is not waiting for a correction (status {case.status})")
+        raise InvalidState(f"case {case.number} is not waiting for a correction (status {case.status})",
+                           refusal="wrong_status", status=case.status)
     by_name = {m.name: m for m in _materials(ctx, case)}
     for entry in materials or []:
         material = by_name.get(entry.get("name"))
         if material is None:
-            raise ValidationError(f"'{entry.get('name')}' is not a material of this case")
+            raise ValidationError(f"'{entry.get('name')}' is not a material of this case", refusal="not_a_material",
+                                  materials=[str(entry.get('name'))])
         receive_material(ctx, case, material, entry.get("filename") or material.name, entry.get("content", b""))
     corrected = validation.apply_corrections(ctx, case, applicant, form)
     if not materials and not corrected and not (note or "").strip():
-        raise ValidationError("a resubmission needs corrected materials or a note saying what was corrected")
+        raise ValidationError("a resubmission needs corrected materials or a note saying what was corrected",
+                              refusal="required", field="note")
     names = [m.get("name") for m in materials or []]
     record_opinion(ctx, case, row, "resubmitted", (note or "").strip() or None)
     _complete(ctx, row, {"resubmitted": True, "corrected_materials": names, "correction_note": note or ""})
@@ -461,7 +487,7 @@ def decide(ctx: Ctx, task_id: str, approved: bool, opinion: str) -> dict:
     if not isinstance(approved, bool):
         raise ValidationError("approved must be true or false")
     if not opinion or not opinion.strip():
-        raise ValidationError("a decision needs an opinion")
+        raise ValidationError("a decision needs an opinion", refusal="required", field="opinion")
     from ..completion import finish_step
     from .tasks import load_open_task
 
@@ -492,10 +518,10 @@ def verify_commitment(ctx: Ctx, task_id: str, commitment_true: bool, note: str) 
     if not isinstance(commitment_true, bool):
         raise ValidationError("commitment_true must be true or false")
     if not note or not note.strip():
-        raise ValidationError("a verification needs a note of what was checked")
+        raise ValidationError("a verification needs a note of what was checked", refusal="required", field="note")
     row = ctx.session.get(HumanTask, task_id)
     if row is None or row.status != TaskStatus.OPEN or row.form_key != "yimen:verification":
-        raise InvalidState(f"task {task_id} is not an open verification (核查) task")
+        raise InvalidState(f"task {task_id} is not an open verification (核查) task", refusal="task_closed")
     if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
         raise refuse(ctx.actor, "verify it", task_id)
     from ..completion import finish_step
@@ -520,25 +546,28 @@ def _may_request_extension(ctx: Ctx, case: ApprovalCase) -> None:
     if ctx.actor.id in (case.applicant_user, case.agent_user) or ctx.actor.id not in current_handlers(
             ctx, case.instance_id):
         raise PermissionDenied(f"user '{ctx.actor.id}' is not handling case {case.number} and may not ask for "
-                               "its extension (延期)", case_id=case.id)
+                               "its extension (延期)", case_id=case.id, refusal="not_handling")
 
 
 @command("case.request_extension")
 def request_extension(ctx: Ctx, case_id: int, reason: str) -> dict:
     """延期: ask the head of the office for 10 more working days (15 for joint handling)."""
     if not reason or not reason.strip():
-        raise ValidationError("an extension request needs a reason (it is told to the applicant)")
+        raise ValidationError("an extension request needs a reason (it is told to the applicant)", refusal="required",
+                              field="reason")
     case = load_case(ctx.session, case_id)
     _may_request_extension(ctx, case)
     if case.accepted_at is None or case.status in CaseStatus.FINAL:
-        raise InvalidState(f"case {case.number} is {case.status}; only an accepted, open case can be extended")
+        raise InvalidState(f"case {case.number} is {case.status}; only an accepted, open case can be extended",
+                           refusal="wrong_status", status=case.status)
     if case.extension_days:
-        raise InvalidState(f"case {case.number} was already extended once")
+        raise InvalidState(f"case {case.number} was already extended once", refusal="already_extended")
     pending = ctx.session.scalars(select(HumanTask.id).join(
         ProcessInstance, ProcessInstance.id == HumanTask.instance_id).where(
         ProcessInstance.business_key == f"{case.number}-EXT", HumanTask.status == TaskStatus.OPEN)).first()
     if pending:
-        raise InvalidState(f"an extension request for case {case.number} is already waiting for approval")
+        raise InvalidState(f"an extension request for case {case.number} is already waiting for approval",
+                           refusal="extension_waiting")
     item = _item(ctx, case.item_code)
     days = 15 if getattr(item, "joint_handling", False) else 10
     definition = definitions.latest(ctx.session, EXTENSION_PROCESS)
@@ -558,10 +587,10 @@ def withdraw_application(ctx: Ctx, case_id: int, reason: str | None = None, staf
     A withdrawal at staff's suggestion (``staff_suggested``) is a negative outcome filed for review (否定备案)."""
     case = load_case(ctx.session, case_id)
     if not ctx.actor.is_admin and ctx.actor.id not in (case.applicant_user, case.agent_user):
-        raise PermissionDenied(f"user '{ctx.actor.id}' is neither the applicant nor their agent")
+        raise PermissionDenied(f"user '{ctx.actor.id}' is neither the applicant nor their agent", refusal="not_applicant")
     if case.status not in (CaseStatus.SUBMITTED, CaseStatus.CORRECTION_REQUESTED) or case.accepted_at:
         raise InvalidState(f"case {case.number} is {case.status}; an application can be withdrawn only before "
-                           "it is accepted")
+                           "it is accepted", refusal="wrong_status", status=case.status)
     _end(ctx, case, CaseStatus.WITHDRAWN, reason or "withdrawn by the applicant")
     if staff_suggested is True:
         from ..negative_filing import file_case
@@ -577,10 +606,10 @@ def terminate(ctx: Ctx, case_id: int, reason: str) -> dict:
     if not ctx.actor.is_admin:
         raise PermissionDenied(f"user '{ctx.actor.id}' may not terminate cases")
     if not reason or not reason.strip():
-        raise ValidationError("terminating a case needs a reason")
+        raise ValidationError("terminating a case needs a reason", refusal="required", field="reason")
     case = load_case(ctx.session, case_id)
     if case.status in CaseStatus.FINAL:
-        raise InvalidState(f"case {case.number} is already {case.status}")
+        raise InvalidState(f"case {case.number} is already {case.status}", refusal="wrong_status", status=case.status)
     _end(ctx, case, CaseStatus.TERMINATED, reason)
     ctx.audit.instance_id = case.instance_id
     ctx.audit.data = {"case": case.number, "reason": reason}

@@ -54,7 +54,7 @@ def _supplement_overdue(ctx: Ctx, watch: DeadlineWatch) -> dict:
     if case.status in CaseStatus.FINAL or not missing:
         ctx.audit.data = {"watch": watch.id, "case": case.number, "terminated": False}
         return {"ok": True, "instance": watch.instance_id, "watch": watch.id, "terminated": False}
-    reason = f"容缺受理后逾期未补齐材料：{'、'.join(missing)} (materials missing after the supplement deadline)"
+    reason = f"容缺受理后逾期未补齐材料：{'、'.join(missing)}"  # materials still missing after the supplement deadline
     runtime.end_instance(ctx, runtime.load(ctx, case.instance_id), reason, outcome=CaseStatus.TERMINATED)
     issue_notice(ctx, case, "terminated", {"reason": reason, "missing": missing,
                                            "supplement_due": watch.promised_due.isoformat(),
@@ -75,14 +75,16 @@ def _advance(ctx: Ctx, watch: DeadlineWatch, until: datetime) -> dict:
     watch.state = after
     watch.next_change_at = case_clock.next_change(watch)
     case = ctx.session.get(ApprovalCase, watch.case_id) if watch.case_id else None
-    what = f"case {case.number}" if case else f"instance {watch.instance_id}"
+    # told to people in Chinese, by names (the step's, never its element id)
+    what = f"办件 {case.number}" if case else f"流程实例 {watch.instance_id}"
     if watch.kind == WatchKind.STEP:
-        what += f", step {watch.element_id}"
+        step = ctx.session.get(HumanTask, watch.task_id) if watch.task_id else None
+        what += f"「{(step.name if step else None) or watch.element_id}」环节"
     if watch.kind == WatchKind.RECTIFICATION:
-        what += ", 差评整改 rectification"
+        what += "差评整改"
     actions: list[str] = []
     if after == Card.WARNING:
-        _tell_handlers(ctx, watch, case, f"预警 Warning: {what} is due {_local(watch.promised_due)}")
+        _tell_handlers(ctx, watch, case, f"预警：{what}将于 {_local(watch.promised_due)} 到期")
         actions.append("warned")
     if after in (Card.YELLOW, Card.RED) and (watch.kind == WatchKind.CASE or "card" in (watch.escalation or [])):
         card = _issue_card(ctx, watch, after, what)
@@ -99,15 +101,15 @@ def _local(moment: datetime | None) -> str:
 
 
 def _issue_card(ctx: Ctx, watch: DeadlineWatch, color: str, what: str) -> IssuedCard:
-    limit = "legal limit (法定时限)" if color == Card.RED else "promised limit (承诺时限)"
+    limit = "法定时限" if color == Card.RED else "承诺时限"  # legal or promised limit
     due = watch.legal_due if color == Card.RED else watch.promised_due
     status = CardStatus.PENDING if watch.card_mode == "confirm" else CardStatus.ISSUED
     card = IssuedCard(watch_id=watch.id, case_id=watch.case_id, task_id=watch.task_id, color=color, status=status,
-                      department=watch.department, reason=f"{what} passed its {limit} of {_local(due)}",
+                      department=watch.department, reason=f"{what}已超过{limit}（{_local(due)}）",
                       issued_at=ctx.now)
     ctx.session.add(card)
     ctx.session.flush()
-    label = {"yellow": "黄牌 Yellow card", "red": "红牌 Red card"}[color]
+    label = {"yellow": "黄牌", "red": "红牌"}[color]
     for user in supervisors(ctx.session):
         notify_user(ctx, user, f"{label}: {what}", card.reason, {"card": card.id, "status": status},
                     instance_id=watch.instance_id)
@@ -144,8 +146,7 @@ def _escalate(ctx: Ctx, watch: DeadlineWatch, case: ApprovalCase | None, what: s
             from ..completion import finish_step
 
             approved = action == "auto_approve"
-            opinion = (f"系统自动{'通过' if approved else '不予通过'}：超过步骤时限 "
-                       f"(automatic {'approval' if approved else 'rejection'}: step limit passed)")
+            opinion = f"系统自动{'通过' if approved else '不予通过'}：超过步骤时限"  # automatic decision: limit passed
             finish_step(ctx, row, {"approved": approved, "opinion": opinion}, case=case,
                         decision="approved" if approved else "rejected", opinion=opinion)
             done.append(action)
@@ -165,8 +166,8 @@ def _deemed_accepted(ctx: Ctx, watch: DeadlineWatch) -> dict:
     if case.status != CaseStatus.SUBMITTED or row is None:
         ctx.audit.data = {"watch": watch.id, "case": case.number, "deemed_accepted": False}
         return {"ok": True, "instance": watch.instance_id, "watch": watch.id, "deemed_accepted": False}
-    accept_case(ctx, case, row, "依《行政许可法》第三十二条，逾期未作出受理决定，自收到申请之日起即为受理 "
-                "(deemed accepted as of receipt: no decision within 5 working days, Art. 32)",
+    # deemed accepted as of receipt: no decision within 5 working days (Art. 32)
+    accept_case(ctx, case, row, "依《行政许可法》第三十二条，逾期未作出受理决定，自收到申请之日起即为受理",
                 watch.started_at, "deemed_accepted")
     ctx.audit.data = {"watch": watch.id, "case": case.number, "deemed_accepted": True,
                       "as_of": watch.started_at.isoformat()}

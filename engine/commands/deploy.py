@@ -55,6 +55,7 @@ def deploy(ctx: Ctx, files: list[tuple[str, bytes]], name: str | None = None, al
             limits.check_diagram(pf.filename, pf.tree)
     process_ids: list[str] = []
     names: dict[str, str | None] = {}
+    names_en: dict[str, str | None] = {}  # yimen.nameEn of each process
     meta: dict[str, dict] = {}
     lines: dict[str, dict[str, int]] = {}
     warnings: list[Problem] = []
@@ -68,6 +69,7 @@ def deploy(ctx: Ctx, files: list[tuple[str, bytes]], name: str | None = None, al
             if info.get("executable"):
                 process_ids.append(pid)
                 names[pid] = info.get("name")
+                names_en[pid] = info.get("name_en")
     if not process_ids:
         raise BpmnInvalid([Problem(prepared[0].filename, None, None, "no executable process in the upload")])
     dupes = {pid for pid in process_ids if process_ids.count(pid) > 1}
@@ -102,7 +104,7 @@ def deploy(ctx: Ctx, files: list[tuple[str, bytes]], name: str | None = None, al
                                                        normalized=pf.xml))
             ctx.session.flush()
         definition = ProcessDefinition(key=pid, version=(current.version + 1) if current else 1, name=names.get(pid),
-                                       checksum=checksum, deployment_id=deployment.id, element_meta=meta_of[pid],
+                                       name_en=names_en.get(pid), checksum=checksum, deployment_id=deployment.id, element_meta=meta_of[pid],
                                        created_at=ctx.now)
         ctx.session.add(definition)
         ctx.session.flush()

@@ -88,7 +88,9 @@ def _admin_only(ctx: Ctx, what: str) -> None:
 
 
 @command("department.save")
-def save_department(ctx: Ctx, department_id: str, name: str, level: str, parent: str | None = None) -> dict:
+def save_department(ctx: Ctx, department_id: str, name: str, level: str, parent: str | None = None,
+                    name_en: str | None = None) -> dict:
+    """A department (部门): its Chinese name (primary) and, optionally, its English one."""
     _admin_only(ctx, "departments")
     if not department_id or len(department_id) > 40:
         raise ValidationError("a department id of 1-40 characters is required")
@@ -103,14 +105,16 @@ def save_department(ctx: Ctx, department_id: str, name: str, level: str, parent:
         row = Department(id=department_id)
         ctx.session.add(row)
     row.name, row.level, row.parent_id = name, level, parent
-    ctx.audit.data = {"department": department_id, "name": name, "level": level, "parent": parent}
+    row.name_en = (name_en or "").strip() or None
+    ctx.audit.data = {"department": department_id, "name": name, "name_en": row.name_en, "level": level,
+                      "parent": parent}
     return {"department": department_id, "name": name, "level": level, "parent": parent}
 
 
 @command("user.save")
 def add_user(ctx: Ctx, user_id: str, groups: list[str], admin: bool = False, display_name: str | None = None,
              roles: list[str] | None = None, department: str | None = None, email: str | None = None,
-             phone: str | None = None, password: str | None = None) -> dict:
+             phone: str | None = None, password: str | None = None, display_name_en: str | None = None) -> dict:
     _admin_only(ctx, "users")
     if not user_id or not isinstance(user_id, str) or len(user_id) > 100:
         raise ValidationError("a user id of 1-100 characters is required")
@@ -137,6 +141,7 @@ def add_user(ctx: Ctx, user_id: str, groups: list[str], admin: bool = False, dis
     if admin and "admin" not in roles:
         roles.append("admin")
     user.display_name = display_name
+    user.display_name_en = (display_name_en or "").strip() or None
     user.roles = roles
     user.department_id = department
     user.email, user.phone = email, phone
@@ -594,7 +599,8 @@ def sign_in(ctx: Ctx, account: str, password: str, address: str) -> dict:
 
 def user_dict(session, user: User) -> dict:
     groups = sorted(session.scalars(select(Membership.group_id).where(Membership.user_id == user.id)))
-    return {"id": user.id, "name": user.display_name or user.id, "roles": list(user.roles or []),
+    return {"id": user.id, "name": user.display_name or user.id, "name_en": user.display_name_en,
+            "roles": list(user.roles or []),
             "department": user.department_id, "groups": groups, "admin": user.is_admin,
             "email": user.email, "phone": user.phone, "active": user.active, "backup": user.backup_user_id,
             "absent": bool(user.absent)}
@@ -613,6 +619,14 @@ def users(session) -> list[dict]:
             for u in session.scalars(select(User).order_by(User.id))]
 
 
+def user_names(session, user_ids: list[str]) -> dict[str, dict]:
+    """id -> the person's Chinese name (the id when none is set) and English name, for the given ids."""
+    if not user_ids:
+        return {}
+    rows = session.execute(select(User.id, User.display_name, User.display_name_en).where(User.id.in_(user_ids)))
+    return {r.id: {"name": r.display_name or r.id, "name_en": r.display_name_en} for r in rows}
+
+
 def departments(session) -> list[dict]:
-    return [{"id": d.id, "name": d.name, "level": d.level, "parent": d.parent_id}
+    return [{"id": d.id, "name": d.name, "name_en": d.name_en, "level": d.level, "parent": d.parent_id}
             for d in session.scalars(select(Department).order_by(Department.id))]

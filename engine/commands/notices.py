@@ -47,9 +47,9 @@ def urge(ctx: Ctx, instance_id: int, message: str | None = None) -> dict:
     if not ctx.actor.is_admin and "supervisor" not in ctx.groups() and ctx.actor.id != instance.started_by:
         raise PermissionDenied(f"user '{ctx.actor.id}' may not urge this case", refusal="not_handling")
     people = current_handlers(ctx, instance_id)
-    subject = f"催办 Reminder: case {instance.business_key or instance.id}"
+    subject = f"催办：办件 {instance.business_key or instance.id}"  # reminder
     for person in people:
-        _notify(ctx, person, subject, message or "请尽快办理。 Please handle this case promptly.", instance_id)
+        _notify(ctx, person, subject, message or "请尽快办理。", instance_id)
     ctx.audit.instance_id = instance_id
     ctx.audit.data = {"urged": people, "message": message}
     return {"instance": instance_id, "urged": people}

@@ -77,7 +77,7 @@ def start_special_procedure(ctx: Ctx, case_id: int, kind: str, reason: str, expe
     case_clock.follow(ctx, case)
     notice = issue_notice(ctx, case, "special_procedure", {
         "kind": kind, "reason": reason, "expected_working_days": expected_days,
-        "note": "特别程序所需时间不计算在办理期限内 (the time of the procedure does not count toward the limit)"})
+        "note": "特别程序所需时间不计算在办理期限内"})
     ctx.session.flush()
     ctx.audit.instance_id = case.instance_id
     ctx.audit.data = {"case": case.number, "procedure": procedure.id, "kind": kind, "expected_days": expected_days}
@@ -151,7 +151,7 @@ def appeal_card(ctx: Ctx, card_id: int, reason: str) -> dict:
     from .deadlines import supervisors
 
     for user in supervisors(ctx.session):
-        notify_user(ctx, user, f"申诉 Card appeal: card {card.id}", reason, {"card": card.id})
+        notify_user(ctx, user, f"红黄牌申诉：第 {card.id} 号", reason, {"card": card.id})
     ctx.audit.data = {"card": card.id, "reason": reason}
     return {"card": card.id, "status": card.status}
 
@@ -167,7 +167,7 @@ def decide_appeal(ctx: Ctx, card_id: int, granted: bool, note: str) -> dict:
     card.status = CardStatus.WITHDRAWN if granted else CardStatus.UPHELD
     card.decided_by, card.decided_at, card.decision_note = ctx.actor.id, ctx.now, note
     if card.appealed_by:
-        notify_user(ctx, card.appealed_by, f"申诉结果 Appeal {'granted' if granted else 'refused'}: card {card.id}",
+        notify_user(ctx, card.appealed_by, f"申诉结果：第 {card.id} 号红黄牌申诉{'成立，已撤销' if granted else '不成立，维持'}",
                     note, {"card": card.id})
     ctx.audit.data = {"card": card.id, "granted": granted, "note": note}
     return {"card": card.id, "status": card.status}
@@ -203,8 +203,8 @@ def issue_order(ctx: Ctx, content: str, deadline_days: int, case_id: int | None 
     ctx.session.flush()
     people = [assignee] if assignee else department_staff(ctx.session, department)
     for user in people:
-        notify_user(ctx, user, f"督办 Supervision order {order.id}",
-                    f"{content} (by {deadline.astimezone(LOCAL):%Y-%m-%d})", {"order": order.id},
+        notify_user(ctx, user, f"督办：第 {order.id} 号督办单",
+                    f"{content}（请于 {deadline.astimezone(LOCAL):%Y-%m-%d} 前办理）", {"order": order.id},
                     instance_id=case.instance_id if case else None)
     ctx.audit.instance_id = case.instance_id if case else None
     ctx.audit.data = {"order": order.id, "department": department, "assignee": assignee, "content": content,
@@ -231,7 +231,7 @@ def answer_order(ctx: Ctx, order_id: int, reply: str) -> dict:
     if order.status == "closed":
         raise InvalidState(f"supervision order {order_id} is closed")
     order.status, order.reply, order.replied_by, order.replied_at = "answered", reply, ctx.actor.id, ctx.now
-    notify_user(ctx, order.issued_by, f"督办回复 Answer to order {order.id}", reply, {"order": order.id})
+    notify_user(ctx, order.issued_by, f"督办回复：第 {order.id} 号督办单", reply, {"order": order.id})
     ctx.audit.data = {"order": order.id, "reply": reply}
     return {"order": order.id, "status": order.status}
 

@@ -49,6 +49,7 @@ class ProcessDefinition(Base):
     key: Mapped[str] = mapped_column(String(200))
     version: Mapped[int]
     name: Mapped[str | None] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))  # the process's yimen.nameEn
     checksum: Mapped[str] = mapped_column(String(64))
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"), index=True)
     element_meta: Mapped[dict[str, Any]] = mapped_column(default=dict)

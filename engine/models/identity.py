@@ -29,7 +29,8 @@ class Department(Base):
     __tablename__ = "department"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)  # the office code used on items and case numbers
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))  # the Chinese name, primary
+    name_en: Mapped[str | None] = mapped_column(String(200))  # the English name, optional
     level: Mapped[str] = mapped_column(String(20))  # province | city | county
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("department.id"))
 
@@ -38,7 +39,8 @@ class User(Base):
     __tablename__ = "app_user"
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    display_name: Mapped[str | None] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(200))  # the Chinese name, primary
+    display_name_en: Mapped[str | None] = mapped_column(String(200))  # the English name, optional
     is_admin: Mapped[bool] = mapped_column(default=False)
     roles: Mapped[list[Any]] = mapped_column(default=list)
     department_id: Mapped[str | None] = mapped_column(ForeignKey("department.id"), index=True)

@@ -31,7 +31,8 @@ class ServiceItem(Base):
     __tablename__ = "service_item"
 
     code: Mapped[str] = mapped_column(String(100), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(String(300))  # the Chinese name, primary
+    name_en: Mapped[str | None] = mapped_column(String(300))  # the English name, optional
     item_type: Mapped[str] = mapped_column(String(40))
     legal_basis: Mapped[str] = mapped_column(Text)
     competent_office: Mapped[str] = mapped_column(String(300))

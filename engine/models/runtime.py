@@ -79,6 +79,7 @@ class HumanTask(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(500))
+    name_en: Mapped[str | None] = mapped_column(String(500))  # the diagram's yimen.nameEn
     lane: Mapped[str | None] = mapped_column(String(200))
     assignee: Mapped[str | None] = mapped_column(String(100))
     candidate_users: Mapped[list[Any]] = mapped_column(default=list)

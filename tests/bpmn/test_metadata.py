@@ -166,9 +166,9 @@ def test_process_info_and_element_lines():
     """Processes are listed with executability; every id maps to its line, added ones to a nearby line."""
     pf = prepared("not_executable.bpmn")[0]
     assert pf.processes == {
-        "office_process": {"id": "office_process", "name": "办公室 Office", "executable": True,
+        "office_process": {"id": "office_process", "name": "办公室 Office", "name_en": None, "executable": True,
                            "line": line_of("not_executable.bpmn", '<bpmn:process id="office_process"')},
-        "applicant_pool": {"id": "applicant_pool", "name": "申请人 Applicant", "executable": False,
+        "applicant_pool": {"id": "applicant_pool", "name": "申请人 Applicant", "name_en": None, "executable": False,
                            "line": line_of("not_executable.bpmn", '<bpmn:process id="applicant_pool"')},
     }
     assert pf.lines["MessageFlow_1"] == line_of("not_executable.bpmn", 'id="MessageFlow_1"')

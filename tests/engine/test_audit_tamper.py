@@ -24,7 +24,7 @@ from tests.conftest import read
 from tests.engine.test_cli import STANDARD, cli  # noqa: F401 - the CLI fixture
 
 OTHER_KEY = "f" * 64
-DEMO_MATERIALS = ("食品经营许可申请书 Application form", "营业执照 Business licence", "食品安全管理制度 Food safety rules")
+DEMO_MATERIALS = ("食品经营许可申请书", "营业执照", "食品安全管理制度")
 
 
 @pytest.fixture(autouse=True)
@@ -355,7 +355,7 @@ def test_a_card_edited_in_sql_is_reported(office):
 def test_a_credit_entry_edited_in_sql_is_reported(office):
     """告知承诺 found false writes a credit record; softening its kind in the database is reported."""
     applicant = {"name": "李四", "user": "zhang", "id_no": "330100199001010011"}
-    case = office.submit("330100-XK-004", applicant, [{"name": "告知承诺书 Commitment", "filename": "c.pdf",
+    case = office.submit("330100-XK-004", applicant, [{"name": "告知承诺书", "filename": "c.pdf",
                                                        "content": b"c"}], user="zhang")["case"]
     instance = office.case(case)["instance"]
     (sign,) = office.tasks(instance=instance)

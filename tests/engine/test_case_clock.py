@@ -20,7 +20,7 @@ from tests.conftest import DATA, read
 LOCAL = ZoneInfo("Asia/Shanghai")
 # Monday 2025-09-22, 10:00 in Beijing: National Day (Oct 1-8, make-up days Sep 28 and Oct 11) lies ahead.
 T0 = datetime(2025, 9, 22, 2, 0, tzinfo=timezone.utc)
-FORM, LICENCE, HYGIENE = "申请书 Application form", "营业执照 Business licence", "卫生管理制度 Hygiene rules"
+FORM, LICENCE, HYGIENE = "申请书 Application form", "营业执照", "卫生管理制度 Hygiene rules"
 ITEM = {
     "code": "CLK-001", "name": "食品经营许可 Food business licence", "item_type": "administrative_licensing",
     "legal_basis": "《食品安全法》第三十五条", "competent_office": "市市场监督管理局", "office_code": "SJ",
@@ -235,7 +235,7 @@ def test_cards_held_for_confirmation_then_appealed_and_decided(office):
         office.decide_appeal(card["id"], True, "ok", user="li")
     office.decide_appeal(card["id"], False, "等待不是暂停的理由 Waiting is no pause", user="sun")
     assert office.cards(department="SJ", status="upheld")["total"] == 1
-    assert any("Appeal refused" in n["subject"] for n in office.notifications("li"))
+    assert any("申诉不成立" in n["subject"] for n in office.notifications("li"))
 
 
 def test_supervision_order_to_a_department_is_answered_and_closed(office):
@@ -327,7 +327,7 @@ def test_overdue_step_with_auto_approve_is_decided_by_the_system(stepped):
     stepped.advance_deadlines(T0 + timedelta(days=10))
     shown = stepped.case(case)
     assert (shown["status"], shown["outcome"]) == ("concluded", "approved")
-    assert shown["opinions"][-1]["user"] == "system" and "automatic approval" in shown["opinions"][-1]["text"]
+    assert shown["opinions"][-1]["user"] == "system" and "系统自动通过" in shown["opinions"][-1]["text"]
 
 
 def test_reaching_a_year_without_a_calendar_counts_provisionally_and_marks_it(yimen, monkeypatch):

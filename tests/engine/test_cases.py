@@ -9,7 +9,7 @@ import pytest
 from engine.errors import Conflict, InvalidState, PermissionDenied, ValidationError
 from tests.conftest import CASE_TIME, read
 
-FORM, LICENCE, HYGIENE = "申请书 Application form", "营业执照 Business licence", "卫生管理制度 Hygiene rules"
+FORM, LICENCE, HYGIENE = "申请书 Application form", "营业执照", "卫生管理制度 Hygiene rules"
 
 ITEM = {
     "code": "TEST-XK-001",
@@ -248,7 +248,7 @@ def demo(yimen, calendar_ready, departments):
 def test_joint_case_reviews_with_every_department_of_the_item(demo):
     """并联审批 case: the item's departments review at once; one rejection, the rest conclude the case."""
     case = demo.submit("330100-XK-003", {"name": "小张面馆", "kind": "organisation", "user": "zhang"},
-                       [{"name": "联合申请表 Joint application form", "filename": "a.pdf", "content": b"x"}])["case"]
+                       [{"name": "联合申请表", "filename": "a.pdf", "content": b"x"}])["case"]
     demo.accept(case, user="wang")
     reviews = {t["candidate_groups"][0]: t for t in demo.tasks(instance=demo.case(case)["instance"])}
     assert set(reviews) == {"SJ", "XF", "HB"}
@@ -265,7 +265,7 @@ def test_joint_case_reviews_with_every_department_of_the_item(demo):
 def test_false_commitment_revokes_and_bars_the_next_commitment(demo):
     """告知承诺: a false commitment revokes the decision, writes a credit record, and closes the route."""
     applicant = {"name": "李四", "user": "zhang", "id_no": "330100199001010011"}
-    commitment = [{"name": "告知承诺书 Commitment", "filename": "c.pdf", "content": b"c"}]
+    commitment = [{"name": "告知承诺书", "filename": "c.pdf", "content": b"c"}]
     case = demo.submit("330100-XK-004", applicant, commitment, user="zhang")["case"]
     instance = demo.case(case)["instance"]
     (sign,) = demo.tasks(instance=instance)
@@ -303,5 +303,5 @@ def test_extension_needs_the_head_and_is_told_to_the_applicant(demo):
         demo.request_extension(case, "a second time", user="li")
 
 
-FORM_D, LICENCE_D, RULES_D = ("食品经营许可申请书 Application form", "营业执照 Business licence",
-                              "食品安全管理制度 Food safety rules")
+FORM_D, LICENCE_D, RULES_D = ("食品经营许可申请书", "营业执照",
+                              "食品安全管理制度")

@@ -131,7 +131,7 @@ def test_urge_sends_an_email_with_the_chinese_text_exactly_once(case, mailbox):
     mails = {m["To"]: m for m in mailbox.parsed()}
     assert set(mails) == {"wang@yimen.test", "chen@yimen.test"} and len(mailbox.raw) == 2
     mail = mails["wang@yimen.test"]
-    assert mail["Subject"].startswith("催办 Reminder: case")
+    assert mail["Subject"].startswith("催办：办件")
     assert mail.get_content().strip() == "请今天办理，谢谢"
     assert mail["From"].addresses[0].display_name == "一门政务服务"
     assert b"=?utf-8?" in mailbox.raw[0]  # the headers went out RFC 2047-encoded, not as raw bytes
@@ -250,7 +250,7 @@ def test_sms_gateway_is_chosen_by_environment(case, monkeypatch):
     monkeypatch.setenv("YIMEN_SMS_GATEWAY", f"{__name__}:RecordingGateway")
     assert yimen.dispatch_outbox()["sent"] == 1
     ((phone, text),) = RecordingGateway.sent
-    assert phone == "13800138000" and text.startswith("催办 Reminder: case") and text.endswith("\n请今天办理")
+    assert phone == "13800138000" and text.startswith("催办：办件") and text.endswith("\n请今天办理")
 
 
 def test_email_without_smtp_configuration_stays_pending(case, mailbox, monkeypatch):

@@ -26,8 +26,8 @@ from tests.conftest import DATA
 LOCAL = ZoneInfo("Asia/Shanghai")
 SCHEDULE = DATA / "clock" / "test_schedule_2027.csv"
 FOOD, JOINT = "330100-XK-001", "330100-XK-003"  # 20 and 45 working days (legal limits)
-FOOD_MATERIALS = ("食品经营许可申请书 Application form", "营业执照 Business licence", "食品安全管理制度 Food safety rules")
-JOINT_MATERIALS = ("联合申请表 Joint application form",)
+FOOD_MATERIALS = ("食品经营许可申请书", "营业执照", "食品安全管理制度")
+JOINT_MATERIALS = ("联合申请表",)
 # What 《全国年节及纪念日放假办法》 gives each year (names as the holidays package writes them in Chinese).
 RULE_2025 = {"元旦": 1, "农历除夕": 1, "春节": 3, "清明节": 1, "劳动节": 2, "端午节": 1, "中秋节": 1, "国庆节": 3}
 
@@ -307,7 +307,7 @@ def test_notify_and_commit_verification_due_moves_in_the_inbox_too(centre, monke
     """告知承诺 decided on the spot on 2027-01-04 (still provisional): the 30-working-day 核查 step crosses 春节."""
     monkeypatch.setenv("YIMEN_NOW", "2027-01-04T02:00:00+00:00")
     applicant = {"name": "李四", "user": "zhang", "id_no": "330100199001010011"}
-    case = centre.submit("330100-XK-004", applicant, [{"name": "告知承诺书 Commitment", "filename": "c.pdf",
+    case = centre.submit("330100-XK-004", applicant, [{"name": "告知承诺书", "filename": "c.pdf",
                                                         "content": b"c"}], user="zhang")["case"]
     instance = centre.case(case)["instance"]
     (sign,) = centre.tasks(instance=instance)

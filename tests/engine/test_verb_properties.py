@@ -26,9 +26,9 @@ from engine.models.deadlines import DeadlineWatch
 from engine.service import Yimen
 
 USERS = ["admin", "wang", "li", "zhao", "zhou", "xu", "he", "head", "sun", "zhang", "nobody"]
-ITEMS = {"330100-XK-001": ["食品经营许可申请书 Application form", "营业执照 Business licence",
-                           "食品安全管理制度 Food safety rules"],
-         "330100-XK-002": None, "330100-XK-003": ["联合申请表 Joint application form"]}
+ITEMS = {"330100-XK-001": ["食品经营许可申请书", "营业执照",
+                           "食品安全管理制度"],
+         "330100-XK-002": None, "330100-XK-003": ["联合申请表"]}
 VERBS = ["submit", "claim", "unclaim", "complete", "approve", "reject", "transfer", "delegate", "withdraw",
          "return", "accept", "correction", "tolerate", "extend", "terminate_instance", "withdraw_application"]
 APPLICANT_FORBIDDEN = ("review", "conclude", "dept_review", "joint_review", "head_approval", "verification")

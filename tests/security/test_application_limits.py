@@ -15,7 +15,7 @@ PDF = base64.b64encode(b"%PDF").decode()
 
 def _body(**changes):
     body = {"item": "330100-XK-001", "applicant": {"name": "张三"},
-            "materials": [{"name": "食品经营许可申请书 Application form", "filename": "a.pdf", "content_base64": PDF}]}
+            "materials": [{"name": "食品经营许可申请书", "filename": "a.pdf", "content_base64": PDF}]}
     body.update(changes)
     return body
 

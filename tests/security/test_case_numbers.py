@@ -11,7 +11,7 @@ import pytest
 from engine import demo
 from engine.service import Yimen
 
-MATERIALS = ["食品经营许可申请书 Application form", "营业执照 Business licence", "食品安全管理制度 Food safety rules"]
+MATERIALS = ["食品经营许可申请书", "营业执照", "食品安全管理制度"]
 
 
 @pytest.mark.parametrize("round_", range(3))

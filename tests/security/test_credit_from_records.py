@@ -12,7 +12,7 @@ from tests.web.test_api import client
 from tests.web.test_pages import csrf, signed_in
 
 COMMIT_ITEM = "330100-XK-004"
-COMMITMENT = "告知承诺书 Commitment"
+COMMITMENT = "告知承诺书"
 
 
 def _false_commitment(app) -> None:
@@ -54,7 +54,7 @@ def test_no_id_number_no_notify_and_commit_and_the_bar_holds_through_the_api(app
 def test_declared_good_credit_from_the_applicant_is_not_believed(app):
     zhang = client(app, "zhang")
     body = {"item": "330100-XK-001", "applicant": {"name": "张三", "credit": "good"},
-            "materials": [{"name": "食品经营许可申请书 Application form", "filename": "a.pdf",
+            "materials": [{"name": "食品经营许可申请书", "filename": "a.pdf",
                            "content_base64": base64.b64encode(b"%PDF").decode()}]}
     answer = zhang.post("/api/cases", json=body)
     assert answer.status_code == 201, answer.json

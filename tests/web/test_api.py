@@ -8,7 +8,7 @@ import pytest
 
 from engine.demo import DEMO_PASSWORD
 
-MATERIALS = ["食品经营许可申请书 Application form", "营业执照 Business licence", "食品安全管理制度 Food safety rules"]
+MATERIALS = ["食品经营许可申请书", "营业执照", "食品安全管理制度"]
 
 
 def token(app, user):

@@ -23,7 +23,7 @@ from tests.web.test_pages import csrf, signed_in
 
 SCHEDULE = DATA / "clock" / "test_schedule_2027.csv"
 JOINT = "330100-XK-003"  # 开办餐馆一件事: 45 working days
-JOINT_MATERIAL = "联合申请表 Joint application form"
+JOINT_MATERIAL = "联合申请表"
 END_OF_2026 = "2026-12-20T02:00:00+00:00"
 BEIJING = ZoneInfo("Asia/Shanghai")
 # Words the Chinese page may show in Latin letters: file formats, and the demo users' own names (data, not UI).
