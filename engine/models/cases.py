@@ -59,6 +59,7 @@ class ApprovalCase(Base):
     outcome: Mapped[str | None] = mapped_column(String(20))
     submitted_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]
+    accepting_office: Mapped[str | None] = mapped_column(String(40))  # 互为受理: the accepting window's office
     concluded_at: Mapped[datetime | None]
     form: Mapped[dict[str, Any]] = mapped_column(default=dict)
     extension_days: Mapped[int] = mapped_column(default=0)
