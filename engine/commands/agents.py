@@ -27,10 +27,21 @@ def _date(value: Any, field: str) -> date:
         raise ValidationError(f"{field} must be a date (YYYY-MM-DD)", refusal="not_a_date", field=field) from None
 
 
-def _id_problem(kind: str, id_no: str) -> str | None:
+def _identity(kind: Any, name: Any, id_no: Any, name_field: str) -> tuple[str, str, str]:
+    """A person's or organisation's kind, name and ID number (GB 11643 / GB 32100 check digits), or a refusal."""
     from ..validation import credit_code_problem, id_card_problem
 
-    return id_card_problem(id_no) if kind == "person" else credit_code_problem(id_no)
+    kind = kind or "person"
+    if kind not in ("person", "organisation"):
+        raise ValidationError("kind must be 'person' or 'organisation'", refusal="one_of", field="kind")
+    name, id_no = str(name or "").strip(), normalise_id(id_no)
+    if not name or len(name) > 200:
+        raise ValidationError("a name of up to 200 characters is required", refusal="required", field=name_field)
+    problem = id_card_problem(id_no) if kind == "person" else credit_code_problem(id_no)
+    if problem:
+        raise ValidationError(f"'{id_no[:40]}' is not a valid {'ID number' if kind == 'person' else 'credit code'}",
+                              refusal=problem, field="id_no")
+    return kind, name, id_no
 
 
 @command("agent.authorise")
@@ -50,18 +61,8 @@ def authorise(ctx: Ctx, agent: str, applicant: dict[str, Any], valid_until: Any,
         applicant = {"kind": verified.kind, "name": verified.name, "id_no": verified.id_no}
     if not isinstance(applicant, dict):
         raise ValidationError("the applicant is a name, a kind and an ID number", refusal="required", field="applicant")
-    kind = applicant.get("kind") or "person"
-    if kind not in ("person", "organisation"):
-        raise ValidationError("applicant kind must be 'person' or 'organisation'", refusal="one_of", field="kind")
-    name = str(applicant.get("name") or "").strip()
-    id_no = normalise_id(applicant.get("id_no"))
-    if not name or len(name) > 200:
-        raise ValidationError("the applicant needs a name (up to 200 characters)", refusal="required",
-                              field="applicant_name")
-    problem = _id_problem(kind, id_no)
-    if problem:
-        raise ValidationError(f"'{id_no[:40]}' is not a valid {'ID number' if kind == 'person' else 'credit code'}",
-                              refusal=problem, field="id_no")
+    kind, name, id_no = _identity(applicant.get("kind"), applicant.get("name"), applicant.get("id_no"),
+                                  "applicant_name")
     if scan is None:
         confirmed, applicant_user = "online", ctx.actor.id
     else:
@@ -131,16 +132,7 @@ def verify_identity(ctx: Ctx, user_id: str, kind: str, name: str, id_no: str) ->
     user = ctx.session.get(User, user_id) if isinstance(user_id, str) else None
     if user is None:
         raise NotFound(f"user '{user_id}' does not exist", what="user")
-    if kind not in ("person", "organisation"):
-        raise ValidationError("kind must be 'person' or 'organisation'", refusal="one_of", field="kind")
-    name, id_no = str(name or "").strip(), normalise_id(id_no)
-    if not name or len(name) > 200:
-        raise ValidationError("the verified name is required (up to 200 characters)", refusal="required",
-                              field="name")
-    problem = _id_problem(kind, id_no)
-    if problem:
-        raise ValidationError(f"'{id_no[:40]}' is not a valid {'ID number' if kind == 'person' else 'credit code'}",
-                              refusal=problem, field="id_no")
+    kind, name, id_no = _identity(kind, name, id_no, "name")
     row = ctx.session.get(VerifiedIdentity, user_id) or VerifiedIdentity(user_id=user_id)
     row.kind, row.name, row.id_no, row.verified_by, row.verified_at = kind, name, id_no, ctx.actor.id, ctx.now
     ctx.session.add(row)
