@@ -160,13 +160,14 @@ def procedures(session, case_id: int) -> list[dict[str, Any]]:
 # --- the dashboard ---------------------------------------------------------------------------
 
 def _local_day(dialect: str, column):
-    """The Beijing-time date of a UTC moment as 'YYYY-MM-DD' text (also 'YYYY-MM' with ``month``)."""
+    """The Beijing-time date of a UTC moment as 'YYYY-MM-DD' text."""
     if dialect == "postgresql":
         return func.to_char(func.timezone(str(LOCAL), column), "YYYY-MM-DD")
     return func.strftime("%Y-%m-%d", column, "+8 hours")
 
 
 def _local_month(dialect: str, column):
+    """The Beijing-time month of a UTC moment as 'YYYY-MM' text."""
     if dialect == "postgresql":
         return func.to_char(func.timezone(str(LOCAL), column), "YYYY-MM")
     return func.strftime("%Y-%m", column, "+8 hours")
@@ -198,8 +199,9 @@ def _working_number(dialect: str, column, first: date, numbers):
 
 
 def _check_period(date_from, date_to) -> tuple[date | None, date | None]:
+    """The period's first and last local dates (YYYY-MM-DD texts or dates); a period ending before it starts is refused."""
     out = []
-    for name, value in (("from", date_from), ("to", date_to)):
+    for value in (date_from, date_to):
         if value in (None, ""):
             out.append(None)
             continue
@@ -296,10 +298,3 @@ def dashboard(session, cal, date_from: date | str | None = None, date_to: date |
             "totals": {"running": sum(sum(c.values()) for c in by_department.values()),
                        **summary(list(sums.values()))}}
 
-
-def overview(session) -> dict[str, Any]:
-    """Counts of running case clocks by department and state, and by item and state (the whole dashboard: ``dashboard``)."""
-    from .calendar import load
-
-    figures = dashboard(session, load(session))
-    return {"by_department": figures["by_department"], "by_item": figures["by_item"]}
