@@ -209,7 +209,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("instance", type=int)
     p.add_argument("--reason", required=True)
 
-    p = sub.add_parser("users", parents=[common], help="users and groups")
+    p = sub.add_parser("users", aliases=["user"], parents=[common], help="users and groups")
     usub = p.add_subparsers(dest="action", required=True)
     u = usub.add_parser("add", parents=[common], help="create or update a user")
     u.add_argument("user_id")
@@ -221,6 +221,10 @@ def _build_parser() -> argparse.ArgumentParser:
     u.add_argument("--name", default="cli", help="what the token is for")
     u = usub.add_parser("password", parents=[common], help="set a user's password (read from YIMEN_PASSWORD)")
     u.add_argument("user_id")
+    for action, what in (("deactivate", "deactivate (停用) an account: its sessions end and its tokens are revoked"),
+                         ("activate", "reactivate (启用) a deactivated account")):
+        u = usub.add_parser(action, parents=[common], help=what)
+        u.add_argument("user_id")
 
     p = sub.add_parser("scheduler", parents=[common], help="run timers and handler retries periodically")
     p.add_argument("--interval", type=float, default=10.0, help="seconds between sweeps")
@@ -549,6 +553,8 @@ def _dispatch(args) -> Any:
             return yimen.terminate(args.instance, args.reason, user=u)
         if args.command == "users" and args.action == "token":
             return yimen.create_token(args.user_id, args.name, user=u)
+        if args.command == "users" and args.action in ("deactivate", "activate"):
+            return yimen.set_user_active(args.user_id, args.action == "activate", user=u)
         if args.command == "users" and args.action == "password":
             import os
 
@@ -659,6 +665,8 @@ def _print(value: Any, compact: bool, stream=sys.stdout) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
+    if args.command == "user":  # ``yimen user deactivate <id>`` reads like ``yimen users ...``
+        args.command = "users"
     try:
         result = _dispatch(args)
     except EngineError as exc:

@@ -68,3 +68,16 @@ def test_the_applicant_resubmits_and_rates_from_the_command_line(cli, tmp_path):
     assert error["error"]["code"] == "not_found" and "999" in error["error"]["message"]
     error = cli("cases", "resubmit", "999", "--note", "已更正", ok=False)
     assert error["error"]["code"] == "not_found"
+
+
+def test_deactivate_and_activate_an_account_from_the_cli(cli):
+    """停用/启用 (issue 13): the administrator deactivates an account, its token is revoked; others are refused."""
+    cli("users", "add", "sun", "--groups", "window")
+    cli("users", "add", "wang", "--groups", "window")
+    cli("users", "token", "sun")
+    off = cli("user", "deactivate", "sun")
+    assert off == {"user": "sun", "active": False, "tokens_revoked": 1}
+    refused = cli("users", "activate", "sun", "--user", "wang", ok=False)
+    assert refused["error"]["code"] == "permission_denied"
+    assert cli("users", "activate", "sun") == {"user": "sun", "active": True, "tokens_revoked": 0}
+    assert cli("user", "deactivate", "nobody", ok=False)["error"]["code"] == "not_found"
