@@ -98,10 +98,21 @@ def _setup_sqlite(engine: Engine) -> None:
             _release(conn.info)
             raise
 
-    @event.listens_for(engine, "commit")
-    @event.listens_for(engine, "rollback")
-    def _on_end(conn):
-        _release(conn.info)
+    # Let the next writer in only once COMMIT or ROLLBACK has run (letting it in before would send it to
+    # SQLite's busy handler and its sleeps). The dialect gets the pooled connection, whose ``info`` is ours.
+    dialect = engine.dialect
+    for name in ("do_commit", "do_rollback"):
+        def ended(connection, _end=getattr(dialect, name)):
+            try:
+                _end(connection)
+            finally:
+                try:
+                    info = connection.info
+                except (AttributeError, NotImplementedError):  # not a pooled connection: the check-in releases
+                    info = None
+                if isinstance(info, dict):
+                    _release(info)
+        setattr(dialect, name, ended)
 
     @event.listens_for(engine.pool, "checkin")
     @event.listens_for(engine.pool, "invalidate")
