@@ -31,6 +31,7 @@ ALLOWED_TOKENS = re.compile(
     r"\b[A-Z]{1,8}-\d{8}-\d{5}(?:-[A-Z]{1,6}\d{0,3})*\b"       # case numbers and the notices' numbers
     r"|\b[A-Z]{1,8}\d*(?:-[A-Z0-9]+)*-\d{4,}[A-Z0-9-]*\b"        # document and licence numbers
     r"|\b\d{6}-[A-Z]{2}-\d{3}\b"                                 # item codes (事项编码)
+    r"|(?<![A-Za-z])A?B(?=[角岗])"                               # AB角 / AB岗 (the backup post), a Chinese term
     r"|[\w.-]+@[\w.-]+"                                          # e-mail addresses
     r"|[\w\-/\u4e00-\u9fff]+\.(?i:pdf|png|jpe?g|bpmn|dmn|xml|csv|json|txt|sh)\b")  # file names and paths
 ALLOWED_UPPER = {w.upper() for w in ALLOWED_WORDS}
@@ -178,6 +179,7 @@ def test_the_latin_check_finds_english_and_codes_and_allows_numbers_and_file_nam
     assert latin_words("<p title='Head of office'>刘主任</p>") == ["Head", "of", "office"]
     assert latin_words("<p>SJ-20260302-00001 · 营业执照 licence.pdf · 上传 BPMN 文件 · 330100-XK-001</p>") == []
     assert latin_words("<script>var x = 'English';</script><code class='key'>standard_approval</code>") == []
+    assert latin_words("<p>设置AB岗 · B角：李审查</p>") == [] and latin_words("<nav aria-label='breadcrumb'>") == ["breadcrumb"]
 
 
 def test_every_page_of_every_role_is_chinese(app):
