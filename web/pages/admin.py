@@ -511,6 +511,8 @@ def admin_user_active(user_id: str):
     active = request.form.get("active") == "yes"
     _admin_act(yimen().set_user_active, user_id, active,
                success=gettext("The account is active again.") if active else gettext("The account was deactivated."))
+    if request.form.get("back") == "list":  # the 停用/启用 button on the list of people
+        return redirect(url_for("pages.admin_users"))
     return redirect(url_for("pages.admin_user", user_id=user_id))
 
 
