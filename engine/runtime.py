@@ -466,7 +466,6 @@ def _open_task(ctx: Ctx, instance: ProcessInstance, task) -> str:
         "id": row_id, "spiff_task_id": str(task.id), "instance_id": instance.id, "element_id": task.task_spec.bpmn_id,
         "name": meta.get("name") or getattr(task.task_spec, "bpmn_name", None) or task.task_spec.bpmn_id,
         "name_en": (meta.get("properties") or {}).get("yimen.nameEn"),
-        "name_en": (meta.get("properties") or {}).get("yimen.nameEn"),
         "lane": meta.get("lane") or getattr(task.task_spec, "lane", None),
         "assignee": assignees[0] if assignees else None, "candidate_users": users, "candidate_groups": groups,
         "form_key": meta.get("form_key"), "due": assignment.resolve_due(meta.get("due_date"), data, ctx.now),
