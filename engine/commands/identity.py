@@ -612,7 +612,7 @@ def users(session) -> list[dict]:
     for user_id, group in session.execute(select(Membership.user_id, Membership.group_id)
                                           .order_by(Membership.user_id, Membership.group_id)):
         memberships.setdefault(user_id, []).append(group)
-    return [{"id": u.id, "name": u.display_name or u.id,
+    return [{"id": u.id, "name": u.display_name or u.id, "name_en": u.display_name_en,
              "roles": list(u.roles or []), "department": u.department_id, "groups": memberships.get(u.id, []),
              "admin": u.is_admin, "email": u.email, "phone": u.phone, "active": u.active,
              "backup": u.backup_user_id, "absent": bool(u.absent)}

@@ -24,21 +24,24 @@ MAX_COMMENT = 2000
 def rate_case(ctx: Ctx, case_id: int, score: int, comment: str | None = None) -> dict:
     case = load_case(ctx.session, case_id)
     if ctx.actor.id not in {case.applicant_user, case.agent_user} - {None}:
-        raise PermissionDenied(f"only the applicant of case {case.number} may rate it")
+        raise PermissionDenied(f"only the applicant of case {case.number} may rate it", refusal="not_applicant")
     if case.status not in CaseStatus.FINAL:
         raise InvalidState(f"case {case.number} is {case.status}; it can be rated once it has ended",
-                           status=case.status)
+                           status=case.status, refusal="not_rated_yet")
     if isinstance(score, bool) or not isinstance(score, int) or score not in SCORES:
-        raise ValidationError("score must be a whole number from 1 (very dissatisfied) to 5 (very satisfied)")
+        raise ValidationError("score must be a whole number from 1 (very dissatisfied) to 5 (very satisfied)",
+                              refusal="one_of", field="score")
     comment = (comment or "").strip() or None
     if comment and len(comment) > MAX_COMMENT:
-        raise ValidationError(f"the comment is longer than {MAX_COMMENT} characters")
+        raise ValidationError(f"the comment is longer than {MAX_COMMENT} characters", refusal="too_long",
+                              field="comment", limit=MAX_COMMENT)
     if score <= BAD and not comment:
-        raise ValidationError("a bad rating needs a comment saying what went wrong, so it can be followed up")
+        raise ValidationError("a bad rating needs a comment saying what went wrong, so it can be followed up",
+                              refusal="required", field="comment")
     existing = ctx.session.scalars(select(CaseRating).where(CaseRating.case_id == case.id).with_for_update()).first()
     if existing is not None:
         raise InvalidState(f"case {case.number} was already rated on {existing.rated_at.date().isoformat()}",
-                           case=case.id)
+                           case=case.id, refusal="already_rated")
     rating = CaseRating(case_id=case.id, score=score, comment=comment, rated_by=ctx.actor.id, rated_at=ctx.now)
     ctx.session.add(rating)
     if score <= BAD:  # 差评: the responsible department's rectification (整改), on the case clock's calendar
