@@ -475,7 +475,23 @@ def _open_task(ctx: Ctx, instance: ProcessInstance, task) -> str:
     candidates += [{"task_id": row_id, "kind": "group", "value": group} for group in groups]
     if candidates:
         conn.execute(_ROW_STATEMENTS["insert_candidates"], candidates)
+    _tell_new_task(ctx, instance, row_id, meta.get("name") or getattr(task.task_spec, "bpmn_name", None)
+                   or task.task_spec.bpmn_id, list(dict.fromkeys(assignees[:1] + users)))
     return row_id
+
+
+def _tell_new_task(ctx: Ctx, instance: ProcessInstance, row_id: str, name: str, people: list[str]) -> None:
+    """A step put in someone's own hands (assignee or named candidate) is a notice to them (站内消息); a step
+    for a group waits in the group's inbox, counted there, without a message to every member."""
+    if not people:
+        return
+    from .notify import notify_user
+
+    where = f"（办件 {instance.business_key}）" if instance.business_key else ""
+    for person in people:
+        if person != ctx.actor.id:
+            notify_user(ctx, person, f"新待办：{name}", f"“{name}”{where}已到您的待办，请及时办理。",
+                        {"kind": "new_task", "task": row_id}, instance_id=instance.id, channels=("in_app",))
 
 
 _ROW_STATEMENTS = {
