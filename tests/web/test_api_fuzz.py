@@ -63,6 +63,7 @@ APP = _fuzz_app()
 TOKENS = {user: APP.extensions["yimen"].create_token(user, "fuzz")["token"] for user in ("admin", "zhang")}
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", APP)
 REAL = _real_ids()
+FILE_TYPES = {"csv": "text/csv", "pdf": "application/pdf", "png": "image/png", "svg": "image/svg+xml"}
 
 
 @pytest.mark.parametrize("user", sorted(TOKENS))
@@ -76,6 +77,8 @@ def test_no_input_causes_a_server_error(case, user):
     response = case.call(headers={"Authorization": f"Bearer {TOKENS[user]}"})
     assert response.status_code < 500, (case.method, case.path, response.text[:500])
     if response.content:  # OPTIONS answers carry no body
-        # a CSV export answers CSV; every refusal and every other answer is JSON
-        expected = "csv" if case.path.endswith(".csv") and response.status_code == 200 else "json"
+        # a file (a CSV export, a decision's PDF, a QR image) answers its own type; every refusal and every other
+        # answer is JSON
+        suffix = case.path.rsplit(".", 1)[-1] if "." in case.path.rsplit("/", 1)[-1] else None
+        expected = FILE_TYPES.get(suffix, "json") if response.status_code == 200 else "json"
         assert expected in str(response.headers.get("content-type")), response.headers
