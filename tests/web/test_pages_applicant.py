@@ -21,7 +21,7 @@ def test_correction_notice_and_resubmission(app):
     y = app.extensions["yimen"]
     applicant = signed_in(app, "zhang")
     case_id = _apply(app, applicant)
-    licence = next(m for m in y.case(case_id)["materials"] if "licence" in m["name"])
+    licence = next(m for m in y.case(case_id)["materials"] if "营业执照" in m["name"])
     y.request_correction(case_id, [{"problem": "营业执照已过期", "material": licence["name"]},
                                    {"problem": "申请书缺少签名"}], user="wang")
     page = applicant.get(f"/cases/{case_id}").data.decode()
@@ -29,7 +29,7 @@ def test_correction_notice_and_resubmission(app):
     assert 'id="resubmit"' in page
     assert 'id="resubmit"' not in signed_in(app, "wang").get(f"/cases/{case_id}").data.decode()  # staff do not
     empty = _upload(applicant, f"/cases/{case_id}/resubmit", {}, f"/cases/{case_id}")
-    assert "invalid_input" in applicant.get(empty.headers["Location"]).data.decode()
+    assert 'class="flash error"' in applicant.get(empty.headers["Location"]).data.decode()
     assert y.case(case_id)["status"] == "correction_requested"
     done = _upload(applicant, f"/cases/{case_id}/resubmit", {f"material_{licence['id']}": ("new.pdf", b"%PDF-new")},
                    f"/cases/{case_id}", note="换了新执照")
@@ -90,12 +90,12 @@ def test_refusal_notice_and_rating(app):
     assert 'id="rate"' in page
     token = csrf(applicant.get(f"/cases/{case_id}").data)
     bad = applicant.post(f"/cases/{case_id}/rate", data={"score": "1", "csrf_token": token})
-    assert "invalid_input" in applicant.get(bad.headers["Location"]).data.decode()  # a bad score needs a comment
+    assert 'class="flash error"' in applicant.get(bad.headers["Location"]).data.decode()  # a bad score needs a comment
     assert y.case(case_id)["rating"] is None
     applicant.post(f"/cases/{case_id}/rate", data={"score": "4", "comment": "说明清楚", "csrf_token": token})
     assert y.case(case_id)["rating"]["score"] == 4
     again = applicant.post(f"/cases/{case_id}/rate", data={"score": "5", "csrf_token": token})
-    assert "invalid_state" in applicant.get(again.headers["Location"]).data.decode()
+    assert 'class="flash error"' in applicant.get(again.headers["Location"]).data.decode()
     assert "★★★★☆" in applicant.get(f"/cases/{case_id}").data.decode()
 
 
@@ -173,7 +173,7 @@ def test_resubmission_needs_csrf_and_the_applicant(app):
     window = signed_in(app, "wang")  # staff see the case but do not answer for the applicant
     refused = _upload(window, f"/cases/{case_id}/resubmit", {f"material_{material['id']}": ("w.pdf", b"%PDF-w")},
                       f"/cases/{case_id}")
-    assert "permission_denied" in window.get(refused.headers["Location"]).data.decode()
+    assert 'class="flash error"' in window.get(refused.headers["Location"]).data.decode()
     case = y.case(case_id)
     assert case["status"] == "correction_requested" and case["materials"][0]["filename"] == material["filename"]
     _upload(applicant, f"/cases/{case_id}/resubmit", {}, f"/cases/{case_id}", note="已签名")  # a note alone is enough
@@ -202,7 +202,7 @@ def test_supplements_need_csrf_files_and_the_applicant(app):
     assert _upload(_another_applicant(app), f"/cases/{case_id}/supplement", field, "/my").status_code == 404
     window = signed_in(app, "wang")
     refused = _upload(window, f"/cases/{case_id}/supplement", field, f"/cases/{case_id}")
-    assert "permission_denied" in window.get(refused.headers["Location"]).data.decode()
+    assert 'class="flash error"' in window.get(refused.headers["Location"]).data.decode()
     assert [m["status"] for m in y.case(case_id)["materials"] if m["id"] == missing["id"]] == ["missing"]
     _upload(applicant, f"/cases/{case_id}/supplement", field, f"/cases/{case_id}")
     assert [m["filename"] for m in y.case(case_id)["materials"] if m["id"] == missing["id"]] == ["rules.pdf"]
@@ -215,19 +215,19 @@ def test_ratings_need_csrf_a_whole_score_and_the_applicant(app):
     case_id = _apply(app, applicant)
     token = csrf(applicant.get(f"/cases/{case_id}").data)
     early = applicant.post(f"/cases/{case_id}/rate", data={"score": "5", "csrf_token": token})
-    assert "invalid_state" in applicant.get(early.headers["Location"]).data.decode()  # not ended yet
+    assert 'class="flash error"' in applicant.get(early.headers["Location"]).data.decode()  # not ended yet
     y.not_accept(case_id, "材料不属实", user="wang")
     assert applicant.post(f"/cases/{case_id}/rate", data={"score": "5"}).status_code == 400  # no CSRF token
     for score in ("great", "9", ""):
         bad = applicant.post(f"/cases/{case_id}/rate", data={"score": score, "csrf_token": token})
-        assert "invalid_input" in applicant.get(bad.headers["Location"]).data.decode()
+        assert 'class="flash error"' in applicant.get(bad.headers["Location"]).data.decode()
     other = _another_applicant(app)
     assert other.post(f"/cases/{case_id}/rate", data={"score": "5", "csrf_token": csrf(other.get("/my").data)}
                       ).status_code == 404  # someone else's case
     window = signed_in(app, "wang")
     refused = window.post(f"/cases/{case_id}/rate", data={"score": "1", "comment": "差",
                                                            "csrf_token": csrf(window.get(f"/cases/{case_id}").data)})
-    assert "permission_denied" in window.get(refused.headers["Location"]).data.decode()
+    assert 'class="flash error"' in window.get(refused.headers["Location"]).data.decode()
     assert y.case(case_id)["rating"] is None
     applicant.post(f"/cases/{case_id}/rate", data={"score": "2", "comment": "等了很久", "csrf_token": token})
     assert y.case(case_id)["rating"] == {**y.case(case_id)["rating"], "score": 2, "comment": "等了很久", "by": "zhang"}
