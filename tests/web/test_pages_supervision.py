@@ -41,7 +41,7 @@ def test_a_department_appeals_a_card_and_the_supervisor_decides(app):
     assert f"decide-{card['id']}" in supervisor.get("/supervision/cards?status=appealed").data.decode()
     empty = post(supervisor, f"/supervision/cards/{card['id']}/decide", {"granted": "yes", "note": ""},
                  "/supervision/cards")
-    assert "invalid_input" in supervisor.get(empty.headers["Location"]).data.decode()
+    assert 'class="flash error"' in supervisor.get(empty.headers["Location"]).data.decode()
     post(supervisor, f"/supervision/cards/{card['id']}/decide", {"granted": "yes", "note": "属实"}, "/supervision/cards")
     assert [c["status"] for c in y.cards(case_id=case_id)["items"] if c["id"] == card["id"]] == ["withdrawn"]
 
@@ -62,7 +62,7 @@ def test_orders_from_issue_to_close(app):
     supervisor = signed_in(app, "sun")
     bad = post(supervisor, "/supervision/orders", {"content": "请说明", "deadline_days": "soon", "department": "SJ"},
                "/supervision/orders")
-    assert "invalid_input" in supervisor.get(bad.headers["Location"]).data.decode()
+    assert 'class="flash error"' in supervisor.get(bad.headers["Location"]).data.decode()
     assert y.orders()["total"] == 0
     post(supervisor, "/supervision/orders", {"content": "请说明超期原因", "deadline_days": "3", "department": "SJ"},
          "/supervision/orders")
@@ -84,7 +84,7 @@ def test_incidents_audit_trail_and_roles(app):
     supervisor = signed_in(app, "sun")
     assert supervisor.get("/supervision/incidents").status_code == 200
     missing = post(supervisor, "/supervision/incidents/999999/retry", {}, "/supervision/incidents")
-    assert "not_found" in supervisor.get(missing.headers["Location"]).data.decode()
+    assert 'class="flash error"' in supervisor.get(missing.headers["Location"]).data.decode()
     assert signed_in(app, "li").get("/supervision/incidents").status_code == 403
     case_id = _apply(app, signed_in(app, "zhang"))
     y.accept(case_id, "材料齐全", user="wang")
@@ -140,7 +140,7 @@ def test_a_held_card_is_withdrawn_and_a_card_without_a_choice_is_refused(app):
     supervisor = signed_in(app, "sun")
     assert "待确认".encode() in supervisor.get("/supervision/cards?status=pending").data  # held for confirmation
     unclear = post(supervisor, f"/supervision/cards/{card['id']}/confirm", {"note": "?"}, "/supervision/cards")
-    assert "invalid_input" in supervisor.get(unclear.headers["Location"]).data.decode()
+    assert 'class="flash error"' in supervisor.get(unclear.headers["Location"]).data.decode()
     assert _status(y, case_id, card["id"]) == "pending"
     assert post(signed_in(app, "li"), f"/supervision/cards/{card['id']}/confirm", {"confirm": "no"},
                 "/supervision/cards").status_code == 302
@@ -163,7 +163,7 @@ def test_a_card_is_appealed_from_the_case_page(app):
     blank = post(reviewer, f"/supervision/cards/{card['id']}/appeal", {"reason": "  ", "case": case_id},
                  f"/cases/{case_id}")
     assert blank.headers["Location"].endswith(f"/cases/{case_id}")
-    assert "invalid_input" in reviewer.get(blank.headers["Location"]).data.decode()
+    assert 'class="flash error"' in reviewer.get(blank.headers["Location"]).data.decode()
     assert _status(y, case_id, card["id"]) == "issued"
     assert post(signed_in(app, "zhang"), f"/supervision/cards/{card['id']}/appeal", {"reason": "x"},
                 "/my").status_code == 403
@@ -188,7 +188,7 @@ def test_orders_need_csrf_an_addressee_and_the_right_department(app):
     assert supervisor.post("/supervision/orders", data={"content": "x", "deadline_days": "1",
                                                         "department": "SJ"}).status_code == 400
     nobody = post(supervisor, "/supervision/orders", {"content": "请说明", "deadline_days": "2"}, "/supervision/orders")
-    assert "invalid_input" in supervisor.get(nobody.headers["Location"]).data.decode()
+    assert 'class="flash error"' in supervisor.get(nobody.headers["Location"]).data.decode()
     assert y.orders()["total"] == 0
     case_id = _apply(app, signed_in(app, "zhang"))
     assert f'name="case" inputmode="numeric" value="{case_id}"' in supervisor.get(
@@ -205,7 +205,7 @@ def test_orders_need_csrf_an_addressee_and_the_right_department(app):
     assert "请当日受理" in window.get("/supervision/orders").data.decode()
     assert window.post(f"/supervision/orders/{order['id']}/answer", data={"reply": "已受理"}).status_code == 400
     empty = post(window, f"/supervision/orders/{order['id']}/answer", {"reply": ""}, "/supervision/orders")
-    assert "invalid_input" in window.get(empty.headers["Location"]).data.decode()
+    assert 'class="flash error"' in window.get(empty.headers["Location"]).data.decode()
     post(window, f"/supervision/orders/{order['id']}/answer", {"reply": "已受理"}, "/supervision/orders")
     assert (y.orders()["items"][0]["status"], y.orders()["items"][0]["reply"]) == ("answered", "已受理")
     assert signed_in(app, "zhang").get("/supervision/orders").status_code == 403
