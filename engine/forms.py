@@ -81,6 +81,7 @@ def coerce(fields: list[dict[str, Any]], raw: dict[str, Any]) -> dict[str, Any]:
     """Typed data from submitted text; every problem is listed, by field."""
     data: dict[str, Any] = {}
     problems: list[str] = []
+    wrong: list[dict[str, str]] = []  # the same problems, by field, for a translated sentence
     for f in fields:
         value = raw.get(f["id"])
         text = value.strip() if isinstance(value, str) else value
@@ -90,13 +91,15 @@ def coerce(fields: list[dict[str, Any]], raw: dict[str, Any]) -> dict[str, Any]:
         if text in (None, ""):
             if f["required"]:
                 problems.append(f"'{f['label']}' is required")
+                wrong.append({"label": str(f["label"]), "problem": "required"})
             continue
         try:
             data[f["id"]] = _typed(f, text)
         except (TypeError, ValueError):
             problems.append(f"'{f['label']}': '{text}' is not a valid {f['type']}")
+            wrong.append({"label": str(f["label"]), "problem": str(f["type"])})
     if problems:
-        raise ValidationError("; ".join(problems), problems=problems)
+        raise ValidationError("; ".join(problems), problems=problems, refusal="form_fields", fields=wrong)
     return data
 
 

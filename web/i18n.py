@@ -126,6 +126,8 @@ REFUSAL_TEXTS = {
     "invalid_state:not_rated_yet": "The case can be rated once it has ended.",
     "invalid_state:not_passed": "The case has not passed that step: it can only be returned to an earlier step it "
                                 "went through.",
+    "invalid_input:form_fields": "The step's form was not saved, and nothing was changed: %(problems)s. Correct "
+                                 "these fields and submit again.",
     "conflict": "Someone else changed this at the same moment, so nothing of yours was saved. Reload the page and "
                 "try again.",
     "database_busy": "The system is busy right now: nothing was changed. Please try again in a moment.",
@@ -158,6 +160,23 @@ THINGS = {  # details['what'] -> what was not found
 }
 
 
+FORM_PROBLEMS = {  # details['fields'][i]['problem'] -> what is wrong with a step form's field
+    "required": "“%(label)s” must be filled in", "long": "“%(label)s” must be a whole number",
+    "double": "“%(label)s” must be a number", "date": "“%(label)s” must be a date (year-month-day)",
+    "enum": "“%(label)s” must be one of the offered choices", "boolean": "“%(label)s” must be yes or no",
+    "string": "“%(label)s” is not valid",
+}
+
+
+def _form_problems(fields) -> str:
+    """The fields of a step form that were refused, each with its problem, in the current language."""
+    if not isinstance(fields, list):
+        return ""
+    told = [gettext(FORM_PROBLEMS.get(str(f.get("problem")), FORM_PROBLEMS["string"]), label=str(f.get("label", "")))
+            for f in fields if isinstance(f, dict)]
+    return gettext("; ").join(told)
+
+
 def refusal_message(code: str, details: dict | None = None, material_names=None, reason: str | None = None) -> str:
     """The sentence telling an engine refusal (``code`` and its ``details``) in the current language.
 
@@ -182,6 +201,7 @@ def refusal_message(code: str, details: dict | None = None, material_names=None,
         "status": gettext(str(details.get("status") or "")) if details.get("status") else "",
         "limit": details.get("limit", ""), "year": details.get("year", ""), "file": details.get("file", ""),
         "count": len(details.get("problems") or []) or 1,
+        "problems": _form_problems(details.get("fields")),
     }
     return gettext(text, **values)
 
