@@ -116,3 +116,21 @@ def departments(yimen):
     for dept_id, name, name_en, level, parent in DEPARTMENTS:
         yimen.save_department(dept_id, name, level, parent, name_en=name_en)
     return yimen
+
+
+@pytest.fixture
+def register():
+    """Register test handlers (the ``handlers`` registry) by name; all are removed after the test."""
+    import handlers as registry
+
+    names: list[str] = []
+
+    def add(name, fn):
+        registry.register(name, fn)
+        names.append(name)
+
+    try:
+        yield add
+    finally:
+        for name in names:
+            registry.unregister(name)

@@ -25,22 +25,6 @@ def pinned_clock(monkeypatch):
     return T0
 
 
-@pytest.fixture
-def register():
-    """Register test handlers by name; all are removed after the test."""
-    names: list[str] = []
-
-    def add(name, fn):
-        handlers.register(name, fn)
-        names.append(name)
-
-    try:
-        yield add
-    finally:
-        for name in names:
-            handlers.unregister(name)
-
-
 def deploy(yimen, *names: str) -> dict:
     return yimen.deploy([read(f"dialects/features/{name}.bpmn") for name in names])
 

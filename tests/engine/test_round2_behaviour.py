@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-import handlers
 from engine.runtime import WorkflowError
 from tests.engine.round2 import DIALECTS, complete, diagram, elements, open_elements, status
 
@@ -22,21 +21,6 @@ def pinned_clock(monkeypatch):
     monkeypatch.setenv("YIMEN_NOW", T0.isoformat())
     monkeypatch.setenv("YIMEN_HANDLER_ATTEMPTS", "1")
     return T0
-
-
-@pytest.fixture
-def register():
-    names: list[str] = []
-
-    def add(name, fn):
-        handlers.register(name, fn)
-        names.append(name)
-
-    try:
-        yield add
-    finally:
-        for name in names:
-            handlers.unregister(name)
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
