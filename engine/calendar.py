@@ -258,9 +258,9 @@ def parse_file(text: str, fmt: str) -> list[tuple[date, str, str | None]]:
         except ValueError:
             problems.append(f"{where} {number}: '{entry.get('date')}' is not a date (YYYY-MM-DD)")
             continue
-        kind = entry.get("kind")
-        if kind not in DayKind.ALL:
-            problems.append(f"{where} {number}: kind '{kind}' is not one of {', '.join(DayKind.ALL)}")
+        kind = DayKind.WORDS.get(str(entry.get("kind") or "").strip().lower())
+        if kind is None:
+            problems.append(f"{where} {number}: kind '{entry.get('kind')}' is not one of {', '.join(DayKind.ALL)}")
             continue
         if day in seen:
             problems.append(f"{where} {number}: {day} is listed twice")

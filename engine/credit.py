@@ -30,6 +30,17 @@ KINDS = {"false_commitment": "虚假承诺", "supervision_finding": "监管发�
 ENTRY_LEVELS = (CreditLevel.GOOD, CreditLevel.BAD, CreditLevel.BLACKLIST)
 MAX_IMPORT_ROWS = 10_000
 CSV_COLUMNS = ("id_no", "name", "subject_kind", "level", "reason", "source", "date", "expires")
+# A credit list's header may name each column by its code or by the Chinese heading of the national credit
+# platform's lists; level and subject kind may be written in Chinese too.
+CSV_HEADINGS = {"id_no": ("证件号码", "统一社会信用代码", "身份证号码"), "name": ("名称", "姓名", "主体名称"),
+                "subject_kind": ("主体类型",), "level": ("信用等级",), "reason": ("原因", "认定原因"),
+                "source": ("来源", "认定机关"), "date": ("认定日期", "日期"), "expires": ("到期日", "有效期至")}
+_HEADING_CODES = {h: code for code, words in CSV_HEADINGS.items() for h in (code, *words)}
+LEVEL_WORDS = {CreditLevel.GOOD: CreditLevel.GOOD, CreditLevel.BAD: CreditLevel.BAD,
+               CreditLevel.BLACKLIST: CreditLevel.BLACKLIST, "守信": CreditLevel.GOOD, "失信": CreditLevel.BAD,
+               "严重失信": CreditLevel.BLACKLIST, "失信联合惩戒": CreditLevel.BLACKLIST}
+SUBJECT_WORDS = {"person": "person", "organisation": "organisation", "自然人": "person", "个人": "person",
+                 "法人": "organisation", "法人或其他组织": "organisation", "组织": "organisation"}
 
 
 def today(ctx) -> date:
@@ -165,7 +176,8 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
     if not isinstance(text, str) or not text.strip():
         raise ValidationError("the credit list is empty")
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in reader.fieldnames or []]
+    reader.fieldnames = [_HEADING_CODES.get(h.strip(), h.strip()) for h in reader.fieldnames or []]
+    header = list(reader.fieldnames)
     missing = [c for c in ("id_no", "name", "level", "reason") if c not in header]
     if missing:
         raise ValidationError(f"the credit list needs the columns {', '.join(CSV_COLUMNS)}; missing: "
@@ -181,11 +193,12 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
             problems.append(f"line {line}: id_no (ID number or unified social credit code, up to 60) is required")
         if not r.get("name") or len(r["name"]) > 200:
             problems.append(f"line {line}: name (up to 200 characters) is required")
+        r["level"] = LEVEL_WORDS.get(r.get("level", ""), r.get("level"))
         if r.get("level") not in ENTRY_LEVELS:
             problems.append(f"line {line}: level must be one of {', '.join(ENTRY_LEVELS)}")
         if not r.get("reason"):
             problems.append(f"line {line}: reason is required")
-        kind = r.get("subject_kind") or ("organisation" if len(r.get("id_no", "")) == 18 and
+        kind = SUBJECT_WORDS.get(r.get("subject_kind", ""), r.get("subject_kind")) or ("organisation" if len(r.get("id_no", "")) == 18 and
                                          not r.get("id_no", "")[:17].isdigit() else "person")
         if kind not in ("person", "organisation"):
             problems.append(f"line {line}: subject_kind is person or organisation")

@@ -19,6 +19,10 @@ class DayKind:
     WORKDAY = "workday"        # 调休 (a weekend day worked)
     NORMAL = "normal"          # as the week says; kept to record an explicit override
     ALL = (HOLIDAY, WORKDAY, NORMAL)
+    # The words a calendar file may use for each kind: the codes, or the Chinese words the State Council's
+    # schedule and office spreadsheets use (休 / 班).
+    WORDS = {HOLIDAY: HOLIDAY, WORKDAY: WORKDAY, NORMAL: NORMAL, "休": HOLIDAY, "放假": HOLIDAY, "休息": HOLIDAY,
+             "班": WORKDAY, "上班": WORKDAY, "调休上班": WORKDAY, "补班": WORKDAY, "正常": NORMAL, "平日": NORMAL}
 
 
 class CalendarDay(Base):

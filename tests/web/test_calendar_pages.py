@@ -211,6 +211,19 @@ def test_a_gb18030_csv_from_a_spreadsheet_is_read(app):
     assert app.extensions["yimen"].calendar(2027) == [{"date": "2027-02-08", "kind": "holiday", "name": "春节"}]
 
 
+def test_the_chinese_page_writes_kinds_as_休_and_班_and_a_file_in_those_words_is_read(app):
+    admin = signed_in(app, "admin")
+    page = admin.get("/calendar").data.decode()
+    assert "<code>休</code>" in page and "<code>班</code>" in page and "<code>holiday</code>" not in page
+    content = "日期,类型,名称\n2027-02-08,休,春节\n2027-02-07,班,春节调休\n".encode("gb18030")
+    assert "已导入 2027 年" in flashes(admin, upload(admin, content, "假日.csv"))
+    assert app.extensions["yimen"].calendar(2027) == [
+        {"date": "2027-02-07", "kind": "workday", "name": "春节调休"},
+        {"date": "2027-02-08", "kind": "holiday", "name": "春节"}]
+    told = flashes(admin, upload(admin, "2027-02-09,歇,x\n".encode(), "x.csv"))
+    assert "日历文件有误" in told and "歇" in told
+
+
 # --- API -----------------------------------------------------------------------------------
 
 def api(app, user):

@@ -83,6 +83,26 @@ def test_credit_import_and_lookup_pages(app):
     assert signed_in(app, "zhang").get("/credit").status_code == 403
 
 
+def test_the_chinese_credit_page_names_chinese_headings_and_a_list_in_them_is_read(app):
+    admin = signed_in(app, "admin")
+    page = admin.get("/credit").get_data(as_text=True)
+    (hint,) = re.findall(r'<p class="hint">(CSV 文件.*?)</p>', page)
+    assert "证件号码" in hint and "严重失信" in hint and "id_no" not in hint and "blacklist" not in hint
+    listed = (f"证件号码,名称,主体类型,信用等级,原因,来源\n{ID_NO},张三,自然人,严重失信,拒不履行判决,法院名单\n"
+              "91330100MA2XXXXX0Q,某公司,法人,失信,欠缴税款,税务名单\n").encode()
+    answer = admin.post("/credit/import", data={"csrf_token": csrf(page.encode()), "name": "名单",
+                                                "file": (io.BytesIO(listed), "名单.csv")},
+                        content_type="multipart/form-data", follow_redirects=True)
+    assert "信用名单已导入" in answer.get_data(as_text=True)
+    y = app.extensions["yimen"]
+    assert y.credit_profile(ID_NO)["level"] == "blacklist"
+    assert y.credit_profile("91330100MA2XXXXX0Q")["level"] == "bad"
+    wrong = (f"证件号码,名称,信用等级,原因\n{ID_NO},张三,很差,x\n").encode()
+    refused = admin.post("/credit/import", data={"csrf_token": csrf(page.encode()), "file": (io.BytesIO(wrong), "x.csv")},
+                         content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    assert "信用名单未导入" in refused
+
+
 def test_the_linkage_list_is_public_and_the_window_sees_the_credit_check_on_the_case(app):
     public = app.test_client().get("/linkage").get_data(as_text=True)
     assert "审管联动事项清单" in public and "市市场监管综合执法支队" in public

@@ -79,8 +79,9 @@ def _problem_text(problem: str) -> str:
         return gettext("%(place)s: “%(value)s” is not a date (write it as 2027-02-05)", place=place,
                        value=m.group(1))
     if m := _BAD_KIND.match(what):
-        return gettext("%(place)s: the kind “%(value)s” is unknown (write holiday, workday or normal)", place=place,
-                       value=m.group(1))
+        words = _labels()["kind_words"]
+        return gettext("%(place)s: the kind “%(value)s” is unknown (write %(holiday)s, %(workday)s or %(normal)s)",
+                       place=place, value=m.group(1), **words)
     if m := _TWICE.match(what):
         return gettext("%(place)s: %(day)s is listed twice", place=place, day=m.group(1))
     return f"{place}: {what}"
@@ -171,8 +172,14 @@ def _user_names(overview: list[dict]) -> dict[str, str]:
     return names
 
 
+# How a calendar file writes each kind, in the words of the page's language (the engine accepts both)
+KIND_WORDS = {"zh": {"holiday": "休", "workday": "班", "normal": "正常"},
+              "en": {"holiday": "holiday", "workday": "workday", "normal": "normal"}}
+
+
 def _labels() -> dict:
-    return {"kinds": KIND_LABELS, "marks": KIND_MARKS, "statuses": STATUS_LABELS, "source_label": source_label}
+    return {"kinds": KIND_LABELS, "marks": KIND_MARKS, "statuses": STATUS_LABELS, "source_label": source_label,
+            "kind_words": KIND_WORDS["zh" if language() == "zh" else "en"]}
 
 
 @bp.get("/calendar")

@@ -21,6 +21,7 @@ from engine.errors import EngineError, NotFound
 
 from ..app import yimen
 from ..auth import current_user, has_role, roles_required
+from ..i18n import language
 from . import bp, refusal_text
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -96,7 +97,19 @@ def credit_page():
     id_no = (request.args.get("id_no") or "").strip()
     profile = y.credit_profile(id_no) if id_no else None
     return render_template("credit.html", profile=profile, id_no=id_no, entries=y.credit_entries(limit=100)["items"],
-                           settings=y.reform_settings(), items=y.items())
+                           settings=y.reform_settings(), items=y.items(), file_words=_credit_file_words())
+
+
+def _credit_file_words() -> dict[str, str]:
+    """How a credit list's columns, levels and subject kinds are written, in the words of the page's language
+    (``engine.credit`` accepts the codes and the Chinese headings alike)."""
+    from engine.credit import CSV_COLUMNS, CSV_HEADINGS
+
+    sep = gettext(", ")
+    if language() == "zh":
+        return {"columns": sep.join(CSV_HEADINGS[c][0] for c in CSV_COLUMNS), "levels": "守信 / 失信 / 严重失信",
+                "kinds": "自然人 / 法人"}
+    return {"columns": sep.join(CSV_COLUMNS), "levels": "good / bad / blacklist", "kinds": "person / organisation"}
 
 
 @bp.post("/credit/import")
