@@ -61,7 +61,7 @@ from bench.pgdb import drop_database, fresh_database  # noqa: E402
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ITEM = "330100-XK-001"
-MATERIALS = ["食品经营许可申请书 Application form", "营业执照 Business licence", "食品安全管理制度 Food safety rules"]
+MATERIALS = ["食品经营许可申请书", "营业执照", "食品安全管理制度"]  # the item's material names, as the API takes them
 PEOPLE = ("zhang", "wang", "li", "zhao")
 VERBS = ("apply", "accept", "inbox", "complete", "decide")
 MOVES = ("accept", "complete", "decide")

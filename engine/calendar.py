@@ -22,16 +22,19 @@ import csv
 import functools
 import io
 import json
+import secrets
+import threading
+from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from .errors import CalendarMissing, ValidationError
-from .models.calendar import CalendarDay, CalendarYear, DayKind
+from .models.calendar import CalendarDay, CalendarStamp, CalendarYear, DayKind
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 NAME_LIMIT = 100  # characters of a day's name (calendar_day.name)
@@ -176,12 +179,52 @@ def _local_date(value: date | datetime) -> date:
     return value
 
 
-def load(session) -> WorkingCalendar:
-    """The calendar as entered in the database (two small tables, read once per command)."""
+_CHANGED = "yimen_calendar_changed"  # session.info key: this session changed the calendar (read it afresh)
+_KEPT = 8  # calendars kept per process, by stamp (one per database it works on, a few changes back)
+_kept: OrderedDict[str, WorkingCalendar] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _read(session) -> WorkingCalendar:
     years = frozenset(session.scalars(select(CalendarYear.year)))
     rows = list(session.execute(select(CalendarDay.day, CalendarDay.kind, CalendarDay.name)))
     exceptions = {day: kind for day, kind, _ in rows if kind != DayKind.NORMAL}
     return WorkingCalendar(years, exceptions, names={day: name for day, _, name in rows})
+
+
+def load(session) -> WorkingCalendar:
+    """The calendar as entered in the database, read once per command.
+
+    Each process keeps the calendars it read under the database's calendar stamp (``calendar_stamp``, a
+    new random value with every change): a command reads that one row and reads both tables only when
+    the stamp is new to this process, so a change made by any process (or worker) counts from the next
+    command on. A session that changed the calendar itself reads it afresh and keeps nothing: what it
+    wrote is not committed yet.
+    """
+    if session.info.get(_CHANGED):
+        return _read(session)
+    stamp = session.scalar(select(CalendarStamp.stamp).where(CalendarStamp.id == 1))
+    if stamp is None:  # no stamp row (a database emptied by hand): nothing to key the copy on
+        return _read(session)
+    with _kept_lock:
+        cal = _kept.get(stamp)
+        if cal is not None:
+            _kept.move_to_end(stamp)
+            return cal
+    cal = _read(session)
+    with _kept_lock:
+        _kept[stamp] = cal
+        while len(_kept) > _KEPT:
+            _kept.popitem(last=False)
+    return cal
+
+
+def changed(session) -> None:
+    """Record in the transaction that the calendar changes: a new stamp, which every process will see."""
+    session.info[_CHANGED] = True
+    stamp = secrets.token_hex(16)
+    if not session.execute(update(CalendarStamp).where(CalendarStamp.id == 1).values(stamp=stamp)).rowcount:
+        session.add(CalendarStamp(id=1, stamp=stamp))
 
 
 def official_years(session) -> frozenset[int]:
@@ -280,6 +323,7 @@ def parse_file(text: str, fmt: str) -> list[tuple[date, str, str | None]]:
 def store_years(session, rows: list[tuple[date, str, str | None]], years: Iterable[int], source: str,
                 now: datetime, actor: str) -> None:
     """Replace the given years' days with ``rows`` and mark the years entered."""
+    changed(session)
     years = sorted(set(years))
     for year in years:
         session.execute(delete(CalendarDay).where(CalendarDay.day >= date(year, 1, 1),

@@ -142,15 +142,18 @@ def new_watch(**fields) -> DeadlineWatch:
     return DeadlineWatch(**{**defaults, **fields})
 
 
-def follow(ctx, case: ApprovalCase) -> None:
-    """Open, pause, resume, move or stop the case's watches to match its status and open steps."""
+def follow(ctx, case: ApprovalCase, open_steps: list[HumanTask] | None = None) -> None:
+    """Open, pause, resume, move or stop the case's watches to match its status and open steps.
+
+    ``open_steps``: the instance's open step rows when the caller has just read them (else read here).
+    """
     watches = list(ctx.session.scalars(select(DeadlineWatch).where(DeadlineWatch.case_id == case.id)))
     by_kind: dict[str, list[DeadlineWatch]] = {}
     for w in watches:
         by_kind.setdefault(w.kind, []).append(w)
     _follow_acceptance(ctx, case, by_kind.get(WatchKind.ACCEPTANCE, []))
     _follow_case(ctx, case, by_kind.get(WatchKind.CASE, []))
-    _follow_steps(ctx, case, by_kind.get(WatchKind.STEP, []))
+    _follow_steps(ctx, case, by_kind.get(WatchKind.STEP, []), open_steps)
     _follow_supplement(ctx, case, by_kind.get(WatchKind.SUPPLEMENT, []))
 
 
@@ -232,9 +235,11 @@ def _follow_case(ctx, case, watches) -> None:
             resume(ctx, watch)
 
 
-def _follow_steps(ctx, case, watches) -> None:
-    open_rows = {r.id: r for r in ctx.session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == case.instance_id, HumanTask.status == TaskStatus.OPEN))}
+def _follow_steps(ctx, case, watches, open_steps=None) -> None:
+    if open_steps is None:
+        open_steps = ctx.session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == case.instance_id, HumanTask.status == TaskStatus.OPEN))
+    open_rows = {r.id: r for r in open_steps}
     known = {w.task_id: w for w in watches}
     paused_reason = PAUSING.get(case.status)
     for watch in watches:

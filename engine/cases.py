@@ -286,7 +286,7 @@ def follow_process(ctx, running) -> None:
     if case is None or case.status in (CaseStatus.WITHDRAWN, CaseStatus.TERMINATED):
         return
     meta = running.definition.meta
-    status = None
+    status, open_steps = None, None
     if instance.status == "completed":
         last = instance.completed_elements[-1] if instance.completed_elements else None
         props = (meta.get(last) or {}).get("properties") or {}
@@ -304,10 +304,10 @@ def follow_process(ctx, running) -> None:
                                          case_id=case.id, note=data.get("verification_note"), at=ctx.now))
         case.concluded_at = case.concluded_at or ctx.now
     else:
-        rows = ctx.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                           HumanTask.status == TaskStatus.OPEN)
-                                   .order_by(HumanTask.created_at))
-        for row in rows:
+        open_steps = list(ctx.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                                      HumanTask.status == TaskStatus.OPEN)
+                                              .order_by(HumanTask.created_at)))
+        for row in open_steps:
             status = ((meta.get(row.element_id) or {}).get("properties") or {}).get(STATUS_PROPERTY)
             if status:
                 break
@@ -318,7 +318,7 @@ def follow_process(ctx, running) -> None:
         if status not in CaseStatus.ALL:
             raise ValidationError(f"diagram sets unknown case status '{status}'")
         case.status = status
-    case_clock.follow(ctx, case)
+    case_clock.follow(ctx, case, open_steps)  # the open steps just read: the clock needs them too
 
 
 def case_dict(session, case: ApprovalCase) -> dict[str, Any]:

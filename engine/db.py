@@ -51,8 +51,10 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     else:
         kwargs.setdefault("pool_pre_ping", True)
         if url.startswith("postgresql"):
-            # a row lock held too long is a refusal (database_busy), not a request that hangs
-            kwargs.setdefault("connect_args", {"options": f"-c lock_timeout={_ms('YIMEN_LOCK_TIMEOUT_MS', 10000)}"})
+            # a row lock held too long is a refusal (database_busy), not a request that hangs; no JIT compiling:
+            # it costs a list query with a LIMIT (planned for every row, stopped after a page) 100-200 ms
+            kwargs.setdefault("connect_args", {"options": f"-c lock_timeout={_ms('YIMEN_LOCK_TIMEOUT_MS', 10000)} "
+                                                          "-c jit=off"})
         engine = create_engine(url, **kwargs)
     return engine
 

@@ -32,6 +32,7 @@ from .models.deadlines import Card, DeadlineWatch, WatchKind
 from .models.items import ServiceItem
 
 MAX_LIMIT = 500
+WALK_LIMIT = 1000  # a page without a total is read by walking the open steps in order up to this far
 SCOPES = ("all", "mine", "group")
 CARDS = Card.ORDER
 CASE_STATUSES = CaseStatus.ALL
@@ -102,20 +103,42 @@ def _first_department_groups():
             .subquery("first_department"))
 
 
-def _task_visibility(user: dict[str, Any], joined):
-    """``inbox.can_see_task`` for open tasks: the FROM clause to use and the WHERE clause."""
+def _first_department_group_of(task_id):
+    """Per row (for the rows a bounded page walks): the step's first candidate group that is a department."""
+    return (select(_TC.c.value).join(_D, _D.c.id == _TC.c.value).where(_TC.c.task_id == task_id, _TC.c.kind == "group")
+            .order_by(_TC.c.id).limit(1).scalar_subquery())
+
+
+def _task_visibility(user: dict[str, Any], joined, per_row: bool = False):
+    """``inbox.can_see_task`` for open tasks: the FROM clause to use and the WHERE clause.
+
+    Set-based (the candidate set and each step's first department group built once per query) for a
+    query that reads every visible row, as a total does; ``per_row`` (lookups by the step's id) for a
+    page that walks the open steps in order and stops after one page.
+    """
     if _privileged(user):
         return joined, true()
     roles = set(user.get("roles") or [])
     me, groups = user["id"], sorted(set(user.get("groups") or []))
-    rule = or_(_T.c.assignee == me, and_(_T.c.assignee.is_(None), _T.c.id.in_(_candidate_tasks(me, groups))))
+    if per_row:  # one index lookup per step walked (an EXISTS would be planned as a hash of the whole set)
+        candidate = select(_TC.c.id).where(_TC.c.task_id == _T.c.id, _names(me, groups)).limit(1) \
+            .scalar_subquery().is_not(None)
+    else:
+        candidate = _T.c.id.in_(_candidate_tasks(me, groups))
+    rule = or_(_T.c.assignee == me, and_(_T.c.assignee.is_(None), candidate))
     if "reviewer" in roles and "window" not in roles:
         # A reviewer sees only their department's steps: the first department group, else the case's office.
-        first = _first_department_groups()
-        joined = joined.outerjoin(first, first.c.task_id == _T.c.id)
-        owner = func.coalesce(first.c.department, _C.c.office_code)
+        if per_row:
+            first_department = _first_department_group_of(_T.c.id)
+        else:
+            first = _first_department_groups()
+            joined = joined.outerjoin(first, first.c.task_id == _T.c.id)
+            first_department = first.c.department
         department = user.get("department")
-        rule = and_(rule, owner.is_(None) if department is None else or_(owner.is_(None), owner == department))
+        if department is None:
+            rule = and_(rule, func.coalesce(first_department, _C.c.office_code).is_(None))
+        else:  # no owner, or the reader's department: the owner looked up once per row
+            rule = and_(rule, func.coalesce(first_department, _C.c.office_code, department) == department)
     return joined, rule
 
 
@@ -136,13 +159,19 @@ def _card_joins(joined, dialect: str):
 
 def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = None, status: str | None = None,
           card: str | None = None, due: str | None = None, limit: int = 50, offset: int = 0,
-          counts: bool = False) -> dict[str, Any]:
+          counts: bool = False, total: bool = True) -> dict[str, Any]:
     """One page of the open tasks ``user`` may see and work on, due soonest first (no due date last), then oldest.
 
     Filters: ``scope`` (all, ``mine``: assigned to me, ``group``: unclaimed), ``item`` and ``status`` of the
     case, ``card`` (the worse of the step's and the case's clock), ``due`` (overdue, today, week).
     ``counts=True`` adds what the inbox's links show: all, mine, group and each card, under the item filter
     alone. Each item is ``queries.task_dict`` with ``case``, ``card`` and ``may_claim``.
+
+    ``total=False`` (without ``counts``) answers ``has_more`` instead of ``total``. Then, without a card
+    filter and within the first ``WALK_LIMIT`` steps, the page is read by walking the open steps in order
+    (``ix_human_task_open_due``), checking each one, and stopping after ``offset + limit + 1`` visible
+    steps: its cost follows the page asked for, not the number of steps the reader may see. A card filter
+    (a few steps in many) or a later page is read as with the total, which is then left out.
     """
     _check_page(limit, offset)
     if scope not in SCOPES:
@@ -152,7 +181,8 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
     if due is not None and due not in DUE_FILTERS:
         raise ValidationError(f"due is one of {', '.join(DUE_FILTERS)}")
     dialect, me = _dialect(session), user["id"]
-    joined, rule = _task_visibility(user, _T.outerjoin(_C, _C.c.instance_id == _T.c.instance_id))
+    bounded = not total and not counts and not card and offset + limit <= WALK_LIMIT
+    joined, rule = _task_visibility(user, _T.outerjoin(_C, _C.c.instance_id == _T.c.instance_id), per_row=bounded)
     visible = [_T.c.status == TaskStatus.OPEN, rule]
     if item:
         visible.append(_C.c.item_code == item)
@@ -164,8 +194,8 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
         narrow.append(_T.c.assignee.is_(None))
     if status:
         narrow.append(_C.c.status == status)
-    if card:
-        narrow.append(joined_rank == Card.ORDER.index(card))
+    if card:  # per row for a bounded walk; over the clocks past normal gathered once otherwise
+        narrow.append((_card_rank(dialect, _T.c.id, _C.c.id) if bounded else joined_rank) == Card.ORDER.index(card))
     if due:
         narrow.append(and_(_T.c.due.is_not(None), _T.c.due <= clock.now() + DUE_FILTERS[due]))
     in_view = and_(*narrow) if narrow else true()
@@ -175,7 +205,13 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
 
     # The visible rows once, with the total (and the inbox's counts) as window sums over all of them; the page
     # is the first ``limit`` in order after ``offset``. A page past the end comes back empty: then one count.
-    if counts:
+    if bounded:
+        rows = (select(_T.c.id.label("page_id"), _T.c.due.label("page_due"), _T.c.created_at.label("page_created"))
+                .select_from(joined).where(*visible, *narrow)
+                .order_by(_T.c.due.asc().nulls_last(), _T.c.created_at, _T.c.id).limit(limit + 1).offset(offset)
+                .subquery("visible"))
+        shown = []
+    elif counts:
         sums = [tally(in_view).label("n_total"), func.count().over().label("n_all"),
                 tally(_T.c.assignee == me).label("n_mine"), tally(_T.c.assignee.is_(None)).label("n_group"),
                 *(tally(joined_rank == i).label(f"n_{c}") for i, c in enumerate(Card.ORDER) if i)]
@@ -189,7 +225,8 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
                 .select_from(with_cards if card else joined).where(*visible, *narrow).subquery("visible"))
         shown = []
     order = (rows.c.page_due.asc().nulls_last(), rows.c.page_created, rows.c.page_id)
-    page = select(rows).where(*shown).order_by(*order).limit(limit).offset(offset).subquery("page")
+    page = (select(rows).where(*shown).order_by(*order)
+            .limit(limit + 1 if bounded else limit).offset(0 if bounded else offset).subquery("page"))
     rows_of_page = (_T.join(page, page.c.page_id == _T.c.id).outerjoin(_C, _C.c.instance_id == _T.c.instance_id)
                     .outerjoin(_I, _I.c.code == _C.c.item_code))
     provisional = and_(_T.c.due.is_not(None), not_(exists().where(_Y.c.year == _local_year(dialect, _T.c.due))))
@@ -206,8 +243,14 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
             .select_from(rows_of_page)
             .order_by(page.c.page_due.asc().nulls_last(), page.c.page_created, page.c.page_id))
     found = list(session.execute(stmt))
+    if bounded:
+        more = len(found) > limit  # the walk read one step past the page
+        return {"items": [_task_item(row) for row in found[:limit]], "has_more": more, "limit": limit,
+                "offset": offset}
     if found:
         sums = found[0]._mapping
+    elif not total and not counts:
+        sums = {"n_total": 0}  # past the end: nothing more either way
     elif counts:
         sums = _inbox_tallies(session, with_cards, visible, in_view, joined_rank, me)
     else:
@@ -215,6 +258,8 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
                                           .where(*visible, *narrow))}
     out = {"items": [_task_item(row) for row in found], "total": int(sums["n_total"] or 0), "limit": limit,
            "offset": offset}
+    if not total and not counts:
+        out["has_more"] = out.pop("total") > offset + len(found)
     if counts:
         out["counts"] = {"all": int(sums["n_all"] or 0), "mine": int(sums["n_mine"] or 0),
                          "group": int(sums["n_group"] or 0),

@@ -407,8 +407,8 @@ class Yimen:
         now = clock.now()
 
         def run(s):
-            found, row = identity.token_user(s, token, now)
-            return identity.user_dict(s, found), row.id, identity.needs_touch(row, now)
+            found, row, groups = identity.token_user(s, token, now)
+            return identity.user_dict(s, found, groups), row.id, identity.needs_touch(row, now)
         found, token_id, touch = self._read(run)
         if touch:
             from sqlalchemy.exc import OperationalError

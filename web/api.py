@@ -235,7 +235,7 @@ def list_tasks():
     args = request.args
     return yimen().inbox(caller(), scope=args.get("scope") or "all", item=args.get("item") or None,
                          status=args.get("status") or None, card=args.get("card") or None,
-                         due=args.get("due") or None, limit=limit, offset=offset)
+                         due=args.get("due") or None, limit=limit, offset=offset, total=_flag("total") is not False)
 
 
 def get_task(task_id: str):
@@ -624,7 +624,7 @@ ENDPOINTS = [
              get_diagram),
     Endpoint("POST", "/deployments", "deploy BPMN/DMN files (multipart field 'files'; designers)", deploy),
     Endpoint("GET", "/tasks", "open tasks the caller may see, due soonest first", list_tasks,
-             query=["scope", "item", "status", "card", "due"], paged=True),
+             query=["scope", "item", "status", "card", "due", "total"], paged=True),
     Endpoint("GET", "/tasks/<task_id>", "one open task", get_task),
     Endpoint("POST", "/tasks/<task_id>/<verb>", "claim, unclaim, complete, decide, transfer, delegate, return, "
              "withdraw, add-signer, remove-signer, verify", task_verb,

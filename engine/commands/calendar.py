@@ -76,6 +76,7 @@ def set_day(ctx: Ctx, day: str, kind: str, name: str | None = None) -> dict:
         calendar.store_years(ctx.session, calendar.provisional_rows(parsed.year), [parsed.year],
                              "provisional rule + admin", ctx.now, ctx.actor.id)
         ctx.session.flush()
+    calendar.changed(ctx.session)
     row = ctx.session.get(CalendarDay, parsed)
     was = row.kind if row else DayKind.NORMAL
     if row is None:

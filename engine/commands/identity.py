@@ -383,21 +383,25 @@ def user_for_token(session, plain: str, now: datetime | None = None) -> User | N
         return None
 
 
-def token_user(session, plain: str, now: datetime | None = None) -> tuple[User, ApiToken]:
-    """The user of an open, unexpired token of an active account, or the refusal saying which it is not."""
+def token_user(session, plain: str, now: datetime | None = None) -> tuple[User, ApiToken, list[str]]:
+    """The user of an open, unexpired token of an active account with their groups, or the refusal saying which
+    it is not. One statement: the token, its account and the account's groups (one row per group)."""
     from .. import clock
 
     now = now or clock.now()
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(plain or ""),
-                                                ApiToken.revoked_at.is_(None)))
-    if row is None:
+    rows = session.execute(
+        select(ApiToken, User, Membership.group_id)
+        .outerjoin(User, User.id == ApiToken.user_id).outerjoin(Membership, Membership.user_id == User.id)
+        .where(ApiToken.token_hash == token_hash(plain or ""), ApiToken.revoked_at.is_(None))
+        .order_by(Membership.group_id)).all()
+    if not rows:
         raise Unauthenticated("the bearer token is unknown or revoked")
+    row, user = rows[0][0], rows[0][1]
     if row.expires_at is not None and row.expires_at <= now:
         raise TokenExpired(f"the bearer token expired at {row.expires_at.isoformat()}", expired=row.expires_at.isoformat())
-    user = session.get(User, row.user_id)
     if user is None or not user.active:
         raise AccountInactive("the token's account is deactivated")
-    return user, row
+    return user, row, [group for _, _, group in rows if group is not None]
 
 
 def needs_touch(row: ApiToken, now: datetime) -> bool:
@@ -526,8 +530,11 @@ def sign_in(ctx: Ctx, account: str, password: str, address: str) -> dict:
     return {"user": None, "locks": locks}
 
 
-def user_dict(session, user: User) -> dict:
-    groups = sorted(session.scalars(select(Membership.group_id).where(Membership.user_id == user.id)))
+def user_dict(session, user: User, groups: list[str] | None = None) -> dict:
+    """The account as the engine hands it out; ``groups`` when the caller has already read them."""
+    if groups is None:
+        groups = list(session.scalars(select(Membership.group_id).where(Membership.user_id == user.id)))
+    groups = sorted(groups)
     return {"id": user.id, "name": user.display_name or user.id, "name_en": user.display_name_en,
             "roles": list(user.roles or []),
             "department": user.department_id, "groups": groups, "admin": user.is_admin,

@@ -6,7 +6,7 @@ from .runtime import (
     ProcessInstance, TaskCandidate, TaskStatus, Timer,
 )
 from .identity import ApiToken, Department, Membership, User
-from .calendar import CalendarDay, CalendarYear, DayKind
+from .calendar import CalendarDay, CalendarStamp, CalendarYear, DayKind
 from .outbox import OutboxMessage, OutboxStatus
 from .deadlines import Card, DeadlineWatch, WatchKind
 from .supervision import CardStatus, IssuedCard, SpecialProcedure, SupervisionOrder
@@ -24,6 +24,6 @@ __all__ = [
     "Incident", "InstanceStatus", "Job", "JobStatus", "ProcessInstance", "TaskCandidate", "TaskStatus",
     "Timer", "Membership", "User", "ServiceItem", "Notification", "AuditEvent", "AuditHead", "ApprovalCase", "CaseCounter", "CaseMaterial",
     "CaseNotice", "CaseOpinion", "CaseStatus", "CreditRecord", "CarbonCopy", "CaseRating", "ApiToken", "Department",
-    "CalendarDay", "CalendarYear", "DayKind", "OutboxMessage", "OutboxStatus",
+    "CalendarDay", "CalendarStamp", "CalendarYear", "DayKind", "OutboxMessage", "OutboxStatus",
     "SubmissionKey", "AgentAuthorisation", "VerifiedIdentity", "Enquiry", "Commitment", "Decision", "Delivery", "DocumentCounter", "Licence", "Card", "DeadlineWatch", "WatchKind", "CardStatus", "IssuedCard", "SpecialProcedure", "SupervisionOrder",
 ]

@@ -40,3 +40,15 @@ class CalendarYear(Base):
     source: Mapped[str] = mapped_column(String(100))  # e.g. "chinesecalendar 1.11.0", "file", "admin"
     updated_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class CalendarStamp(Base):
+    """One row whose ``stamp`` changes (to a new random value) with every change of the calendar.
+
+    Each process keeps the calendar it last read under this stamp (``engine.calendar.load``): a command reads
+    the one row instead of both tables, and a change made by any process is seen by the next command of all.
+    """
+    __tablename__ = "calendar_stamp"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # always 1
+    stamp: Mapped[str] = mapped_column(String(32))

@@ -114,6 +114,29 @@ def test_each_inbox_holds_exactly_the_tasks_its_reader_may_work_on(volume, app):
         assert int(shown) == client(app, who).get("/api/tasks").json["total"] == expected_sizes[who], who
 
 
+def test_an_inbox_without_its_total_pages_the_same_tasks_and_says_when_there_are_more(volume, app):
+    """``?total=false``: the same pages as with the total (the walk in order for the first 1,000 steps, then
+    the counted query), ``has_more`` true until the last page, and no total; also under a scope and a card."""
+    known = _open_tasks(volume)
+    for who in ("li", "xia", "wang", "sun"):
+        api, expected = client(app, who), _may_work(volume, volume.user(who), known)
+        for query in ("", "&scope=group", "&card=red", "&item=330100-XK-001"):
+            counted, offset, size = [], 0, 150
+            while True:
+                with_total = api.get(f"/api/tasks?limit={size}&offset={offset}{query}").json
+                page = api.get(f"/api/tasks?limit={size}&offset={offset}&total=false{query}").json
+                assert "total" not in page and page["items"] == with_total["items"], (who, query, offset)
+                counted += [t["id"] for t in page["items"]]
+                assert page["has_more"] == (offset + size < with_total["total"]), (who, query, offset)
+                if not page["has_more"]:
+                    break
+                offset += size
+            assert len(counted) == len(set(counted)) == with_total["total"], (who, query)
+            if not query:
+                assert set(counted) == expected, who
+                assert who != "sun" or offset + size > 1000  # the supervisor's pages go past the walk's reach
+
+
 def test_inbox_filters_and_counts_agree_with_the_rule(volume):
     """Scope, item, case status, card and due filters, the counts beside the links, a page past the end."""
     known = _open_tasks(volume)
