@@ -15,12 +15,12 @@ to compensate: the throw just goes on ("compensate nothing").
 * ``CompensationThrow`` waits while its handlers run as its own children (their human tasks
   are ordinary task rows), and is re-checked whenever a step completes.
 
-Not yet: compensation event subprocesses, compensation of each multi-instance instance.
 """
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
 
 COMPENSATES = "yimen.compensates"
@@ -50,31 +50,51 @@ class _Compensating:
             if child is not None and not child.has_state(TaskState.FINISHED_MASK):
                 return None  # its handler is still running
             if child is not None and child.state == TaskState.COMPLETED:
-                my_task.data.update(child.data)
+                local = my_task.internal_data.get("yimen_local") or {}
+                # an instance's own variables (its element variable ...) stay with it unless the handler changed them
+                my_task.data.update({k: v for k, v in child.data.items() if k not in local or local[k] != v})
             my_task.internal_data["yimen_running"] = None
+            my_task.internal_data["yimen_local"] = None
         queue = my_task.internal_data.get("yimen_queue") or []
         if not queue:
             return super()._update_hook(my_task)
-        handler_name = queue.pop(0)
+        entry = queue.pop(0)
+        if isinstance(entry, str):  # queued by an earlier Yimen: the handler's name only
+            entry = {"handler": entry, "local": {}}
         my_task.internal_data["yimen_queue"] = queue
-        child = my_task._add_child(my_task.workflow.spec.task_specs[handler_name], TaskState.FUTURE)
+        child = my_task._add_child(my_task.workflow.spec.task_specs[entry["handler"]], TaskState.FUTURE)
         child.triggered = True  # not an output: prediction keeps it
-        child.data = dict(my_task.data)
+        child.data = {**my_task.data, **entry["local"]}
         my_task.internal_data["yimen_running"] = str(child.id)
+        my_task.internal_data["yimen_local"] = entry["local"]
         my_task._set_state(TaskState.WAITING)
         child.task_spec._update(child)
         return None
 
-    def _queue(self, my_task) -> list[str]:
+    def _queue(self, my_task) -> list[dict]:
+        """What to compensate, latest completed first: each entry names the handler and the variables of
+        the compensated step that the throw's data lacks (an instance's element variable, its own results).
+
+        A multi-instance step is compensated instance by instance: each completed instance once, with its
+        own variables; an instance that did not complete (cancelled by the completion condition, or still
+        open) has nothing to compensate.
+        """
         scope = my_task.workflow
         handlers = handlers_of(scope.spec)
         done = set(scope.task_tree.internal_data.get(_DONE, []))
         completed = [t for t in scope.tasks.values()
                      if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id in handlers and str(t.id) not in done
-                     and (self.activity_ref is None or t.task_spec.bpmn_id == self.activity_ref)]
+                     and (self.activity_ref is None or t.task_spec.bpmn_id == self.activity_ref)
+                     and not isinstance(t.task_spec, LoopTask)]  # the instances, not their multi-instance parent
         completed.sort(key=lambda t: t.last_state_change, reverse=True)
         scope.task_tree.internal_data[_DONE] = sorted(done | {str(t.id) for t in completed})
-        return [handlers[t.task_spec.bpmn_id] for t in completed]
+        return [{"handler": handlers[t.task_spec.bpmn_id], "local": self._local(t, my_task.data)} for t in completed]
+
+    @staticmethod
+    def _local(step, data: dict) -> dict:
+        if step.parent is None or not isinstance(step.parent.task_spec, LoopTask):
+            return {}
+        return {k: v for k, v in step.data.items() if k not in data or data[k] != v}
 
 
 class CompensationThrow(_Compensating, IntermediateThrowEvent):
