@@ -6,7 +6,8 @@ event of a parallel multi-instance step catches, the step and its other instance
 cancelled: SpiffWorkflow drops their tasks from the tree but keeps their subprocesses, so
 the next lookup fails (``A task with id … was not found``) and the error never reaches the
 boundary. Yimen's version is the same loop, but it forgets the subprocesses whose task is
-gone (their own open tasks with them) and skips them.
+gone (their own open tasks with them) and skips them. It also re-checks the compensation throws
+whose handlers run in another, finished subprocess (``engine.bpmn.compensation``).
 
 Installed when ``engine.bpmn.parser`` loads (every spec Yimen runs is parsed there).
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
+
+from .compensation import recheck_waiting_throws
 
 
 def _has_task(top, task_id) -> bool:
@@ -48,6 +51,7 @@ def _do_engine_steps(self, will_complete_task=None, did_complete_task=None):
         return count
 
     prune_orphans(self)
+    recheck_waiting_throws(self)
     active_subprocesses = self.get_active_subprocesses()
     for subprocess in sorted(active_subprocesses, key=lambda v: v.depth, reverse=True):
         if subprocess.parent_task_id is not None and not _has_task(self, subprocess.parent_task_id):

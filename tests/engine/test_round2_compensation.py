@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import BpmnInvalid
+from tests.conftest import DATA
 from tests.engine.round2 import DIALECTS, complete, diagram, elements, open_elements, status
 
 
@@ -63,3 +64,78 @@ def test_a_multi_instance_step_not_reached_has_nothing_to_compensate(yimen, dial
     complete(yimen, instance, "confirm")
     assert status(yimen, instance) == "completed"
     assert "release_room" not in elements(yimen, instance)
+
+
+# --------------------------------------------------------------------------- compensation event subprocess
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_compensated_subprocess_runs_its_compensation_event_subprocess(yimen, dialect):
+    """Camunda's CompensateEventTest (compensation event subprocess): compensating the completed
+    subprocess starts its compensation event subprocess; the throw inside it compensates the
+    subprocess's completed steps (latest first), then the event subprocess goes on, then the process."""
+    result = yimen.deploy([diagram("compensation_event_subprocess", dialect)])
+    assert [w["element_id"] for w in result["warnings"]] == ["undo_hearing"]
+    instance = yimen.start("r2_compensation_esp")["instance"]
+    complete(yimen, instance, "book_room", {"room": "A-301"})
+    complete(yimen, instance, "invite_experts", {"withdrawn": True})
+    assert open_elements(yimen, instance) == ["uninvite_experts"]
+    complete(yimen, instance, "uninvite_experts", {"invitations": "withdrawn"})
+    assert open_elements(yimen, instance) == ["release_room"]
+    complete(yimen, instance, "release_room", {"room": "released"})
+    assert open_elements(yimen, instance) == ["inform_parties"]
+    complete(yimen, instance, "inform_parties")
+    assert open_elements(yimen, instance) == ["close_case"]
+    complete(yimen, instance, "close_case")
+    assert status(yimen, instance) == "completed"
+    done = elements(yimen, instance)
+    assert done.index("arrange_end") < done.index("uninvite_experts") < done.index("release_room") \
+        < done.index("undo_steps") < done.index("inform_parties") < done.index("undo_all") < done.index("close_case")
+    assert done.count("release_room") == 1 and done.count("uninvite_experts") == 1
+    data = yimen.show(instance)["data"]
+    assert data["invitations"] == "withdrawn" and data["room"] == "released"
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_compensation_event_subprocess_runs_instead_of_the_step_handlers(yimen, dialect):
+    """Without a throw inside it, the event subprocess is all the compensation there is: the handlers of
+    the subprocess's steps do not run."""
+    _, content = diagram("compensation_event_subprocess", dialect)
+    text = content.decode().replace('sourceRef="undo_start" targetRef="undo_steps"',
+                                    'sourceRef="undo_start" targetRef="inform_parties"')
+    text = text.replace('<bpmn:sequenceFlow id="u2" sourceRef="undo_steps" targetRef="inform_parties" />', "")
+    text = text.replace('<bpmn:intermediateThrowEvent id="undo_steps">\n          <bpmn:compensateEventDefinition />\n'
+                        '        </bpmn:intermediateThrowEvent>', "")
+    assert "undo_steps" not in text
+    yimen.deploy([(f"esp_only_{dialect}.bpmn", text.encode())])
+    instance = yimen.start("r2_compensation_esp")["instance"]
+    complete(yimen, instance, "book_room")
+    complete(yimen, instance, "invite_experts", {"withdrawn": True})
+    assert open_elements(yimen, instance) == ["inform_parties"]
+    complete(yimen, instance, "inform_parties")
+    complete(yimen, instance, "close_case")
+    assert status(yimen, instance) == "completed"
+    assert not {"release_room", "uninvite_experts"} & set(elements(yimen, instance))
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_subprocess_not_completed_is_not_compensated_by_its_event_subprocess(yimen, dialect):
+    """Not withdrawn: nothing is compensated, the event subprocess never starts."""
+    yimen.deploy([diagram("compensation_event_subprocess", dialect)])
+    instance = yimen.start("r2_compensation_esp")["instance"]
+    complete(yimen, instance, "book_room")
+    complete(yimen, instance, "invite_experts", {"withdrawn": False})
+    complete(yimen, instance, "hold_hearing")
+    assert status(yimen, instance) == "completed"
+    assert not {"inform_parties", "release_room", "uninvite_experts"} & set(elements(yimen, instance))
+
+
+def test_a_compensation_event_subprocess_at_process_level_is_refused_with_element_and_line(yimen):
+    """Camunda refuses it too: a compensation event subprocess belongs to an embedded subprocess."""
+    text = (DATA / "round2" / "compensation_event_subprocess.bpmn").read_text(encoding="utf-8")
+    inner = text[text.index('      <bpmn:subProcess id="undo_hearing"'):text.index("    </bpmn:subProcess>\n    <bpmn:userTask")]
+    text = text.replace(inner, "").replace("    <bpmn:userTask id=\"hold_hearing\"", inner + "    <bpmn:userTask id=\"hold_hearing\"")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if 'id="undo_start"' in row)
+    with pytest.raises(BpmnInvalid) as refused:
+        yimen.deploy([("esp_top.bpmn", text.encode())])
+    assert ("undo_start", line) in {(p.element_id, p.line) for p in refused.value.problems}
+    assert any("embedded subprocess" in p.reason for p in refused.value.problems)
