@@ -33,13 +33,14 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent, SubWorkflowTask, TransactionSubprocess
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
 
 COMPENSATES = "yimen.compensates"
 SCOPE = "yimen.compensation_scope"
+_EMBEDDED = (SubWorkflowTask, TransactionSubprocess)  # embedded subprocesses (not call activities, event subprocesses)
 CROSS_THROWS = "yimen_compensation_throws"  # internal data of the top workflow's root: throws waiting elsewhere
 _DONE = "yimen_compensated"  # internal data of the scope's root task: ids of compensated step tasks
 
@@ -90,6 +91,9 @@ class _Compensating:
         if entry.get("scope"):  # a step of a finished subprocess: its handler runs in that subprocess
             scope = top.subprocesses[UUID(entry["scope"])]
             scope.completed = False
+            reopened = my_task.internal_data.setdefault("yimen_reopened", [])
+            if entry["scope"] not in reopened:
+                reopened.append(entry["scope"])
             parent = scope.task_tree
             waiting = top.task_tree.internal_data.setdefault(CROSS_THROWS, [])
             if str(my_task.id) not in waiting:
@@ -115,9 +119,10 @@ class _Compensating:
         if str(my_task.id) not in waiting:
             return
         waiting.remove(str(my_task.id))
-        scope = self._compensated_scope(my_task)
-        if scope is not None:
-            scope.completed = True
+        for scope_id in my_task.internal_data.get("yimen_reopened") or []:
+            scope = top.subprocesses.get(UUID(scope_id))
+            if scope is not None:
+                scope.completed = True
 
     def _compensated_scope(self, my_task):
         """The finished subprocess a throw inside a compensation event subprocess compensates (or None)."""
@@ -144,16 +149,29 @@ class _Compensating:
                         .internal_data["yimen_compensating"])
         else:
             scope = my_task.workflow
+        found = self._completed(scope, where)
+        if where is None:  # and the steps of completed subprocesses that have no handler of their own
+            top, handlers = my_task.workflow.top_workflow, handlers_of(scope.spec)
+            for t in list(scope.tasks.values()):
+                if (t.state == TaskState.COMPLETED and t.id in top.subprocesses and t.task_spec.bpmn_id not in handlers
+                        and type(t.task_spec) in _EMBEDDED
+                        and (self.activity_ref is None or t.task_spec.bpmn_id == self.activity_ref)):
+                    found.extend(self._completed(top.subprocesses[t.id], str(t.id), every=True))
+        found.sort(key=lambda entry: entry[1].last_state_change, reverse=True)
+        return [{"handler": handler, "local": self._local(t, my_task.data), "step": str(t.id), "scope": at}
+                for handler, t, at in found]
+
+    def _completed(self, scope, where, every=False) -> list:
+        """(handler, step task, scope id) for each completed, not yet compensated step of ``scope`` that has a
+        handler (only ``activityRef`` unless ``every``), marking them compensated."""
         handlers = handlers_of(scope.spec)
         done = set(scope.task_tree.internal_data.get(_DONE, []))
         completed = [t for t in scope.tasks.values()
                      if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id in handlers and str(t.id) not in done
-                     and (self.activity_ref is None or t.task_spec.bpmn_id == self.activity_ref)
+                     and (every or self.activity_ref is None or t.task_spec.bpmn_id == self.activity_ref)
                      and not isinstance(t.task_spec, LoopTask)]  # the instances, not their multi-instance parent
-        completed.sort(key=lambda t: t.last_state_change, reverse=True)
         scope.task_tree.internal_data[_DONE] = sorted(done | {str(t.id) for t in completed})
-        return [{"handler": handlers[t.task_spec.bpmn_id], "local": self._local(t, my_task.data),
-                 "step": str(t.id), "scope": where} for t in completed]
+        return [(handlers[t.task_spec.bpmn_id], t, where) for t in completed]
 
     @staticmethod
     def _local(step, data: dict) -> dict:

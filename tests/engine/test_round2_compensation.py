@@ -8,7 +8,7 @@ import pytest
 
 from engine.errors import BpmnInvalid
 from tests.conftest import DATA
-from tests.engine.round2 import DIALECTS, complete, diagram, elements, open_elements, status
+from tests.engine.round2 import DIALECTS, complete, diagram, elements, in_dialect, open_elements, status
 
 
 def _tasks(yimen, instance: int) -> list[tuple[str, str | None]]:
@@ -139,3 +139,23 @@ def test_a_compensation_event_subprocess_at_process_level_is_refused_with_elemen
         yimen.deploy([("esp_top.bpmn", text.encode())])
     assert ("undo_start", line) in {(p.element_id, p.line) for p in refused.value.problems}
     assert any("embedded subprocess" in p.reason for p in refused.value.problems)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_without_an_event_subprocess_the_subprocess_steps_are_compensated_from_outside(yimen, dialect):
+    """Camunda's rule for a completed subprocess with no handler of its own: a throw in the parent scope
+    compensates the subprocess's completed steps (latest first)."""
+    text = (DATA / "round2" / "compensation_event_subprocess.bpmn").read_text(encoding="utf-8")
+    inner = text[text.index('      <bpmn:subProcess id="undo_hearing"'):text.index("    </bpmn:subProcess>\n    <bpmn:userTask")]
+    yimen.deploy([(f"no_esp_{dialect}.bpmn", in_dialect(text.replace(inner, ""), dialect).encode())])
+    instance = yimen.start("r2_compensation_esp")["instance"]
+    complete(yimen, instance, "book_room")
+    complete(yimen, instance, "invite_experts", {"withdrawn": True})
+    assert open_elements(yimen, instance) == ["uninvite_experts"]
+    complete(yimen, instance, "uninvite_experts")
+    assert open_elements(yimen, instance) == ["release_room"]
+    complete(yimen, instance, "release_room", {"room": "released"})
+    complete(yimen, instance, "close_case")
+    assert status(yimen, instance) == "completed"
+    assert yimen.show(instance)["data"]["room"] == "released"
+    assert "inform_parties" not in elements(yimen, instance)
