@@ -679,7 +679,8 @@ def _temporal_arith(op: str, a: Any, b: Any) -> Any:
         if not b.months:
             raise _Fail("division by zero")
         return a.months / b.months
-    raise _Fail(f"cannot apply '{op}' to {value_kind(a)} and {value_kind(b)}")
+    hint = " (date(...) or duration(...) reads a text as one)" if isinstance(a, str) or isinstance(b, str) else ""
+    raise _Fail(f"cannot apply '{op}' to {value_kind(a)} and {value_kind(b)}{hint}")
 
 
 def _text(v: Any) -> str:
@@ -763,7 +764,10 @@ def _compare(op: str, a: Any, b: Any) -> bool:
 
 
 def _arith(op: str, a: Any, b: Any) -> Any:
-    """Numbers only, plus string concatenation/repetition and list concatenation, all size-capped."""
+    """Numbers only, plus string concatenation/repetition and list concatenation, all size-capped, and FEEL's
+    arithmetic of dates and durations (a text is not a date here: ``date(text)`` makes one)."""
+    if (result := _temporal_arith(op, a, b)) is not NotImplemented:
+        return result
     if op == "+" and (isinstance(a, str) or isinstance(b, str)):
         a, b = _text(a), _text(b)
         _check_size(len(a) + len(b))
@@ -775,8 +779,6 @@ def _arith(op: str, a: Any, b: Any) -> Any:
         s, n = (a, b) if isinstance(a, str) else (b, a)
         _check_size(len(s) * max(n, 0))
         return s * n
-    if (result := _temporal_arith(op, a, b)) is not NotImplemented:
-        return result
     if not (_is_number(a) and _is_number(b)):
         raise _Fail(f"cannot apply '{op}' to {value_kind(a)} and {value_kind(b)}")
     if op in ("/", "%") and b == 0:

@@ -107,3 +107,28 @@ def test_unsafe_or_wrong_feel_stops_the_decision_naming_it(yimen, entry, reason)
     with pytest.raises(Exception) as err:
         yimen.start("p_feel_strings", {"name": "aaaa"})
     assert reason in str(err.value) and "feel_strings" in str(err.value)
+
+
+@pytest.mark.parametrize("data, expected", [
+    ({"area": 40, "applied": "2026-12-20", "code": "FS-0042"},
+     {"fee": 100.0, "due": "2027-01-20", "track": "year end fs"}),
+    ({"area": 40, "applied": "2026-03-05", "code": "FS-0042"}, {"fee": 100.0, "due": "2026-03-25", "track": "fast"}),
+    ({"area": 300, "applied": "2026-01-31", "code": "XX"}, {"fee": 490.0, "due": "2026-02-28", "track": "standard"}),
+])
+def test_the_documented_fee_example_runs(yimen, data, expected):
+    """docs/examples/r2_feel_fee.bpmn + .dmn, as docs/bpmn.md shows them."""
+    examples = DATA.parents[1] / "docs" / "examples"
+    yimen.deploy([(name, (examples / name).read_bytes()) for name in ("r2_feel_fee.bpmn", "r2_feel_fee.dmn")])
+    shown = yimen.show(yimen.start("r2_feel_fee", data)["instance"])
+    assert shown["data"]["fee_decision"] == expected
+
+
+def test_a_text_is_not_a_date_in_arithmetic(yimen):
+    """Case data holds dates as text: ``applied + duration(...)`` is refused naming the fix, not glued into a string."""
+    examples = DATA.parents[1] / "docs" / "examples"
+    dmn = (examples / "r2_feel_fee.dmn").read_text(encoding="utf-8").replace(
+        'date(applied) + duration("P20D")', 'applied + duration("P20D")')
+    yimen.deploy([("r2_feel_fee.bpmn", (examples / "r2_feel_fee.bpmn").read_bytes()), ("fee.dmn", dmn.encode())])
+    with pytest.raises(Exception) as err:
+        yimen.start("r2_feel_fee", {"area": 40, "applied": "2026-03-05", "code": "FS-0042"})
+    assert "cannot apply '+' to string and duration" in str(err.value) and "rule 'small'" in str(err.value)
