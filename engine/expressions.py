@@ -326,6 +326,11 @@ class _Parser:
                 return self.range_rest(node, False, pos)
             self.expect(")")
             return node
+        if value == "]":   # FEEL's open low end written outward: ]1..10]
+            low = self.expr(0)
+            if not self.at(".."):
+                self.fail(f"expected '..' of a range but found {self.describe(self.peek())}", self.peek()[2])
+            return self.range_rest(low, False, pos)
         if value == "[":
             if self.at("]"):
                 self.take()
