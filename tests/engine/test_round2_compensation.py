@@ -159,3 +159,18 @@ def test_without_an_event_subprocess_the_subprocess_steps_are_compensated_from_o
     assert status(yimen, instance) == "completed"
     assert yimen.show(instance)["data"]["room"] == "released"
     assert "inform_parties" not in elements(yimen, instance)
+
+
+def test_a_compensation_event_subprocess_beside_a_compensation_boundary_is_refused(yimen):
+    """A subprocess has one compensation handler: a boundary event's, or its event subprocess."""
+    text = (DATA / "round2" / "compensation_event_subprocess.bpmn").read_text(encoding="utf-8")
+    text = text.replace('    <bpmn:userTask id="hold_hearing"',
+                        '    <bpmn:boundaryEvent id="on_undo_hearing" attachedToRef="arrange_hearing">\n'
+                        '      <bpmn:compensateEventDefinition />\n    </bpmn:boundaryEvent>\n'
+                        '    <bpmn:userTask id="cancel_hearing" isForCompensation="true" />\n'
+                        '    <bpmn:association id="a_h" sourceRef="on_undo_hearing" targetRef="cancel_hearing" />\n'
+                        '    <bpmn:userTask id="hold_hearing"')
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if 'id="undo_start"' in row)
+    with pytest.raises(BpmnInvalid) as refused:
+        yimen.deploy([("esp_and_boundary.bpmn", text.encode())])
+    assert ("undo_start", line) in {(p.element_id, p.line) for p in refused.value.problems}
