@@ -36,6 +36,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent, SubWorkflowTask, TransactionSubprocess
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 COMPENSATES = "yimen.compensates"
@@ -43,6 +44,14 @@ SCOPE = "yimen.compensation_scope"
 _EMBEDDED = (SubWorkflowTask, TransactionSubprocess)  # embedded subprocesses (not call activities, event subprocesses)
 CROSS_THROWS = "yimen_compensation_throws"  # internal data of the top workflow's root: throws waiting elsewhere
 _DONE = "yimen_compensated"  # internal data of the scope's root task: ids of compensated step tasks
+
+
+def _find(top, task_id: str):
+    """The task with that id anywhere in the instance, or None once it is gone (cancelled with its branch)."""
+    try:
+        return top.get_task_from_id(UUID(task_id))
+    except TaskNotFoundException:
+        return None
 
 
 def handlers_of(spec) -> dict[str, str]:
@@ -66,7 +75,7 @@ class _Compensating:
             my_task.internal_data["yimen_queue"] = self._queue(my_task)
         current = my_task.internal_data.get("yimen_running")
         if current is not None:
-            child = top.get_task_from_id(UUID(current))
+            child = _find(top, current)
             if child is not None and not child.has_state(TaskState.FINISHED_MASK):
                 return None  # its handler is still running
             if child is not None and child.state == TaskState.COMPLETED:
@@ -183,9 +192,12 @@ class _Compensating:
 def recheck_waiting_throws(top) -> None:
     """Re-check the throws whose handlers run in another (finished) subprocess: that subprocess's own
     completion does not reach them."""
-    for task_id in list(top.task_tree.internal_data.get(CROSS_THROWS) or []):
-        task = top.get_task_from_id(UUID(task_id))
-        if task is not None and task.state == TaskState.WAITING:
+    waiting = top.task_tree.internal_data.get(CROSS_THROWS)
+    for task_id in list(waiting or []):
+        task = _find(top, task_id)
+        if task is None:
+            waiting.remove(task_id)
+        elif task.state == TaskState.WAITING:
             task.task_spec._update(task)
 
 
