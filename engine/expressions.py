@@ -1033,14 +1033,6 @@ def _years_and_months(start: Any, end: Any) -> YearsMonths:
     return YearsMonths(months)
 
 
-def _not(value: Any) -> Any:
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        raise _Fail(f"not() needs a boolean, got {value_kind(value)}")
-    return not value
-
-
 _FUNCTIONS = {  # name: (implementation, min args, max args)
     "len": (_length, 1, 1),
     "str": (_text, 1, 1),
@@ -1072,7 +1064,6 @@ _FUNCTIONS = {  # name: (implementation, min args, max args)
     "list contains": (_list_contains, 2, 2),
     "append": (_append, 1, 50),
     "index of": (_index_of, 2, 2),
-    "not": (_not, 1, 1),
     "date": (_date, 1, 3),
     "date and time": (_datetime, 1, 2),
     "time": (_time, 1, 3),
