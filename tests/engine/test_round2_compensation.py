@@ -68,6 +68,12 @@ def test_a_multi_instance_step_not_reached_has_nothing_to_compensate(yimen, dial
 
 # --------------------------------------------------------------------------- compensation event subprocess
 
+def _event_subprocess(text: str) -> str:
+    """The XML of the compensation event subprocess 'undo_hearing' in the test diagram."""
+    return text[text.index('      <bpmn:subProcess id="undo_hearing"'):
+                text.index("    </bpmn:subProcess>\n    <bpmn:userTask")]
+
+
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_a_compensated_subprocess_runs_its_compensation_event_subprocess(yimen, dialect):
     """Camunda's CompensateEventTest (compensation event subprocess): compensating the completed
@@ -132,8 +138,9 @@ def test_a_subprocess_not_completed_is_not_compensated_by_its_event_subprocess(y
 def test_a_compensation_event_subprocess_at_process_level_is_refused_with_element_and_line(yimen):
     """Camunda refuses it too: a compensation event subprocess belongs to an embedded subprocess."""
     text = (DATA / "round2" / "compensation_event_subprocess.bpmn").read_text(encoding="utf-8")
-    inner = text[text.index('      <bpmn:subProcess id="undo_hearing"'):text.index("    </bpmn:subProcess>\n    <bpmn:userTask")]
-    text = text.replace(inner, "").replace("    <bpmn:userTask id=\"hold_hearing\"", inner + "    <bpmn:userTask id=\"hold_hearing\"")
+    inner = _event_subprocess(text)
+    hold = '    <bpmn:userTask id="hold_hearing"'
+    text = text.replace(inner, "").replace(hold, inner + hold)
     line = next(n for n, row in enumerate(text.splitlines(), 1) if 'id="undo_start"' in row)
     with pytest.raises(BpmnInvalid) as refused:
         yimen.deploy([("esp_top.bpmn", text.encode())])
@@ -146,7 +153,7 @@ def test_without_an_event_subprocess_the_subprocess_steps_are_compensated_from_o
     """Camunda's rule for a completed subprocess with no handler of its own: a throw in the parent scope
     compensates the subprocess's completed steps (latest first)."""
     text = (DATA / "round2" / "compensation_event_subprocess.bpmn").read_text(encoding="utf-8")
-    inner = text[text.index('      <bpmn:subProcess id="undo_hearing"'):text.index("    </bpmn:subProcess>\n    <bpmn:userTask")]
+    inner = _event_subprocess(text)
     yimen.deploy([(f"no_esp_{dialect}.bpmn", in_dialect(text.replace(inner, ""), dialect).encode())])
     instance = yimen.start("r2_compensation_esp")["instance"]
     complete(yimen, instance, "book_room")
