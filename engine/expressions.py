@@ -19,12 +19,15 @@ Python-style conditions SpiffWorkflow diagrams use
 """
 from __future__ import annotations
 
+import calendar
 import functools
+import math
 import operator
 import re
 from collections.abc import Mapping, Set
-from datetime import datetime
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from .errors import ExpressionError
@@ -35,7 +38,8 @@ MAX_STEPS = 100_000       # node visits per evaluation
 MAX_OUTPUT = 1_000_000    # characters/items an evaluation may produce in total
 MAX_INT_BITS = 4_096      # integers beyond this are refused (no bignum CPU burn)
 
-__all__ = ["Compiled", "bean_methods", "compile_expression", "evaluate", "free_names", "is_iso8601_timer"]
+__all__ = ["Compiled", "YearsMonths", "bean_methods", "compile_expression", "evaluate", "free_names",
+           "is_iso8601_timer", "value_kind"]
 
 
 # ----------------------------------------------------------------- ISO 8601 timers
@@ -110,7 +114,11 @@ _CONSTANTS = {"true": True, "false": False, "null": None, "True": True, "False":
 _KEYWORDS = {"and", "or", "not", "div", "mod", "lt", "gt", "le", "ge", "eq", "ne",
              "empty", "in", "is", "if", "else", "instanceof"}
 _SYMBOLS = ("&&", "||", "==", "!=", "<=", ">=", "<", ">", "!", "+", "-", "*", "/", "%",
-            "(", ")", "[", "]", "{", "}", ",", ".", "?", ":")
+            "(", ")", "[", "]", "{", "}", ",", "..", ".", "?", ":")
+# FEEL's built-in functions whose names have spaces; read as one name when a '(' follows
+_FEEL_PHRASES = re.compile(r"(string\s+length|upper\s+case|lower\s+case|starts\s+with|ends\s+with|"
+                           r"years\s+and\s+months\s+duration|date\s+and\s+time|list\s+contains|index\s+of)"
+                           r"(?=\s*\()")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "$": "$", "#": "#"}
 _NUMBER = re.compile(r"\d+(\.\d+)?([eE][+-]?\d+)?")
 
@@ -165,6 +173,9 @@ def _tokenize(src: str, i: int, end: int, in_block: bool) -> tuple[list[tuple], 
         elif ch in "'\"":
             value, i = _read_string(src, i, end)
             toks.append(("str", value, start, src[start:i]))
+        elif (phrase := _FEEL_PHRASES.match(src, i, end)) is not None:
+            i = phrase.end()
+            toks.append(("name", " ".join(phrase.group().split()), start, phrase.group()))
         elif ch.isalpha() or ch == "_":
             while i < end and (src[i].isalnum() or src[i] == "_"):
                 i += 1
@@ -214,6 +225,7 @@ _INFIX = {"?": 10, "if": 10, "||": 20, "or": 20, "&&": 30, "and": 30,
 _ALIASES = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">=",
             "div": "/", "mod": "%", "&&": "and", "||": "or"}
 _BP_NOT, _BP_REL, _BP_UNARY = 40, 60, 90
+_RANGE_FOLLOWERS = (")", "]", ",", "and", "or", "&&", "||", "?", ":")
 _SCOPE_METHODS = {"getVariable": 1, "getVariableLocal": 1, "hasVariable": 1, "getVariables": 0}
 _METHODS = {"size": 0, "length": 0, "isEmpty": 0, "contains": 1, "containsKey": 1, "startsWith": 1,
             "endsWith": 1, "equals": 1, "get": 1, "trim": 0, "toUpperCase": 0, "toLowerCase": 0}
@@ -277,6 +289,8 @@ class _Parser:
             return 0
         if tok[1] == "not":
             return _BP_REL if self.at("in", 1) else 0
+        if tok[1] == "[" and (self.peek(1)[0] == "end" or self.peek(1)[1] in _RANGE_FOLLOWERS):
+            return 0   # not an index: the '[' closing an open FEEL range, ``[1..10[``
         return _INFIX.get(tok[1], 0)
 
     def expr(self, rbp: int) -> tuple:
@@ -308,10 +322,25 @@ class _Parser:
             self.fail("expression ended too early", pos)
         if value == "(":
             node = self.expr(0)
+            if self.at(".."):
+                return self.range_rest(node, False, pos)
             self.expect(")")
             return node
+        if value == "]":   # FEEL's open low end written outward: ]1..10]
+            low = self.expr(0)
+            if not self.at(".."):
+                self.fail(f"expected '..' of a range but found {self.describe(self.peek())}", self.peek()[2])
+            return self.range_rest(low, False, pos)
         if value == "[":
-            return ("list", self.items("]"), pos)
+            if self.at("]"):
+                self.take()
+                return ("list", [], pos)
+            first = self.expr(0)
+            if self.at(".."):
+                return self.range_rest(first, True, pos)
+            if not self.at("]"):
+                self.expect(",")
+            return ("list", [first, *self.items("]")], pos)
         if value == "{":
             pairs = []
             while not self.at("}"):
@@ -332,6 +361,15 @@ class _Parser:
         if value == "empty":
             return ("unary", "empty", ("soft", self.expr(_BP_UNARY)), pos)
         self.fail(f"unexpected {self.describe(tok)}", pos)
+
+    def range_rest(self, low: tuple, low_closed: bool, pos: int) -> tuple:
+        """FEEL ranges ``[1..10]``, ``(1..10)``, ``[1..10[``: after the low end point, at '..'."""
+        self.expect("..")
+        high = self.expr(0)
+        tok = self.take()
+        if tok[0] != "op" or tok[1] not in ("]", ")", "["):
+            self.fail(f"expected ']' or ')' to close the range but found {self.describe(tok)}", tok[2])
+        return ("range", low, high, low_closed, tok[1] == "]", pos)
 
     def led(self, tok: tuple, left: tuple) -> tuple:
         op, pos = _ALIASES.get(tok[1], tok[1]), tok[2]
@@ -468,7 +506,7 @@ def _children(node: tuple):
         return [x for pair in node[1] for x in pair]
     if kind in ("member", "soft"):
         return (node[1],)
-    if kind == "index":
+    if kind in ("index", "range"):
         return (node[1], node[2])
     if kind == "method":
         return (node[1], *node[3])
@@ -498,8 +536,8 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float, Decimal))
 
 
-def _kind(v: Any) -> str:
-    """A type name users of either dialect will understand."""
+def value_kind(v: Any) -> str:
+    """A type name users of either dialect (and of FEEL) will understand."""
     if v is None:
         return "null"
     if isinstance(v, bool):
@@ -508,6 +546,14 @@ def _kind(v: Any) -> str:
         return "number"
     if isinstance(v, str):
         return "string"
+    if isinstance(v, datetime):
+        return "date and time"
+    if isinstance(v, date):
+        return "date"
+    if isinstance(v, time):
+        return "time"
+    if isinstance(v, (timedelta, YearsMonths)):
+        return "duration"
     if isinstance(v, Mapping):
         return "map"
     if isinstance(v, (list, tuple)):
@@ -515,6 +561,131 @@ def _kind(v: Any) -> str:
     if isinstance(v, Set):
         return "set"
     return type(v).__name__
+
+
+# ----------------------------------------------------------------- FEEL values: durations, ranges
+
+@dataclass(frozen=True, order=True)
+class YearsMonths:
+    """A FEEL years-and-months duration (``duration("P1Y2M")``): a whole number of months."""
+    months: int
+
+    def isoformat(self) -> str:
+        sign, n = ("-" if self.months < 0 else ""), abs(self.months)
+        years, months = divmod(n, 12)
+        body = (f"{years}Y" if years else "") + (f"{months}M" if months or not years else "")
+        return f"{sign}P{body}"
+
+
+@dataclass(frozen=True)
+class Range:
+    """A FEEL range ``[low..high]`` (``low_closed``/``high_closed`` for ``[`` / ``]``)."""
+    low: Any
+    high: Any
+    low_closed: bool
+    high_closed: bool
+
+    def holds(self, value: Any) -> bool:
+        if value is None:
+            return False
+        low = _compare(">=" if self.low_closed else ">", value, self.low)
+        return low and _compare("<=" if self.high_closed else "<", value, self.high)
+
+
+def duration_text(value: timedelta) -> str:
+    """ISO 8601 text of a days-and-time duration (``P3DT2H``), as FEEL prints it."""
+    total = value.total_seconds()
+    sign, total = ("-" if total < 0 else ""), abs(total)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    seconds = int(seconds) if seconds == int(seconds) else round(seconds, 6)
+    clock = "".join(f"{int(n) if unit != 'S' else n}{unit}" for n, unit in
+                    ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+    out = (f"{int(days)}D" if days else "") + (f"T{clock}" if clock else "")
+    return f"{sign}P{out or 'T0S'}"
+
+
+_FEEL_DURATION = re.compile(r"(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
+                            r"(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
+
+
+def _duration(text: Any) -> timedelta | YearsMonths:
+    if isinstance(text, (timedelta, YearsMonths)):
+        return text
+    text = _str_arg("duration", text).strip()
+    m = _FEEL_DURATION.fullmatch(text) if len(text) <= 100 else None
+    if not m or not any(m.groups()[1:]):
+        raise _Fail(f"duration() needs an ISO 8601 duration such as 'P3D' or 'P1Y2M', got {_shorten(repr(text))}")
+    neg, years, months, weeks, days, hours, minutes, seconds = m.groups()
+    sign = -1 if neg else 1
+    if (years or months) and (weeks or days or hours or minutes or seconds):
+        raise _Fail(f"duration {text!r} mixes years/months with days/time; FEEL keeps the two kinds apart")
+    if years or months:
+        return YearsMonths(sign * (int(years or 0) * 12 + int(months or 0)))
+    return sign * timedelta(weeks=int(weeks or 0), days=int(days or 0), hours=int(hours or 0),
+                            minutes=int(minutes or 0), seconds=float(seconds or 0))
+
+
+def _add_months(day: date, months: int) -> date:
+    years, month = divmod(day.month - 1 + months, 12)
+    year = day.year + years
+    if not 1 <= year <= 9999:
+        raise _Fail("date out of range")
+    return day.replace(year=year, month=month + 1, day=min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _temporal_arith(op: str, a: Any, b: Any) -> Any:
+    """FEEL's arithmetic of dates, times and durations; NotImplemented when neither side is one."""
+    durations = (timedelta, YearsMonths)
+    temporal = (date, time, *durations)
+    if not (isinstance(a, temporal) or isinstance(b, temporal)):
+        return NotImplemented
+    if op == "+" and isinstance(a, durations) and isinstance(b, (date, time)):
+        a, b = b, a
+    if op in ("+", "-") and isinstance(b, YearsMonths):
+        n = b.months if op == "+" else -b.months
+        if isinstance(a, YearsMonths):
+            return YearsMonths(a.months + n)
+        if isinstance(a, date):
+            return _add_months(a, n)
+    if op in ("+", "-") and isinstance(b, timedelta):
+        if isinstance(a, timedelta):
+            return a + b if op == "+" else a - b
+        if isinstance(a, date) and not isinstance(a, datetime):
+            if b % timedelta(days=1):
+                a = datetime.combine(a, time())
+            return a + b if op == "+" else a - b
+        if isinstance(a, datetime):
+            return a + b if op == "+" else a - b
+        if isinstance(a, time):
+            moved = datetime.combine(date(2000, 1, 1), a) + (b if op == "+" else -b)
+            return moved.timetz().replace(tzinfo=a.tzinfo)
+    if op == "-" and isinstance(a, date) and isinstance(b, date):
+        if isinstance(a, datetime) != isinstance(b, datetime):
+            a = a if isinstance(a, datetime) else datetime.combine(a, time(), b.tzinfo)
+            b = b if isinstance(b, datetime) else datetime.combine(b, time(), a.tzinfo)
+        return a - b
+    if op == "-" and isinstance(a, time) and isinstance(b, time):
+        return datetime.combine(date(2000, 1, 1), a) - datetime.combine(date(2000, 1, 1), b)
+    if op in ("*", "/") and isinstance(a, durations) and _is_number(b) and not isinstance(b, bool):
+        if op == "/" and b == 0:
+            raise _Fail("division by zero")
+        if isinstance(a, YearsMonths):
+            return YearsMonths(int(a.months * b) if op == "*" else int(a.months / b))
+        return a * float(b) if op == "*" else a / float(b)
+    if op == "*" and _is_number(a) and isinstance(b, durations):
+        return _temporal_arith("*", b, a)
+    if op == "/" and isinstance(a, timedelta) and isinstance(b, timedelta):
+        if not b:
+            raise _Fail("division by zero")
+        return a / b
+    if op == "/" and isinstance(a, YearsMonths) and isinstance(b, YearsMonths):
+        if not b.months:
+            raise _Fail("division by zero")
+        return a.months / b.months
+    hint = " (date(...) or duration(...) reads a text as one)" if isinstance(a, str) or isinstance(b, str) else ""
+    raise _Fail(f"cannot apply '{op}' to {value_kind(a)} and {value_kind(b)}{hint}")
 
 
 def _text(v: Any) -> str:
@@ -541,7 +712,7 @@ def _parse_number(text: str) -> int | float | None:
 def _length(v: Any) -> int:
     if isinstance(v, (str, list, tuple, Mapping, Set)):
         return len(v)
-    raise _Fail(f"{_kind(v)} has no size")
+    raise _Fail(f"{value_kind(v)} has no size")
 
 
 def _equals(a: Any, b: Any) -> bool:
@@ -558,9 +729,11 @@ def _equals(a: Any, b: Any) -> bool:
 
 
 def _contains(container: Any, item: Any) -> bool:
+    if isinstance(container, Range):
+        return container.holds(item)
     if isinstance(container, str):
         if not isinstance(item, str):
-            raise _Fail(f"cannot look for a {_kind(item)} in a string")
+            raise _Fail(f"cannot look for a {value_kind(item)} in a string")
         return item in container
     if isinstance(container, (list, tuple)):
         return any(_equals(x, item) for x in container)
@@ -569,7 +742,7 @@ def _contains(container: Any, item: Any) -> bool:
             return item in container
         except TypeError:
             return False
-    raise _Fail(f"cannot look inside {_kind(container)}")
+    raise _Fail(f"cannot look inside {value_kind(container)}")
 
 
 _RELATIONAL = {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}
@@ -592,11 +765,14 @@ def _compare(op: str, a: Any, b: Any) -> bool:
     try:
         return bool(_RELATIONAL[op](a, b))
     except TypeError:
-        raise _Fail(f"cannot compare {_kind(a)} with {_kind(b)} using '{op}'") from None
+        raise _Fail(f"cannot compare {value_kind(a)} with {value_kind(b)} using '{op}'") from None
 
 
 def _arith(op: str, a: Any, b: Any) -> Any:
-    """Numbers only, plus string concatenation/repetition and list concatenation, all size-capped."""
+    """Numbers only, plus string concatenation/repetition and list concatenation, all size-capped, and FEEL's
+    arithmetic of dates and durations (a text is not a date here: ``date(text)`` makes one)."""
+    if (result := _temporal_arith(op, a, b)) is not NotImplemented:
+        return result
     if op == "+" and (isinstance(a, str) or isinstance(b, str)):
         a, b = _text(a), _text(b)
         _check_size(len(a) + len(b))
@@ -609,7 +785,7 @@ def _arith(op: str, a: Any, b: Any) -> Any:
         _check_size(len(s) * max(n, 0))
         return s * n
     if not (_is_number(a) and _is_number(b)):
-        raise _Fail(f"cannot apply '{op}' to {_kind(a)} and {_kind(b)}")
+        raise _Fail(f"cannot apply '{op}' to {value_kind(a)} and {value_kind(b)}")
     if op in ("/", "%") and b == 0:
         raise _Fail("division by zero")
     if isinstance(a, float) and isinstance(b, Decimal) or isinstance(a, Decimal) and isinstance(b, float):
@@ -631,16 +807,16 @@ def _call_method(base: Any, name: str, args: list) -> Any:
         try:
             return base.get(arg) if name == "get" else arg in base
         except TypeError:
-            raise _Fail(f"a {_kind(arg)} cannot be a map key") from None
+            raise _Fail(f"a {value_kind(arg)} cannot be a map key") from None
     if isinstance(base, (list, tuple)) and name == "get":
         return _lookup(base, arg)
     if isinstance(base, str) and name in ("startsWith", "endsWith"):
         if not isinstance(arg, str):
-            raise _Fail(f"{name}() needs a string, got {_kind(arg)}")
+            raise _Fail(f"{name}() needs a string, got {value_kind(arg)}")
         return base.startswith(arg) if name == "startsWith" else base.endswith(arg)
     if isinstance(base, str) and name in ("trim", "toUpperCase", "toLowerCase"):
         return base.strip() if name == "trim" else base.upper() if name == "toUpperCase" else base.lower()
-    raise _Fail(f"{_kind(base)} has no method '{name}'")
+    raise _Fail(f"{value_kind(base)} has no method '{name}'")
 
 
 def _lookup(base: Any, key: Any) -> Any:
@@ -649,15 +825,15 @@ def _lookup(base: Any, key: Any) -> Any:
             if key in base:
                 return base[key]
         except TypeError:
-            raise _Fail(f"a {_kind(key)} cannot be a map key") from None
+            raise _Fail(f"a {value_kind(key)} cannot be a map key") from None
         raise _Missing(f"no key {key!r}")
     if isinstance(base, (list, tuple, str)):
         if not isinstance(key, int) or isinstance(key, bool):
-            raise _Fail(f"a {_kind(base)} index must be a whole number, got {_kind(key)}")
+            raise _Fail(f"a {value_kind(base)} index must be a whole number, got {value_kind(key)}")
         if not -len(base) <= key < len(base):
             raise _Missing(f"index {key} is out of range (size {len(base)})")
         return base[key]
-    raise _Fail(f"cannot index {_kind(base)}")
+    raise _Fail(f"cannot index {value_kind(base)}")
 
 
 # ----------------------------------------------------------------- whitelisted functions
@@ -666,13 +842,13 @@ def _num_arg(name: str, x: Any) -> Any:
     if isinstance(x, str) and _parse_number(x) is not None:
         return _parse_number(x)
     if not _is_number(x):
-        raise _Fail(f"{name}() needs a number, got {_kind(x)} {_shorten(repr(x))}")
+        raise _Fail(f"{name}() needs a number, got {value_kind(x)} {_shorten(repr(x))}")
     return x
 
 
 def _str_arg(name: str, x: Any) -> str:
     if not isinstance(x, str):
-        raise _Fail(f"{name}() needs a string, got {_kind(x)}")
+        raise _Fail(f"{name}() needs a string, got {value_kind(x)}")
     return x
 
 
@@ -688,10 +864,173 @@ def _extreme(name: str, pick, args: tuple) -> Any:
         raise _Fail(f"{name}() got values that cannot be compared") from None
 
 
-def _sum(values: Any) -> Any:
-    if not isinstance(values, (list, tuple, Set)) or not all(_is_number(v) for v in values):
+def _sum(*args: Any) -> Any:
+    values = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple, Set)) else args
+    if not all(_is_number(v) and not isinstance(v, bool) for v in values):
         raise _Fail("sum() needs a list of numbers")
     return sum(values)
+
+
+# --- FEEL's built-in functions (DMN 1.3, chapter 10.3.4), under their FEEL names
+
+MAX_REGEX = 200           # characters of a matches() pattern
+MAX_REGEX_INPUT = 10_000  # characters matches() may search
+# a quantified group that itself ends in a quantifier (``(a+)+``, ``(a|a*)*``): exponential backtracking
+_NESTED_QUANTIFIER = re.compile(r"[*+}?]\)+[*+{?]")
+
+
+def _list_arg(name: str, args: tuple) -> list:
+    """FEEL list functions take a list or several values: ``count([1, 2])`` and ``count(1, 2)``."""
+    values = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple, Set)) else args
+    return list(values)
+
+
+def _substring(text: Any, start: Any, length: Any = None) -> str:
+    text, start = _str_arg("substring", text), _num_arg("substring", start)
+    if int(start) != start or start == 0:
+        raise _Fail("substring() needs a start position that is a whole number other than 0 (1 is the first)")
+    begin = int(start) - 1 if start > 0 else max(len(text) + int(start), 0)
+    if length is None:
+        return text[begin:]
+    length = _num_arg("substring", length)
+    if length < 0:
+        raise _Fail("substring() needs a length >= 0")
+    return text[begin:begin + int(length)]
+
+
+def _matches(text: Any, pattern: Any, flags: Any = "") -> bool:
+    text, pattern, flags = _str_arg("matches", text), _str_arg("matches", pattern), _str_arg("matches", flags)
+    if len(pattern) > MAX_REGEX:
+        raise _Fail(f"matches(): the pattern is longer than {MAX_REGEX} characters")
+    if len(text) > MAX_REGEX_INPUT:
+        raise _Fail(f"matches(): the text is longer than {MAX_REGEX_INPUT} characters")
+    if _NESTED_QUANTIFIER.search(pattern) or re.search(r"\\[1-9]|\(\?[<=!P]", pattern):
+        raise _Fail("matches(): nested quantifiers, back-references and look-arounds are not allowed")
+    bits = 0
+    for flag in flags:
+        if flag not in "imsx":
+            raise _Fail(f"matches(): unknown flag {flag!r} (i, m, s, x)")
+        bits |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}[flag]
+    try:
+        return re.search(pattern, text, bits) is not None
+    except re.error as exc:
+        raise _Fail(f"matches(): invalid pattern: {exc}") from None
+
+
+def _decimal(n: Any, scale: Any) -> Any:
+    n, scale = _num_arg("decimal", n), _num_arg("decimal", scale)
+    if int(scale) != scale or not -100 <= scale <= 100:
+        raise _Fail("decimal() needs a whole-number scale between -100 and 100")
+    try:
+        rounded = Decimal(str(n)).quantize(Decimal(1).scaleb(-int(scale)), rounding=ROUND_HALF_EVEN)
+    except InvalidOperation:
+        raise _Fail("number too large") from None
+    return int(rounded) if scale <= 0 else float(rounded)
+
+
+def _mean(*args: Any) -> Any:
+    values = _list_arg("mean", args)
+    if not values:
+        raise _Fail("mean() of an empty list")
+    return _sum(values) / len(values)
+
+
+def _append(items: Any, *more: Any) -> list:
+    if not isinstance(items, (list, tuple)):
+        raise _Fail(f"append() needs a list, got {value_kind(items)}")
+    _check_size(len(items) + len(more))
+    return [*items, *more]
+
+
+def _index_of(items: Any, match: Any) -> list:
+    if not isinstance(items, (list, tuple)):
+        raise _Fail(f"index of() needs a list, got {value_kind(items)}")
+    return [k for k, x in enumerate(items, 1) if _equals(x, match)]
+
+
+def _list_contains(items: Any, match: Any) -> bool:
+    if not isinstance(items, (list, tuple)):
+        raise _Fail(f"list contains() needs a list, got {value_kind(items)}")
+    return any(_equals(x, match) for x in items)
+
+
+def _whole(name: str, *parts: Any) -> list[int]:
+    out = []
+    for p in parts:
+        p = _num_arg(name, p)
+        if isinstance(p, bool) or int(p) != p:
+            raise _Fail(f"{name}() needs whole numbers")
+        out.append(int(p))
+    return out
+
+
+def _date(value: Any, month: Any = None, day: Any = None) -> date:
+    if month is not None:
+        if day is None:
+            raise _Fail("date() takes a text, a date and time, or year, month and day")
+        try:
+            return date(*_whole("date", value, month, day))
+        except ValueError as exc:
+            raise _Fail(f"date(): {exc}") from None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _str_arg("date", value).strip()
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _Fail(f"date() needs a date such as '2026-03-05', got {_shorten(repr(text))}") from None
+
+
+def _datetime(value: Any, at: Any = None) -> datetime:
+    if at is not None:
+        if not isinstance(value, date) or not isinstance(at, time):
+            raise _Fail("date and time() takes a text, or a date and a time")
+        return datetime.combine(value.date() if isinstance(value, datetime) else value, at)
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time())
+    text = _str_arg("date and time", value).strip()
+    try:
+        if len(text) > 40:
+            raise ValueError
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Fail("date and time() needs a date and time such as '2026-03-05T09:00:00', "
+                    f"got {_shorten(repr(text))}") from None
+
+
+def _time(value: Any, minute: Any = None, second: Any = None) -> time:
+    if minute is not None:
+        try:
+            return time(*_whole("time", value, minute, second if second is not None else 0))
+        except ValueError as exc:
+            raise _Fail(f"time(): {exc}") from None
+    if isinstance(value, datetime):
+        return value.timetz()
+    if isinstance(value, time):
+        return value
+    text = _str_arg("time", value).strip()
+    try:
+        if len(text) > 30:
+            raise ValueError
+        return time.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Fail(f"time() needs a time such as '09:30:00', got {_shorten(repr(text))}") from None
+
+
+def _years_and_months(start: Any, end: Any) -> YearsMonths:
+    start, end = (_date(x) if not isinstance(x, date) else x for x in (start, end))
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if months > 0 and end.day < start.day:
+        months -= 1
+    elif months < 0 and end.day > start.day:
+        months += 1
+    return YearsMonths(months)
 
 
 _FUNCTIONS = {  # name: (implementation, min args, max args)
@@ -702,11 +1041,34 @@ _FUNCTIONS = {  # name: (implementation, min args, max args)
     "abs": (lambda x: abs(_num_arg("abs", x)), 1, 1),
     "min": (lambda *a: _extreme("min", min, a), 1, 50),
     "max": (lambda *a: _extreme("max", max, a), 1, 50),
-    "sum": (_sum, 1, 1),
+    "sum": (_sum, 1, 50),
     "lower": (lambda s: _str_arg("lower", s).lower(), 1, 1),
     "upper": (lambda s: _str_arg("upper", s).upper(), 1, 1),
     "contains": (_contains, 2, 2),
     "workdays": (lambda n: _workdays(n), 1, 1),
+    # FEEL (DMN decisions; any expression may use them)
+    "substring": (_substring, 2, 3),
+    "string length": (lambda s: len(_str_arg("string length", s)), 1, 1),
+    "upper case": (lambda s: _str_arg("upper case", s).upper(), 1, 1),
+    "lower case": (lambda s: _str_arg("lower case", s).lower(), 1, 1),
+    "starts with": (lambda s, m: _str_arg("starts with", s).startswith(_str_arg("starts with", m)), 2, 2),
+    "ends with": (lambda s, m: _str_arg("ends with", s).endswith(_str_arg("ends with", m)), 2, 2),
+    "matches": (_matches, 2, 3),
+    "string": (_text, 1, 1),
+    "number": (lambda x: _num_arg("number", x), 1, 1),
+    "floor": (lambda x: math.floor(_num_arg("floor", x)), 1, 1),
+    "ceiling": (lambda x: math.ceil(_num_arg("ceiling", x)), 1, 1),
+    "decimal": (_decimal, 2, 2),
+    "count": (lambda *a: len(_list_arg("count", a)), 1, 50),
+    "mean": (_mean, 1, 50),
+    "list contains": (_list_contains, 2, 2),
+    "append": (_append, 1, 50),
+    "index of": (_index_of, 2, 2),
+    "date": (_date, 1, 3),
+    "date and time": (_datetime, 1, 2),
+    "time": (_time, 1, 3),
+    "duration": (_duration, 1, 1),
+    "years and months duration": (_years_and_months, 2, 2),
 }
 
 
@@ -770,7 +1132,7 @@ class _Run:
         try:
             return bool(value)
         except Exception:  # noqa: BLE001 - foreign objects in variables
-            raise self.error(f"a {_kind(value)} cannot be used as a condition", pos) from None
+            raise self.error(f"a {value_kind(value)} cannot be used as a condition", pos) from None
 
     def h_const(self, node, soft):
         return node[1]
@@ -796,7 +1158,7 @@ class _Run:
             raise self.error(f"no key '{name}' in the map", pos)
         if base is None and soft:
             return None
-        raise self.error(f"cannot read '{name}' of {_kind(base)}", pos)
+        raise self.error(f"cannot read '{name}' of {value_kind(base)}", pos)
 
     def h_index(self, node, soft):
         _, base_node, key_node, pos = node
@@ -851,7 +1213,7 @@ class _Run:
             return self.produced(dict(self.vars), pos)
         key = self.eval(arg_nodes[0])
         if not isinstance(key, str):
-            raise self.error(f"{name}() needs a variable name, got {_kind(key)}", pos)
+            raise self.error(f"{name}() needs a variable name, got {value_kind(key)}", pos)
         if name == "hasVariable":
             return key in self.vars
         return self.vars[key] if key in self.vars else None   # Camunda: unset is null
@@ -869,7 +1231,7 @@ class _Run:
         if op == "empty":
             return value is None or (isinstance(value, (str, list, tuple, Mapping, Set)) and not value)
         if not _is_number(value):
-            raise self.error(f"cannot apply unary '{op}' to {_kind(value)}", pos)
+            raise self.error(f"cannot apply unary '{op}' to {value_kind(value)}", pos)
         return -value if op == "-" else value
 
     def h_bin(self, node, soft):
@@ -906,6 +1268,10 @@ class _Run:
     def h_cond(self, node, soft):
         return self.eval(node[2] if self.truth(self.eval(node[1])) else node[3])
 
+    def h_range(self, node, soft):
+        _, low, high, low_closed, high_closed, _pos = node
+        return Range(self.eval(low), self.eval(high), low_closed, high_closed)
+
     def h_list(self, node, soft):
         return self.produced([self.eval(item) for item in node[1]], node[2])
 
@@ -916,7 +1282,7 @@ class _Run:
             try:
                 out[key] = self.eval(value_node)
             except TypeError:
-                raise self.error(f"a {_kind(key)} cannot be a map key", node[2]) from None
+                raise self.error(f"a {value_kind(key)} cannot be a map key", node[2]) from None
         return self.produced(out, node[2])
 
     def h_concat(self, node, soft):

@@ -225,9 +225,13 @@ class _Checker:
                 if tag == "boundaryEvent":
                     self.error(el, f"compensation boundary event '{el_id}' has no handler: connect it by an "
                                    f"association to an activity marked isForCompensation=\"true\"")
+                elif tag == "startEvent":
+                    self.error(el, f"compensation start event '{el_id}' can only start a compensation event "
+                                   f"subprocess inside an embedded subprocess that has no compensation boundary "
+                                   f"event (there it is the subprocess's compensation handler)")
                 elif tag not in ("intermediateThrowEvent", "endEvent"):
-                    self.error(el, f"compensation {tag} '{el_id}' is not supported yet (compensation event "
-                                   f"subprocesses are not); throw compensation with an intermediate or end event")
+                    self.error(el, f"compensation {tag} '{el_id}' is not supported; throw compensation with an "
+                                   f"intermediate or end event")
                 elif d.get("activityRef") and d.get("activityRef") not in self.by_id:
                     self.error(el, f"compensation of '{el_id}' names activity '{d.get('activityRef')}', "
                                    f"which does not exist")

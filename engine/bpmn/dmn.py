@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections import ChainMap
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -36,6 +36,7 @@ from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMix
 
 from .. import expressions
 from ..errors import ExpressionError, Problem
+from ..expressions import value_kind as _kind
 from ..script_engine import multi_instance_variables
 from .dialects import dialect_attr, extension_properties
 
@@ -169,22 +170,6 @@ def _equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _kind(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "boolean"
-    if _is_number(v):
-        return "number"
-    if isinstance(v, datetime):
-        return "date and time"
-    if isinstance(v, date):
-        return "date"
-    if isinstance(v, str):
-        return "string"
-    return type(v).__name__
-
-
 _RELATIONS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
               ">=": lambda a, b: a >= b}
 
@@ -207,8 +192,10 @@ def _relate(op: str, a: Any, b: Any) -> bool:
 
 def _json_value(value: Any) -> Any:
     """Dates go into case data as ISO text (case data is JSON)."""
-    if isinstance(value, (datetime, date, time)):
+    if isinstance(value, (datetime, date, time, expressions.YearsMonths)):
         return value.isoformat()
+    if isinstance(value, timedelta):
+        return expressions.duration_text(value)
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, list):
@@ -269,8 +256,16 @@ def _expression(text: str) -> Evaluator:
     found, value = _literal(text)
     if found:
         return lambda variables: value
-    compiled = expressions.compile_expression(text)
+    compiled = expressions.compile_expression(_feel(text))
     return compiled
+
+
+_SINGLE_EQUALS = re.compile(r"(?<![<>!=])=(?!=)")
+
+
+def _feel(text: str) -> str:
+    """FEEL's equality is a single ``=``; Yimen's evaluator spells it ``==`` (outside strings only)."""
+    return _outside_strings(text, lambda part: _SINGLE_EQUALS.sub("==", part))
 
 
 def _skip_string(text: str, i: int) -> int:
@@ -423,7 +418,7 @@ class UnaryTests:
             return _Test("cmp", op=op, low=_expression(rest))
         marked = _outside_strings(part, lambda s: s.replace("?", f" {INPUT_VARIABLE} "))
         if marked != part:                   # FEEL 1.2's '?': a boolean expression over the input
-            return _Test("expr", expr=expressions.compile_expression(marked))
+            return _Test("expr", expr=expressions.compile_expression(_feel(marked)))
         try:
             return _Test("cmp", op="=", low=_expression(part))
         except ExpressionError as first:

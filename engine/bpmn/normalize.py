@@ -134,6 +134,7 @@ class _Normalizer:
         self.plain_tasks()
         self.multi_instance()
         self.link_events()
+        self.compensation_event_subprocesses()
         self.compensation()
         self.xpath_conditions()
         self.implicit_ends()
@@ -193,15 +194,7 @@ class _Normalizer:
                             is not None), None)
             if handler is None or handler.get("isForCompensation") != "true":
                 continue
-            ext = children(handler, "extensionElements")
-            ext = ext[0] if ext else None
-            if ext is None:
-                ext = etree.Element(bpmn("extensionElements"))
-                handler.insert(0, ext)
-            props = etree.SubElement(ext, f"{{{CAMUNDA}}}properties")
-            etree.SubElement(props, f"{{{CAMUNDA}}}property", name="yimen.compensates",
-                             value=boundary.get("attachedToRef") or "")
-            self.need_camunda_ns = True
+            self._property(handler, "yimen.compensates", boundary.get("attachedToRef") or "")
             gone = {boundary.get("id")} | {a.get("id") for a in assocs if a.get("id")}
             for a in assocs:
                 a.getparent().remove(a)
@@ -209,6 +202,55 @@ class _Normalizer:
             for di in list(self.root.iter(f"{{{BPMNDI}}}BPMNShape", f"{{{BPMNDI}}}BPMNEdge")):
                 if di.get("bpmnElement") in gone:
                     di.getparent().remove(di)
+
+    def _property(self, el, name: str, value: str) -> None:
+        """Add the extension property ``name`` = ``value`` to ``el`` (Yimen's notes for the parser)."""
+        ext = children(el, "extensionElements")
+        ext = ext[0] if ext else None
+        if ext is None:
+            ext = etree.Element(bpmn("extensionElements"))
+            el.insert(0, ext)
+        props = etree.SubElement(ext, f"{{{CAMUNDA}}}properties")
+        etree.SubElement(props, f"{{{CAMUNDA}}}property", name=name, value=value)
+        self.need_camunda_ns = True
+
+    def compensation_event_subprocesses(self) -> None:
+        """A compensation event subprocess becomes the compensation handler of its subprocess.
+
+        ``<subProcess triggeredByEvent="true">`` whose start event has a ``compensateEventDefinition``,
+        inside an embedded subprocess S: when S is compensated, it runs instead of the handlers of S's
+        steps (a compensation throw inside it compensates S's completed steps, as Camunda does). Yimen
+        moves it beside S as an ordinary subprocess marked ``isForCompensation`` with the property
+        ``yimen.compensates`` = S, its start event a plain start, and notes on each compensation throw
+        directly inside it ``yimen.compensation_scope`` = S (see ``engine.bpmn.compensation``). One at
+        the process level, or in a subprocess that also has a compensation boundary event, stays
+        (``checks`` refuses it with its line).
+        """
+        for event_sub in list(self.root.iter(bpmn("subProcess"))):
+            if event_sub.get("triggeredByEvent") != "true":
+                continue
+            start = next((c for c in children(event_sub, "startEvent") if children(c, "compensateEventDefinition")),
+                         None)
+            owner = event_sub.getparent()
+            if start is None or local(owner) not in ("subProcess", "transaction") or not owner.get("id"):
+                continue
+            owner_id = owner.get("id")
+            if any(b.get("attachedToRef") == owner_id and children(b, "compensateEventDefinition")
+                   for b in self.root.iter(bpmn("boundaryEvent"))):
+                continue
+            for definition in children(start, "compensateEventDefinition"):
+                start.remove(definition)
+            owner.remove(event_sub)
+            owner.addnext(event_sub)
+            del event_sub.attrib["triggeredByEvent"]
+            event_sub.set("isForCompensation", "true")
+            self._property(event_sub, "yimen.compensates", owner_id)
+            for node in event_sub:
+                if is_bpmn(node) and local(node) in ("intermediateThrowEvent", "endEvent") \
+                        and children(node, "compensateEventDefinition"):
+                    self._property(node, "yimen.compensation_scope", owner_id)
+            self.warn(event_sub, f"compensation event subprocess '{event_sub.get('id')}' runs as the compensation "
+                                 f"handler of subprocess '{owner_id}'")
 
     def _by_id(self, element_id):
         if not element_id:

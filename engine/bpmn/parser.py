@@ -73,6 +73,8 @@ class YimenProcessParser(FlatProcessParserMixin, ProcessParser):
         throws = [t.name for t in self.spec.task_specs.values() if isinstance(t, (CompensationThrow, CompensationEnd))]
         for handler in handlers:  # a throw starts it (not as an output: the flow goes on after all handlers)
             handler._inputs.extend(t for t in throws if t not in handler._inputs)
+            if not handler._inputs:  # thrown from a compensation event subprocess outside this scope
+                handler._inputs.append(self.spec.start.name)
 
 
 class _CompensationThrowParser:

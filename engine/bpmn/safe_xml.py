@@ -98,6 +98,7 @@ ALLOWED_NAMESPACES = frozenset({
     "http://www.omg.org/spec/DMN/20180521/DC/", "http://www.omg.org/spec/DMN/20180521/DI/",
     *DIALECTS, "http://camunda.org/schema/1.0/dmn", "http://camunda.org/schema/modeler/1.0",
     "http://flowable.org/modeler", "http://flowable.org/design",
+    "http://flowable.org/dmn",  # Flowable's DMN extensions (flowable:forceDMN11 ...)
 })
 # Attributes are inert on BPMN elements, except where a browser gives them a meaning of their own.
 ACTIVE_ATTRIBUTE_NAMESPACES = frozenset({

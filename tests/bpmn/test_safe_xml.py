@@ -104,3 +104,21 @@ def test_kind_of_anything_else_is_a_problem():
     problem = info.value.problems[0]
     assert problem.file == "page.bpmn" and problem.line == 1
     assert "<html>" in problem.reason
+
+
+def test_flowable_dmn_extensions_are_not_foreign_content():
+    """Flowable's DMN files carry ``xmlns:flowable="http://flowable.org/dmn"`` (flowable:forceDMN11) and its
+    modeler's ``design:`` elements; they are inert and accepted, an XHTML element beside them is not."""
+    from engine.bpmn.safe_xml import foreign_content
+    content = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+               b'<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" '
+               b'xmlns:flowable="http://flowable.org/dmn" xmlns:design="http://flowable.org/design" '
+               b'xmlns:h="http://www.w3.org/1999/xhtml" id="d" flowable:forceDMN11="true">\n'
+               b'  <decision id="x"><extensionElements><design:stencilid>DecisionTableDecision</design:stencilid>'
+               b'<flowable:note>n</flowable:note></extensionElements></decision>\n'
+               b'  <decision id="y"><extensionElements><h:script>alert(1)</h:script></extensionElements></decision>\n'
+               b'</definitions>\n')
+    tree = parse_untrusted("f.dmn", content)
+    assert kind_of(tree, "f.dmn") == "dmn"
+    problems = foreign_content("f.dmn", tree)
+    assert [(p.element_id, p.line) for p in problems] == [("y", 4)]

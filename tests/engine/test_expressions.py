@@ -325,3 +325,82 @@ def test_random_token_soup_raises_only_expression_error(pieces):
         evaluate(" ".join(pieces), VARS)
     except ExpressionError:
         pass
+
+
+# --- FEEL built-in functions, dates and durations, ranges (issue 17) --------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ('substring("foobar", 3)', "obar"),
+    ('substring("foobar", -2, 1)', "a"),
+    ('string length("foo")', 3),
+    ('upper case("aBc4")', "ABC4"),
+    ('lower case("aBc4")', "abc4"),
+    ('starts with("foobar", "fo")', True),
+    ('ends with("foobar", "r")', True),
+    ('contains("foobar", "of")', False),
+    ('matches("foobar", "^fo*b")', True),
+    ('matches("FooBar", "foobar", "i")', True),
+    ('decimal(1/3, 2)', 0.33),
+    ('decimal(1.5, 0)', 2),
+    ('decimal(2.5, 0)', 2),
+    ('floor(-1.5)', -2),
+    ('ceiling(-1.5)', -1),
+    ('count([1, 2, 3])', 3),
+    ('mean([1, 2, 3])', 2.0),
+    ('sum(1, 2, 3)', 6),
+    ('list contains([1, 2, 3], 2)', True),
+    ('append([1], 2, 3)', [1, 2, 3]),
+    ('index of([1, 2, 3, 2], 2)', [2, 4]),
+    ('not(true)', False),
+    ('items[0] in [1..3]', True),
+    ('amount in [1..20000[', False),
+    ('amount in (1..20000]', True),
+    ('3 in [1..3) or 3 in ]3..5]', False),
+])
+def test_feel_functions(text, expected):
+    assert ev(text) == expected
+
+
+def test_feel_dates_and_durations():
+    from datetime import date, datetime, time, timedelta
+
+    from engine.expressions import YearsMonths, duration_text
+    assert ev('date("2026-01-31") + duration("P1M")') == date(2026, 2, 28)
+    assert ev('date("2024-02-29") + duration("P1Y")') == date(2025, 2, 28)
+    assert ev('date("2026-03-05") - date("2026-03-01")') == timedelta(days=4)
+    assert ev('date and time("2026-03-05T10:00:00") + duration("PT2H")') == datetime(2026, 3, 5, 12)
+    assert ev('date and time(date(2026, 3, 5), time(9, 30, 0))') == datetime(2026, 3, 5, 9, 30)
+    assert ev('time("23:00:00") + duration("PT2H")') == time(1, 0)
+    assert ev('years and months duration(date("2011-12-22"), date("2013-08-24"))') == YearsMonths(20)
+    assert ev('duration("P1D") > duration("PT23H")') is True
+    assert ev('duration("P1Y") = duration("P12M")'.replace(" = ", " == ")) is True
+    assert ev('duration("P2D") * 3 / duration("P1D")') == 6.0
+    assert duration_text(ev('date("2026-12-31") - date("2026-03-05")')) == "P301D"
+    assert duration_text(ev('duration("PT90M")')) == "PT1H30M"
+    assert ev('years and months duration(date("2026-03-05"), date("2028-06-01"))').isoformat() == "P2Y2M"
+    assert ev('date("2026-03-01") in [date("2026-01-01")..date("2026-12-31")]') is True
+
+
+def test_a_variable_may_still_be_called_like_a_feel_function():
+    """``date``, ``count``, ``time`` ... are function names only before '('."""
+    assert ev("count + 1", count=2) == 3
+    assert ev("date == '2026-01-01'", date="2026-01-01") is True
+    assert ev("[1, 2][1]") == 2
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('matches("aaaa", "(a+)+$")', "nested quantifiers"),
+    ('matches("aaaa", "(a)\\\\1")', "back-references"),
+    ('matches("a", "' + "a" * 201 + '")', "longer than 200"),
+    ('matches(x, "a")', "longer than 10000"),
+    ('duration("P1Y3D")', "mixes years/months"),
+    ('duration("three days")', "ISO 8601 duration"),
+    ('date("2026-02-30")', "date() needs a date"),
+    ('substring("abc", 0)', "other than 0"),
+    ('"2026-03-05" + duration("P1D")', "date(...) or duration(...) reads a text"),
+    ('date("2026-01-01") + 1', "cannot apply '+' to date and number"),
+    ('decimal(1, 1000)', "scale"),
+    ('append(1, 2)', "needs a list"),
+])
+def test_feel_refusals_are_expression_errors(text, reason):
+    assert reason in refused(text, x="a" * 10_001)
