@@ -18,6 +18,7 @@ from .test_pages import csrf, signed_in
 
 FOOD, HEALTH = "330100-XK-001", "330100-XK-002"
 HEALTH_MATERIALS = ["卫生许可申请表", "卫生检测报告"]
+ID_NO = "33010019900101001X"
 
 
 def _apply(app, item=FOOD, region=None, materials=None, who="zhang"):
@@ -246,3 +247,128 @@ def test_an_application_from_an_unknown_region_is_refused(app):
                                                              "region": "MARS"})
     assert response.status_code == 400 and response.json["error"]["details"]["refusal"] == "unknown_region"
     assert client(app, "zhang").get("/api/cases").json["total"] == 0
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+def test_the_public_list_and_the_route_on_the_case_page_are_chinese(app):
+    """Anyone reads the implementation list; the applicant's case page names region, mode and offices, no codes."""
+    from .test_chinese_pages import latin_words
+
+    public = app.test_client().get("/levels").get_data(as_text=True)
+    assert "委托下放（以市级名义决定）" in public and "受委托机关：西城区行政审批局" in public
+    assert "审核转报（县级受理审核，市级审批）" in public and "市卫生健康委员会" in public
+    assert not latin_words(public), latin_words(public)
+    case = _apply(app, FOOD, "XC")
+    page = signed_in(app, "zhang").get(f"/cases/{case}").get_data(as_text=True)
+    assert "所在区域: 西城区行政审批局" in page.replace("：", ": ")
+    assert "受委托机关" in page and "文书署名机关: 市市场监督管理局" in page.replace("：", ": ")
+    assert not latin_words(page), latin_words(page)
+    sun = signed_in(app, "sun")
+    for url in ("/supervision/levels", "/supervision/levels?level=county&region=XC"):
+        shown = sun.get(url).get_data(as_text=True)
+        assert not latin_words(shown), (url, latin_words(shown))
+    admin = signed_in(app, "admin").get("/admin/levels").get_data(as_text=True)
+    assert "设置事项在某区域的实施方式" in admin and not latin_words(admin), latin_words(admin)
+
+
+def test_the_apply_page_asks_the_region_and_routes_the_case(app):
+    import io
+
+    applicant = signed_in(app, "zhang")
+    page = applicant.get(f"/apply/{HEALTH}")
+    html = page.get_data(as_text=True)
+    assert 'name="region"' in html and "西城区行政审批局" in html and "市本级" in html
+    files = {f"material_{i}": (io.BytesIO(b"%PDF-1.4"), f"{i}.pdf") for i in range(len(HEALTH_MATERIALS))}
+    response = applicant.post(f"/apply/{HEALTH}", data={"name": "张三", "region": "XC", "id_no": ID_NO,
+                                                         "phone": "13800138000", "csrf_token": csrf(page.data),
+                                                         **files}, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    case = int(response.headers["Location"].rsplit("/", 1)[1])
+    route = _case(app, case)["route"]
+    assert (route["mode"], route["office"], route["approving_office"]) == ("review_report", "XC", "WJ")
+    wrong = applicant.get(f"/apply/{HEALTH}")
+    files = {f"material_{i}": (io.BytesIO(b"%PDF-1.4"), f"{i}.pdf") for i in range(len(HEALTH_MATERIALS))}
+    refused = applicant.post(f"/apply/{HEALTH}", data={"name": "张三", "region": "SJ", "id_no": ID_NO,
+                                                        "phone": "13800138000", "csrf_token": csrf(wrong.data),
+                                                        **files}, content_type="multipart/form-data")
+    assert refused.status_code == 400 and "所选区域不是本系统已知的县（区）或开发区" in refused.get_data(as_text=True)
+
+
+def test_the_admin_page_sets_removes_and_imports_entries(app):
+    admin = signed_in(app, "admin")
+    page = admin.get("/admin/levels").data
+    saved = admin.post("/admin/levels", data={"item": HEALTH, "region": "KF", "mode": "zone", "note": "赋权",
+                                              "csrf_token": csrf(page)}, follow_redirects=True)
+    assert "已保存该条目。" in saved.get_data(as_text=True)
+    assert _case(app, _apply(app, HEALTH, "KF"))["competent_office"] == "KF"
+    refused = admin.post("/admin/levels", data={"item": HEALTH, "region": "XC", "mode": "zone",
+                                                "csrf_token": csrf(page)}, follow_redirects=True)
+    assert "赋权开发区实施只适用于开发区" in refused.get_data(as_text=True)
+    removed = admin.post("/admin/levels/remove", data={"item": HEALTH, "region": "KF", "csrf_token": csrf(page)},
+                         follow_redirects=True)
+    assert "已删除该条目。" in removed.get_data(as_text=True)
+    assert _case(app, _apply(app, HEALTH, "KF"))["competent_office"] == "WJ"
+    import io
+
+    text = "item_code,region,mode,handler,note\n330100-XK-001,DX,taken_back,,上收\n"
+    imported = admin.post("/admin/levels/import", data={"file": (io.BytesIO(text.encode()), "list.csv"),
+                                                        "csrf_token": csrf(page)},
+                          content_type="multipart/form-data", follow_redirects=True)
+    assert "实施清单已导入。" in imported.get_data(as_text=True)
+    assert [(r["item_code"], r["region"], r["mode"]) for r in client(app, "admin").get("/api/levels").json["items"]] \
+        == [(FOOD, "DX", "taken_back")]
+    bad = "item_code,region,mode\nNOPE,DX,direct\n330100-XK-001,SJ,direct\n"
+    broken = admin.post("/admin/levels/import", data={"file": (io.BytesIO(bad.encode()), "list.csv"),
+                                                      "csrf_token": csrf(page)},
+                        content_type="multipart/form-data", follow_redirects=True)
+    assert "文件中有 2 处问题" in broken.get_data(as_text=True)
+    assert signed_in(app, "sun").get("/admin/levels").status_code == 403
+    assert len(client(app, "admin").get("/api/levels").json["items"]) == 1
+
+
+# --- the city's approver of a 审核转报 case, in Chromium ---------------------------------------------
+
+BROWSER = __import__("os").environ.get("YIMEN_SKIP_BROWSER") != "1"
+if BROWSER:
+    from tests.web.browser_fixtures import browser, open_as, server  # noqa: F401,E402  (fixtures)
+
+
+@pytest.mark.skipif(not BROWSER, reason="YIMEN_SKIP_BROWSER=1")
+def test_the_city_approves_a_reviewed_and_reported_case_in_chromium(app, open_as):
+    """The applicant chooses 西城区 on the apply page; 西城区 accepts and reviews; the city's approver finds the step
+    in the inbox, reads the county's binding review and approves; the county's approver never sees the step."""
+    applicant = open_as("zhang")
+    applicant.goto(f"/apply/{HEALTH}")
+    applicant.select_option("select[name=region]", "XC")
+    applicant.fill("input[name=id_no]", ID_NO)
+    applicant.fill("input[name=phone]", "13800138000")
+    for i in range(len(HEALTH_MATERIALS)):
+        applicant.set_input_files(f"input[name=material_{i}]", files=[
+            {"name": f"{i}.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"}])
+    applicant.click("#application button")
+    applicant.wait_for_load_state()
+    case = int(applicant.url.rstrip("/").rsplit("/", 1)[1])
+    assert "西城区行政审批局" in applicant.locator("p.route").inner_text()
+    assert client(app, "lin").post(f"/api/cases/{case}/accept", json={"opinion": "材料齐全"}).status_code == 200
+    _decide(app, "gao", case, "经现场核查，符合卫生许可条件")
+
+    county = open_as("ma")
+    county.click("text=待办")
+    assert county.locator(f"tr[data-task] >> text=公共场所卫生许可").count() == 0
+
+    city = open_as("qin")
+    city.click("text=待办")
+    city.locator("tr[data-task]", has_text="公共场所卫生许可").locator("a").first.click()
+    city.wait_for_load_state()
+    binding = city.locator("#binding-review")
+    assert "县级审核意见（具有约束力）" in binding.inner_text()
+    assert "经现场核查，符合卫生许可条件" in binding.inner_text() and "西城区行政审批局" in binding.inner_text()
+    city.fill("textarea[name=opinion]", "依据县级审核意见，准予许可")
+    city.click("button[name=approved][value=yes]")
+    city.wait_for_load_state()
+    shown = _case(app, case)
+    assert (shown["status"], shown["outcome"]) == ("concluded", "approved")
+    assert [o["user"] for o in shown["opinions"] if o["element_id"] == "conclude"] == ["qin"]
+    applicant.goto(f"/cases/{case}/decision")
+    assert "市卫生健康委员会" in applicant.content()
