@@ -27,16 +27,16 @@ DEPARTMENTS = (
 # 放权 (engine.levels): two counties and a development zone under the city, their staff, and the city's approver
 # of 审核转报 cases; the implementation list is processes/items/demo_levels.json
 REGIONS = (
-    ("XC", "西城区行政审批局", "Xicheng District Administrative Approval Bureau", "county", "SP"),
-    ("DX", "东县行政审批局", "Dong County Administrative Approval Bureau", "county", "SP"),
-    ("KF", "经济技术开发区管委会行政审批局", "Economic Development Zone Approval Bureau", "zone", "SP"),
+    ("XCQ", "西城区行政审批局", "Xicheng District Administrative Approval Bureau", "county", "SP"),
+    ("DXX", "东县行政审批局", "Dong County Administrative Approval Bureau", "county", "SP"),
+    ("KFQ", "经济技术开发区管委会行政审批局", "Economic Development Zone Approval Bureau", "zone", "SP"),
 )
 REGION_USERS = (
-    ("lin", "林窗口", "Lin (window staff, Xicheng)", ["window"], "XC", ["window"]),
-    ("gao", "高审查", "Gao (reviewer, Xicheng)", ["reviewer"], "XC", ["reviewer"]),
-    ("ma", "马科长", "Ma (approver, Xicheng)", ["reviewer"], "XC", ["approver"]),
-    ("dong", "董审查", "Dong (reviewer and approver, Dong County)", ["reviewer"], "DX", ["reviewer", "approver"]),
-    ("kai", "开审查", "Kai (reviewer and approver, development zone)", ["reviewer"], "KF", ["reviewer", "approver"]),
+    ("lin", "林窗口", "Lin (window staff, Xicheng)", ["window"], "XCQ", ["window"]),
+    ("gao", "高审查", "Gao (reviewer, Xicheng)", ["reviewer"], "XCQ", ["reviewer"]),
+    ("ma", "马科长", "Ma (approver, Xicheng)", ["reviewer"], "XCQ", ["approver"]),
+    ("dong", "董审查", "Dong (reviewer and approver, Dong County)", ["reviewer"], "DXX", ["reviewer", "approver"]),
+    ("kai", "开审查", "Kai (reviewer and approver, development zone)", ["reviewer"], "KFQ", ["reviewer", "approver"]),
     ("qin", "秦科长", "Qin (city approver of reviewed-and-reported cases, health)", ["reviewer"], "WJ",
      ["approver", "WJ"]),
 )

@@ -2,8 +2,8 @@
 and the mode, documents in the right authority's name, 审核转报 approved by the city without a second review, and
 the supervisor's cases by level — through the API and the pages, on SQLite and PostgreSQL.
 
-The demo data: item 330100-XK-001 (市市场监督管理局, SJ) is entrusted to 西城区 (XC), directly exercised by 东县 (DX)
-and by the development zone (KF); item 330100-XK-002 (市卫生健康委员会, WJ) is reviewed and reported by 西城区 and
+The demo data: item 330100-XK-001 (市市场监督管理局, SJ) is entrusted to 西城区 (XCQ), directly exercised by 东县 (DXX)
+and by the development zone (KFQ); item 330100-XK-002 (市卫生健康委员会, WJ) is reviewed and reported by 西城区 and
 taken back to the city for 东县.
 """
 from __future__ import annotations
@@ -58,12 +58,12 @@ def _pdf_text(content: bytes, tmp_path) -> str:
 
 @pytest.mark.parametrize("item, region, mode, office, authority, entrusted, approving", [
     (FOOD, None, None, "SJ", "SJ", None, None),            # no region: the item's own office, as before
-    (FOOD, "XC", "entrusted", "XC", "SJ", "XC", None),
-    (FOOD, "DX", "direct", "DX", "DX", None, None),
-    (FOOD, "KF", "zone", "KF", "KF", None, None),
-    (HEALTH, "XC", "review_report", "XC", "WJ", None, "WJ"),
-    (HEALTH, "DX", "taken_back", "WJ", "WJ", None, None),
-    (HEALTH, "KF", None, "WJ", "WJ", None, None),          # no entry for the zone: the item's own office
+    (FOOD, "XCQ", "entrusted", "XCQ", "SJ", "XCQ", None),
+    (FOOD, "DXX", "direct", "DXX", "DXX", None, None),
+    (FOOD, "KFQ", "zone", "KFQ", "KFQ", None, None),
+    (HEALTH, "XCQ", "review_report", "XCQ", "WJ", None, "WJ"),
+    (HEALTH, "DXX", "taken_back", "WJ", "WJ", None, None),
+    (HEALTH, "KFQ", None, "WJ", "WJ", None, None),          # no entry for the zone: the item's own office
 ])
 def test_a_case_routes_by_the_applicant_region_and_the_mode(app, item, region, mode, office, authority, entrusted,
                                                             approving):
@@ -85,7 +85,7 @@ def test_a_case_routes_by_the_applicant_region_and_the_mode(app, item, region, m
 def test_an_entrusted_county_case_decides_in_the_city_name(app, tmp_path):
     """委托下放: 西城区 accepts, reviews and concludes; the notice, decision, PDF and licence name the city as the
     authority and 西城区 as 受委托机关; the county's staff handle it, the city's reviewers do not see it."""
-    case = _apply(app, FOOD, "XC")
+    case = _apply(app, FOOD, "XCQ")
     assert client(app, "lin").post(f"/api/cases/{case}/accept", json={"opinion": "齐全"}).status_code == 200
     assert not _tasks(app, "li", case)  # the city's reviewer: not the handling office's step
     _decide(app, "gao", case, "符合条件")
@@ -113,21 +113,21 @@ def test_an_entrusted_county_case_decides_in_the_city_name(app, tmp_path):
 
 def test_a_direct_county_case_decides_in_the_county_name(app):
     """直接放权: 东县 decides in its own name, numbered in its own series."""
-    case = _apply(app, FOOD, "DX")
+    case = _apply(app, FOOD, "DXX")
     assert client(app, "lin").post(f"/api/cases/{case}/accept", json={"opinion": "齐全"}).status_code == 200
     _decide(app, "dong", case)
     _decide(app, "dong", case, "准予")
     decision = client(app, "zhang").get(f"/api/cases/{case}/decision").json
     assert (decision["office"], decision["entrusted"]) == ("东县行政审批局", None)
-    assert decision["number"].startswith("DX-JD-")
+    assert decision["number"].startswith("DXX-JD-")
 
 
 def test_a_review_report_case_is_approved_by_the_city_without_a_second_review(app):
     """审核转报: 西城区 accepts and reviews (binding); the conclude step belongs to the city's office only: a county
     approver cannot see or conclude it, the city approves it in one step, and sees none of the county's other cases."""
     y = app.extensions["yimen"]
-    case = _apply(app, HEALTH, "XC")
-    unrelated = _apply(app, FOOD, "XC")  # another 西城区 case the city must not see
+    case = _apply(app, HEALTH, "XCQ")
+    unrelated = _apply(app, FOOD, "XCQ")  # another 西城区 case the city must not see
     assert client(app, "lin").post(f"/api/cases/{case}/accept", json={"opinion": "齐全"}).status_code == 200
     assert not _tasks(app, "qin", case) and client(app, "qin").get(f"/api/cases/{case}").status_code == 404
     review = _decide(app, "gao", case, "经审核，符合卫生许可条件")
@@ -160,15 +160,15 @@ def test_a_review_report_case_is_approved_by_the_city_without_a_second_review(ap
 
 def test_a_taken_back_item_accepted_at_a_county_window_goes_to_the_city(app):
     """权限上收 with 互为受理: 西城区's window accepts 东县's application; the city office handles it."""
-    case = _apply(app, HEALTH, "DX")
+    case = _apply(app, HEALTH, "DXX")
     assert client(app, "lin").post(f"/api/cases/{case}/accept", json={"opinion": "齐全"}).status_code == 200
     shown = _case(app, case)
-    assert (shown["competent_office"], shown["accepting_office"]) == ("WJ", "XC")
+    assert (shown["competent_office"], shown["accepting_office"]) == ("WJ", "XCQ")
     assert _tasks(app, "zhou", case) and not _tasks(app, "dong", case)
 
 
 def test_the_supervisor_sees_cases_by_level_and_region(app):
-    city, county, zone = _apply(app, FOOD), _apply(app, FOOD, "XC"), _apply(app, FOOD, "KF")
+    city, county, zone = _apply(app, FOOD), _apply(app, FOOD, "XCQ"), _apply(app, FOOD, "KFQ")
     sun = client(app, "sun")
 
     def ids(**query):
@@ -178,7 +178,7 @@ def test_the_supervisor_sees_cases_by_level_and_region(app):
 
     assert ids(level="city") >= {city} and not ids(level="city") & {county, zone}
     assert ids(level="county") == {county} and ids(level="zone") == {zone}
-    assert ids(region="XC") == {county} and ids(region="KF", level="county") == set()
+    assert ids(region="XCQ") == {county} and ids(region="KFQ", level="county") == set()
     bad = sun.get("/api/cases", query_string={"level": "galaxy"})
     assert bad.status_code == 400 and bad.json["error"]["details"]["refusal"] == "one_of"
     page = signed_in(app, "sun").get("/supervision/levels?level=county").get_data(as_text=True)
@@ -188,10 +188,10 @@ def test_the_supervisor_sees_cases_by_level_and_region(app):
 @pytest.mark.parametrize("path, body, refusal", [
     (f"/api/levels/{FOOD}/NOPE", {"mode": "direct"}, "unknown_region"),
     (f"/api/levels/{FOOD}/SJ", {"mode": "direct"}, "unknown_region"),     # a city office is not a region
-    (f"/api/levels/NOPE/XC", {"mode": "direct"}, "unknown_item"),
-    (f"/api/levels/{FOOD}/XC", {"mode": "sometimes"}, "one_of"),
-    (f"/api/levels/{FOOD}/XC", {"mode": "zone"}, "zone_mode"),            # 赋权 is for a development zone
-    (f"/api/levels/{FOOD}/XC", {"mode": "direct", "handler": "SJ"}, "unknown_handler"),
+    (f"/api/levels/NOPE/XCQ", {"mode": "direct"}, "unknown_item"),
+    (f"/api/levels/{FOOD}/XCQ", {"mode": "sometimes"}, "one_of"),
+    (f"/api/levels/{FOOD}/XCQ", {"mode": "zone"}, "zone_mode"),            # 赋权 is for a development zone
+    (f"/api/levels/{FOOD}/XCQ", {"mode": "direct", "handler": "SJ"}, "unknown_handler"),
 ])
 def test_bad_entries_are_refused_and_change_nothing(app, path, body, refusal):
     before = client(app, "admin").get("/api/levels").json["items"]
@@ -203,17 +203,17 @@ def test_bad_entries_are_refused_and_change_nothing(app, path, body, refusal):
 
 def test_only_an_administrator_changes_the_list_and_every_change_is_audited(app):
     y = app.extensions["yimen"]
-    refused = client(app, "sun").put(f"/api/levels/{HEALTH}/KF", json={"mode": "zone"})
+    refused = client(app, "sun").put(f"/api/levels/{HEALTH}/KFQ", json={"mode": "zone"})
     assert refused.status_code == 403
-    assert client(app, "sun").delete(f"/api/levels/{FOOD}/XC").status_code == 403
+    assert client(app, "sun").delete(f"/api/levels/{FOOD}/XCQ").status_code == 403
     assert client(app, "sun").post("/api/levels/import", json={"text": "[]"}).status_code == 403
     admin = client(app, "admin")
-    saved = admin.put(f"/api/levels/{HEALTH}/KF", json={"mode": "zone", "note": "赋权开发区"})
+    saved = admin.put(f"/api/levels/{HEALTH}/KFQ", json={"mode": "zone", "note": "赋权开发区"})
     assert saved.status_code == 200 and saved.json["mode"] == "zone"
-    assert _case(app, _apply(app, HEALTH, "KF"))["competent_office"] == "KF"
-    assert admin.delete(f"/api/levels/{HEALTH}/KF").status_code == 200
-    assert admin.delete(f"/api/levels/{HEALTH}/KF").status_code == 404
-    assert _case(app, _apply(app, HEALTH, "KF"))["competent_office"] == "WJ"
+    assert _case(app, _apply(app, HEALTH, "KFQ"))["competent_office"] == "KFQ"
+    assert admin.delete(f"/api/levels/{HEALTH}/KFQ").status_code == 200
+    assert admin.delete(f"/api/levels/{HEALTH}/KFQ").status_code == 404
+    assert _case(app, _apply(app, HEALTH, "KFQ"))["competent_office"] == "WJ"
     assert admin.post("/api/levels/import", json={"text": client(app, "admin").get("/api/levels/export").json[
         "content"]}).json == {"imported": 5}
     from sqlalchemy import select
@@ -226,17 +226,17 @@ def test_only_an_administrator_changes_the_list_and_every_change_is_audited(app)
     # the demo data's import first, then this test's three changes
     assert [(e.action, e.actor) for e in events] == [("levels.import", "admin"), ("levels.set", "admin"),
                                                      ("levels.remove", "admin"), ("levels.import", "admin")]
-    assert (events[1].data["item_code"], events[1].data["region"], events[1].data["mode"]) == (HEALTH, "KF", "zone")
+    assert (events[1].data["item_code"], events[1].data["region"], events[1].data["mode"]) == (HEALTH, "KFQ", "zone")
 
 
 def test_the_list_exports_and_imports_as_csv_and_json(app):
     admin = client(app, "admin")
     csv_text = admin.get("/api/levels/export", query_string={"format": "csv"}).json["content"]
     assert csv_text.splitlines()[0] == "item_code,region,mode,handler,note" and len(csv_text.splitlines()) == 6
-    changed = csv_text.replace(f"{FOOD},DX,direct", f"{FOOD},DX,taken_back")
+    changed = csv_text.replace(f"{FOOD},DXX,direct", f"{FOOD},DXX,taken_back")
     assert admin.post("/api/levels/import", json={"text": changed, "format": "csv"}).json == {"imported": 5}
-    assert _case(app, _apply(app, FOOD, "DX"))["competent_office"] == "SJ"
-    broken = admin.post("/api/levels/import", json={"text": '[{"item_code": "NOPE", "region": "XC", '
+    assert _case(app, _apply(app, FOOD, "DXX"))["competent_office"] == "SJ"
+    broken = admin.post("/api/levels/import", json={"text": '[{"item_code": "NOPE", "region": "XCQ", '
                                                              '"mode": "direct"}]'})
     assert broken.status_code == 400 and broken.json["error"]["details"]["refusal"] == "bad_file"
     assert len(admin.get("/api/levels").json["items"]) == 5  # all rows or none
@@ -259,13 +259,13 @@ def test_the_public_list_and_the_route_on_the_case_page_are_chinese(app):
     assert "委托下放（以市级名义决定）" in public and "受委托机关：西城区行政审批局" in public
     assert "审核转报（县级受理审核，市级审批）" in public and "市卫生健康委员会" in public
     assert not latin_words(public), latin_words(public)
-    case = _apply(app, FOOD, "XC")
+    case = _apply(app, FOOD, "XCQ")
     page = signed_in(app, "zhang").get(f"/cases/{case}").get_data(as_text=True)
     assert "所在区域: 西城区行政审批局" in page.replace("：", ": ")
     assert "受委托机关" in page and "文书署名机关: 市市场监督管理局" in page.replace("：", ": ")
     assert not latin_words(page), latin_words(page)
     sun = signed_in(app, "sun")
-    for url in ("/supervision/levels", "/supervision/levels?level=county&region=XC"):
+    for url in ("/supervision/levels", "/supervision/levels?level=county&region=XCQ"):
         shown = sun.get(url).get_data(as_text=True)
         assert not latin_words(shown), (url, latin_words(shown))
     admin = signed_in(app, "admin").get("/admin/levels").get_data(as_text=True)
@@ -280,13 +280,13 @@ def test_the_apply_page_asks_the_region_and_routes_the_case(app):
     html = page.get_data(as_text=True)
     assert 'name="region"' in html and "西城区行政审批局" in html and "市本级" in html
     files = {f"material_{i}": (io.BytesIO(b"%PDF-1.4"), f"{i}.pdf") for i in range(len(HEALTH_MATERIALS))}
-    response = applicant.post(f"/apply/{HEALTH}", data={"name": "张三", "region": "XC", "id_no": ID_NO,
+    response = applicant.post(f"/apply/{HEALTH}", data={"name": "张三", "region": "XCQ", "id_no": ID_NO,
                                                          "phone": "13800138000", "csrf_token": csrf(page.data),
                                                          **files}, content_type="multipart/form-data")
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     case = int(response.headers["Location"].rsplit("/", 1)[1])
     route = _case(app, case)["route"]
-    assert (route["mode"], route["office"], route["approving_office"]) == ("review_report", "XC", "WJ")
+    assert (route["mode"], route["office"], route["approving_office"]) == ("review_report", "XCQ", "WJ")
     wrong = applicant.get(f"/apply/{HEALTH}")
     files = {f"material_{i}": (io.BytesIO(b"%PDF-1.4"), f"{i}.pdf") for i in range(len(HEALTH_MATERIALS))}
     refused = applicant.post(f"/apply/{HEALTH}", data={"name": "张三", "region": "SJ", "id_no": ID_NO,
@@ -298,27 +298,27 @@ def test_the_apply_page_asks_the_region_and_routes_the_case(app):
 def test_the_admin_page_sets_removes_and_imports_entries(app):
     admin = signed_in(app, "admin")
     page = admin.get("/admin/levels").data
-    saved = admin.post("/admin/levels", data={"item": HEALTH, "region": "KF", "mode": "zone", "note": "赋权",
+    saved = admin.post("/admin/levels", data={"item": HEALTH, "region": "KFQ", "mode": "zone", "note": "赋权",
                                               "csrf_token": csrf(page)}, follow_redirects=True)
     assert "已保存该条目。" in saved.get_data(as_text=True)
-    assert _case(app, _apply(app, HEALTH, "KF"))["competent_office"] == "KF"
-    refused = admin.post("/admin/levels", data={"item": HEALTH, "region": "XC", "mode": "zone",
+    assert _case(app, _apply(app, HEALTH, "KFQ"))["competent_office"] == "KFQ"
+    refused = admin.post("/admin/levels", data={"item": HEALTH, "region": "XCQ", "mode": "zone",
                                                 "csrf_token": csrf(page)}, follow_redirects=True)
     assert "赋权开发区实施只适用于开发区" in refused.get_data(as_text=True)
-    removed = admin.post("/admin/levels/remove", data={"item": HEALTH, "region": "KF", "csrf_token": csrf(page)},
+    removed = admin.post("/admin/levels/remove", data={"item": HEALTH, "region": "KFQ", "csrf_token": csrf(page)},
                          follow_redirects=True)
     assert "已删除该条目。" in removed.get_data(as_text=True)
-    assert _case(app, _apply(app, HEALTH, "KF"))["competent_office"] == "WJ"
+    assert _case(app, _apply(app, HEALTH, "KFQ"))["competent_office"] == "WJ"
     import io
 
-    text = "item_code,region,mode,handler,note\n330100-XK-001,DX,taken_back,,上收\n"
+    text = "item_code,region,mode,handler,note\n330100-XK-001,DXX,taken_back,,上收\n"
     imported = admin.post("/admin/levels/import", data={"file": (io.BytesIO(text.encode()), "list.csv"),
                                                         "csrf_token": csrf(page)},
                           content_type="multipart/form-data", follow_redirects=True)
     assert "实施清单已导入。" in imported.get_data(as_text=True)
     assert [(r["item_code"], r["region"], r["mode"]) for r in client(app, "admin").get("/api/levels").json["items"]] \
-        == [(FOOD, "DX", "taken_back")]
-    bad = "item_code,region,mode\nNOPE,DX,direct\n330100-XK-001,SJ,direct\n"
+        == [(FOOD, "DXX", "taken_back")]
+    bad = "item_code,region,mode\nNOPE,DXX,direct\n330100-XK-001,SJ,direct\n"
     broken = admin.post("/admin/levels/import", data={"file": (io.BytesIO(bad.encode()), "list.csv"),
                                                       "csrf_token": csrf(page)},
                         content_type="multipart/form-data", follow_redirects=True)
@@ -340,7 +340,7 @@ def test_the_city_approves_a_reviewed_and_reported_case_in_chromium(app, open_as
     in the inbox, reads the county's binding review and approves; the county's approver never sees the step."""
     applicant = open_as("zhang")
     applicant.goto(f"/apply/{HEALTH}")
-    applicant.select_option("select[name=region]", "XC")
+    applicant.select_option("select[name=region]", "XCQ")
     applicant.fill("input[name=id_no]", ID_NO)
     applicant.fill("input[name=phone]", "13800138000")
     for i in range(len(HEALTH_MATERIALS)):
