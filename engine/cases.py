@@ -169,6 +169,9 @@ def _issue_decision(ctx, case: ApprovalCase, status: str) -> None:
 
     written = issue_decision(ctx, case, approved, item, content.get("reasons"))
     content["decision_number"] = written.number
+    content["office"] = written.office  # 放权: the authority the decision names (engine.documents.authority_of)
+    if written.entrusted:
+        content["entrusted_office_name"] = written.entrusted
     if not approved:
         content["appeal_rights"] = written.appeal_rights
     issue_notice(ctx, case, "decision", content)
@@ -343,9 +346,11 @@ def case_dict(session, case: ApprovalCase) -> dict[str, Any]:
         "office_name": office.name if office else case.office_code, "office_name_en": office.name_en if office else None,
         # 互为受理: the competent office (the item's) and the office of the window that accepted the case
         "competent_office": case.office_code,
-        "competent_office_name": (item.competent_office if item else None) or (office.name if office else case.office_code),
+        "competent_office_name": case.authority_name or (item.competent_office if item else None)
+        or (office.name if office else case.office_code),
         "competent_office_name_en": office.name_en if office else None,
         **_accepting(session, case),
+        "route": _route(session, case),
         "status": case.status, "outcome": case.outcome,
         "applicant": {"kind": case.applicant_kind, "name": case.applicant_name, "id_no": case.applicant_id_no,
                       "user": case.applicant_user, "credit": case.applicant_credit},
@@ -368,6 +373,15 @@ def case_dict(session, case: ApprovalCase) -> dict[str, Any]:
         "rating": _rating(session, case.id),
         **_results(session, case),
     }
+
+
+def _route(session, case: ApprovalCase) -> dict[str, Any] | None:
+    """放权: the case's region and mode with the offices' names (``engine.levels``); None when not routed."""
+    if case.region is None and case.route_mode is None:
+        return None
+    from .levels import route_of_case
+
+    return route_of_case(session, case.id)
 
 
 def _accepting(session, case: ApprovalCase) -> dict[str, Any]:

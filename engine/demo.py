@@ -24,6 +24,23 @@ DEPARTMENTS = (
     ("JG", "市市场监管综合执法支队", "City Market Supervision Enforcement Detachment", "city", "ZJ"),  # 审管联动
 )
 
+# 放权 (engine.levels): two counties and a development zone under the city, their staff, and the city's approver
+# of 审核转报 cases; the implementation list is processes/items/demo_levels.json
+REGIONS = (
+    ("XCQ", "西城区行政审批局", "Xicheng District Administrative Approval Bureau", "county", "SP"),
+    ("DXX", "东县行政审批局", "Dong County Administrative Approval Bureau", "county", "SP"),
+    ("KFQ", "经济技术开发区管委会行政审批局", "Economic Development Zone Approval Bureau", "zone", "SP"),
+)
+REGION_USERS = (
+    ("lin", "林窗口", "Lin (window staff, Xicheng)", ["window"], "XCQ", ["window"]),
+    ("gao", "高审查", "Gao (reviewer, Xicheng)", ["reviewer"], "XCQ", ["reviewer"]),
+    ("ma", "马科长", "Ma (approver, Xicheng)", ["reviewer"], "XCQ", ["approver"]),
+    ("dong", "董审查", "Dong (reviewer and approver, Dong County)", ["reviewer"], "DXX", ["reviewer", "approver"]),
+    ("kai", "开审查", "Kai (reviewer and approver, development zone)", ["reviewer"], "KFQ", ["reviewer", "approver"]),
+    ("qin", "秦科长", "Qin (city approver of reviewed-and-reported cases, health)", ["reviewer"], "WJ",
+     ["approver", "WJ"]),
+)
+
 USERS = (
     # id, Chinese name, English name, roles, department, groups (task candidate groups)
     ("admin", "系统管理员", "Administrator", ["admin", "designer"], "SP", ["catalogue-admin"]),
@@ -48,7 +65,9 @@ def install(yimen, password: str = DEMO_PASSWORD) -> dict:
     seeded = working_calendar.ensure_seeded(yimen)
     for dept_id, name, name_en, level, parent in DEPARTMENTS:
         yimen.save_department(dept_id, name, level, parent, name_en=name_en)
-    for user_id, name, name_en, roles, dept, groups in USERS:
+    for dept_id, name, name_en, level, parent in REGIONS:
+        yimen.save_department(dept_id, name, level, parent, name_en=name_en)
+    for user_id, name, name_en, roles, dept, groups in USERS + REGION_USERS:
         yimen.add_user(user_id, groups=groups, display_name=name, display_name_en=name_en, roles=roles,
                        department=dept, admin="admin" in roles, email=f"{user_id}@demo.yimen.invalid", password=password)
     items = yimen.import_items((PROCESSES / "items" / "demo_items.json").read_text(encoding="utf-8"))
@@ -56,6 +75,7 @@ def install(yimen, password: str = DEMO_PASSWORD) -> dict:
     yimen.add_user("qian", groups=[], display_name="钱监管", roles=["reviewer"],
                    display_name_en="Qian (supervising department liaison)",
                    department="JG", email="qian@demo.yimen.invalid", phone="13800000001", password=password)
+    yimen.import_implementations((PROCESSES / "items" / "demo_levels.json").read_text(encoding="utf-8"))  # 放权
     yimen.import_linkage((PROCESSES / "items" / "demo_linkage.json").read_text(encoding="utf-8"))
     yimen.save_reform_settings("330100-XK-001", green_channel_days=5, rectification_days=15)  # 绿色通道: 5 of 10
     # 代办: the centre's free 代办 service has an agent; zhang's identity was verified at the window (实名认证), so she

@@ -88,10 +88,10 @@ def issue_decision(ctx, case, approved: bool, item, reasons: str | None):
     existing = ctx.session.scalars(select(Decision).where(Decision.case_id == case.id)).first()
     if existing is not None:
         return existing
-    year, seq = next_document_number(ctx, case.office_code, "decision")
-    office = item.competent_office if item else None
-    decision = Decision(case_id=case.id, number=decision_number(case.office_code, year, seq), approved=approved,
-                        office_code=case.office_code, office=office,
+    authority, office, entrusted = authority_of(ctx.session, case, item)
+    year, seq = next_document_number(ctx, authority, "decision")
+    decision = Decision(case_id=case.id, number=decision_number(authority, year, seq), approved=approved,
+                        office_code=authority, office=office, entrusted=entrusted,
                         item_name=item.name if item else case.item_code, holder=case.applicant_name,
                         holder_id_no=case.applicant_id_no, reasons=None if approved else (reasons or None),
                         legal_basis=item.legal_basis if item else None,
@@ -106,9 +106,20 @@ def issue_decision(ctx, case, approved: bool, item, reasons: str | None):
     return decision
 
 
+def authority_of(session, case, item) -> tuple[str, str | None, str | None]:
+    """(office code, name, entrusted organ's name) in whose name the case's documents are made (放权,
+    ``engine.levels``): the route kept on the case, else the item's competent office as before."""
+    from .models import Department
+
+    if case.authority_office:
+        entrusted = session.get(Department, case.entrusted_office) if case.entrusted_office else None
+        return case.authority_office, case.authority_name, entrusted.name if entrusted else None
+    return case.office_code, item.competent_office if item else None, None
+
+
 def decision_dict(d) -> dict[str, Any]:
     return {"id": d.id, "number": d.number, "approved": d.approved, "title": DECISION_TITLES[d.approved],
-            "office": d.office, "item": d.item_name, "holder": d.holder, "holder_id_no": d.holder_id_no,
+            "office": d.office, "entrusted": d.entrusted, "item": d.item_name, "holder": d.holder, "holder_id_no": d.holder_id_no,
             "reasons": d.reasons, "legal_basis": d.legal_basis, "appeal_rights": d.appeal_rights,
             "issued_at": d.issued_at.isoformat(), "issued_on": _day(d.issued_at)}
 
@@ -143,6 +154,8 @@ def decision_paragraphs(doc: dict[str, Any]) -> list[str]:
     accepted = f"，本机关已于{doc['accepted_on']}依法受理" if doc.get("accepted_on") else ""
     basis = f"根据{doc['legal_basis']}的规定，" if doc.get("legal_basis") else ""
     lines = [f"申请人：{who}", received + accepted + "。"]
+    if doc.get("entrusted"):  # 委托下放: the county decides in the authority's name
+        lines.insert(0, f"行政许可机关：{doc.get('office') or ''}；受委托机关：{doc['entrusted']}")
     if doc["approved"]:
         lines.append(f"经审查，你（单位）的申请符合法定条件、标准。{basis}本机关决定准予行政许可。"
                      "本机关将在十个工作日内向你（单位）颁发、送达行政许可证件。")
@@ -192,6 +205,8 @@ def decision_pdf(doc: dict[str, Any]) -> bytes:
             pdf.ln(2)
     pdf.ln(12)
     pdf.cell(0, 8, doc.get("office") or "", align="R", new_x="LMARGIN", new_y="NEXT")
+    if doc.get("entrusted"):
+        pdf.cell(0, 8, f"（受委托机关：{doc['entrusted']}）", align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.cell(0, 8, doc["issued_on"], align="R", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
@@ -211,10 +226,13 @@ def licence_pdf(licence: dict[str, Any], verify_url: str) -> bytes:
 
 def licence_fields(licence: dict[str, Any]) -> list[tuple[str, str]]:
     valid = f"{licence.get('valid_from') or ''} 至 {licence.get('valid_until') or '长期'}"
-    return [("证照编号", licence.get("number") or ""), ("持证人", licence["holder"]),
-            ("许可事项", licence["item"]), ("许可范围", licence.get("scope") or ""), ("有效期限", valid),
-            ("发证机关", licence.get("office") or ""), ("发证日期", licence.get("issued_on") or ""),
-            ("决定书文号", licence.get("decision_number") or "")]
+    fields = [("证照编号", licence.get("number") or ""), ("持证人", licence["holder"]),
+              ("许可事项", licence["item"]), ("许可范围", licence.get("scope") or ""), ("有效期限", valid),
+              ("发证机关", licence.get("office") or ""), ("发证日期", licence.get("issued_on") or ""),
+              ("决定书文号", licence.get("decision_number") or "")]
+    if licence.get("entrusted"):  # 委托下放: issued in the authority's name by the entrusted organ
+        fields.insert(6, ("受委托机关", licence["entrusted"]))
+    return fields
 
 
 def qr_png(text: str) -> bytes:

@@ -33,6 +33,9 @@ def open_licence(ctx, case, decision, item) -> Any:
     from .models.documents import LicenceStatus
     from .models.deadlines import WatchKind
 
+    from .documents import authority_of
+
+    authority, office, entrusted = authority_of(ctx.session, case, item)  # 放权: whose name the licence carries
     watch = case_clock.new_watch(kind=WatchKind.LICENCE, case_id=case.id, instance_id=case.instance_id,
                                  department=case.office_code, item_code=case.item_code, started_at=ctx.now,
                                  promised_days=ISSUE_DAYS, legal_days=ISSUE_DAYS, warning_days=WARNING_DAYS,
@@ -41,8 +44,8 @@ def open_licence(ctx, case, decision, item) -> Any:
     ctx.session.add(watch)
     licence = Licence(case_id=case.id, decision_id=decision.id, status=LicenceStatus.PENDING,
                       holder=case.applicant_name, holder_id_no=case.applicant_id_no,
-                      item_name=item.name if item else case.item_code, office_code=case.office_code,
-                      office=item.competent_office if item else None, due_at=watch.promised_due)
+                      item_name=item.name if item else case.item_code, office_code=authority,
+                      office=office, entrusted=entrusted, due_at=watch.promised_due)
     ctx.session.add(licence)
     return licence
 
@@ -79,7 +82,7 @@ def licence_dict(licence, decision_number: str | None = None) -> dict[str, Any]:
     iso = lambda v: v.isoformat() if v else None  # noqa: E731
     return {"id": licence.id, "case": licence.case_id, "number": licence.number, "status": licence.status,
             "holder": licence.holder, "holder_id_no": licence.holder_id_no, "item": licence.item_name,
-            "scope": licence.scope, "office": licence.office, "due": iso(licence.due_at),
+            "scope": licence.scope, "office": licence.office, "entrusted": licence.entrusted, "due": iso(licence.due_at),
             "valid_from": iso(licence.valid_from), "valid_until": iso(licence.valid_until),
             "issued_at": iso(licence.issued_at),
             "issued_on": licence.issued_at.astimezone(LOCAL).strftime("%Y年%m月%d日") if licence.issued_at else None,

@@ -394,8 +394,12 @@ def _prefix(column, text: str):
 def cases(session, user: dict[str, Any], status: str | None = None, item: str | None = None,
           number: str | None = None, applicant: str | None = None, id_no: str | None = None,
           submitted_from: date | datetime | str | None = None, submitted_to: date | datetime | str | None = None,
+          level: str | None = None, region: str | None = None,
           limit: int = 50, offset: int = 0) -> dict[str, Any]:
     """One page of the cases ``user`` may see, newest first, with a correct total.
+
+    放权 filters (the supervisor's view by level): ``level`` (province, city, county, zone: the level of the
+    handling office) and ``region`` (the applicant's region, a county or zone department id).
 
     Filters: ``status``, ``item``, ``number`` (the whole number or its beginning), ``applicant`` (the
     beginning of the name), ``id_no`` (exactly), ``submitted_from`` / ``submitted_to`` (local dates, both
@@ -417,6 +421,14 @@ def cases(session, user: dict[str, Any], status: str | None = None, item: str | 
     if id_no:
         where.append(_C.c.applicant_id_no == id_no)
     where += in_period(_C.c.submitted_at, submitted_from, submitted_to)  # dates included whole
+    if level:
+        from .models.items import LEVELS
+
+        if level not in LEVELS:
+            raise ValidationError(f"level is one of {', '.join(LEVELS)}", refusal="one_of", field="level")
+        where.append(_C.c.office_code.in_(select(_D.c.id).where(_D.c.level == level)))
+    if region:
+        where.append(_C.c.region == region)
 
     page = select(_C.c.id.label("page_id")).where(*where).order_by(_C.c.id.desc()).limit(limit).offset(offset) \
         .subquery("page")
@@ -432,12 +444,14 @@ def cases(session, user: dict[str, Any], status: str | None = None, item: str | 
         else_=None)
     to_do = case((or_(_C.c.applicant_user == me, _C.c.agent_user == me), todo), else_=None)  # only on my own
     stmt = (select(_C.c.id, _C.c.number, _C.c.item_code, _C.c.status, _C.c.office_code, _C.c.applicant_name,
+                   _C.c.region, _C.c.route_mode, _D.c.level.label("office_level"),
                    _C.c.submitted_at, _C.c.accepted_at, _C.c.concluded_at, _C.c.instance_id, to_do.label("to_do"),
                    _I.c.name.label("item_name"), _I.c.name_en.label("item_name_en"),
                    _D.c.name.label("office_name"), _D.c.name_en.label("office_name_en"))
             .select_from(_C.join(page, page.c.page_id == _C.c.id).outerjoin(_I, _I.c.code == _C.c.item_code)
                          .outerjoin(_D, _D.c.id == _C.c.office_code)).order_by(_C.c.id.desc()))
     items = [{"id": r.id, "number": r.number, "item": r.item_code, "status": r.status, "office": r.office_code,
+              "office_level": r.office_level, "region": r.region, "route_mode": r.route_mode,
               "item_name": r.item_name, "item_name_en": r.item_name_en, "office_name": r.office_name,
               "office_name_en": r.office_name_en,
               "applicant": r.applicant_name, "instance": r.instance_id, "submitted": r.submitted_at.isoformat(),

@@ -166,10 +166,11 @@ class Yimen:
     # --- cases (办件) -------------------------------------------------------------
     def submit(self, item_code: str, applicant: dict, materials: list[dict] | None = None, form: dict | None = None,
                agent: dict | None = None, user: str | None = None, idempotency_key: str | None = None,
-               online: bool = False) -> dict:
-        """``online``: the applicant's own application, checked in full first (``engine.validation``)."""
+               online: bool = False, region: str | None = None) -> dict:
+        """``online``: the applicant's own application, checked in full first (``engine.validation``);
+        ``region``: the applicant's county or development zone (放权, ``engine.levels``)."""
         return self._run(user, case_cmd.submit, item_code=item_code, applicant=applicant, materials=materials,
-                         form=form, agent=agent, idempotency_key=idempotency_key, online=online)
+                         form=form, agent=agent, idempotency_key=idempotency_key, online=online, region=region)
 
     # --- 代办: agent authorisations (engine.agents) ---------------------------------------------------------
     def authorise_agent(self, agent: str, applicant: dict, valid_until, scope: list[str] | None = None,
@@ -714,6 +715,47 @@ class Yimen:
         from .cases import LOCAL
 
         return self._read(credit.profile, id_no, clock.now().astimezone(LOCAL).date())
+
+    # --- 放权: the implementation list (engine.levels) ----------------------------------------------------
+    def set_implementation(self, item_code: str, region: str, mode: str, handler: str | None = None,
+                           note: str | None = None, user: str | None = None) -> dict:
+        from .commands import levels as levels_cmd
+
+        return self._run(user, levels_cmd.set_entry, item_code=item_code, region=region, mode=mode, handler=handler,
+                         note=note)
+
+    def remove_implementation(self, item_code: str, region: str, user: str | None = None) -> dict:
+        from .commands import levels as levels_cmd
+
+        return self._run(user, levels_cmd.remove_entry, item_code=item_code, region=region)
+
+    def import_implementations(self, text: str, fmt: str = "json", user: str | None = None) -> dict:
+        from .commands import levels as levels_cmd
+
+        return self._run(user, levels_cmd.import_list, text=text, fmt=fmt)
+
+    def implementations(self, item_code: str | None = None, region: str | None = None) -> list[dict]:
+        from . import levels
+
+        return self._read(levels.entries, item_code, region)
+
+    def export_implementations(self, fmt: str = "json") -> str:
+        from . import levels
+
+        return self._read(levels.export, fmt)
+
+    def regions(self) -> list[dict]:
+        """The counties and development zones an applicant may choose as their region."""
+        from . import levels
+
+        return self._read(levels.regions)
+
+    def route_preview(self, item_code: str, region: str | None = None) -> dict:
+        """Where an application of ``item_code`` from ``region`` would go (the public listing's answer)."""
+        from . import levels
+        from .items import get_item
+
+        return self._read(lambda s: levels.route(s, get_item(s, item_code), region).as_dict())
 
     def import_linkage(self, text: str, fmt: str = "json", user: str | None = None) -> dict:
         from .commands import linkage as linkage_cmd

@@ -29,11 +29,13 @@ def check_key(key: Any) -> str:
     return key
 
 
-def fingerprint(item_code: str, applicant: Any, agent: Any, form: Any, materials: Any) -> str:
+def fingerprint(item_code: str, applicant: Any, agent: Any, form: Any, materials: Any, region: Any = None) -> str:
     """What makes two submissions the same application: its fields and the digests of its files."""
     files = [[m.get("name"), m.get("filename"), hashlib.sha256(m.get("content") or b"").hexdigest()]
              for m in materials or [] if isinstance(m, dict)]
     body = {"item": item_code, "applicant": applicant, "agent": agent, "form": form, "materials": files}
+    if region is not None:  # 放权: the same application from another region is another application
+        body["region"] = region
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 

@@ -277,7 +277,8 @@ def apply():
     result = yimen().submit(_field(data, "item", str), applicant, _materials(data),
                             _field(data, "form", dict, False, {}), agent=agent, user=caller()["id"],
                             idempotency_key=request.headers.get("Idempotency-Key"),
-                            online=_field(data, "check", bool, False, False))
+                            online=_field(data, "check", bool, False, False),
+                            region=_field(data, "region", str, False))
     if result.pop("replayed", False):  # the same application sent again with its key: the first case
         return result, 200, {"Idempotent-Replayed": "true"}
     return result, 201
@@ -340,7 +341,8 @@ def list_cases():
     return yimen().case_list(caller(), status=args.get("status") or None, item=args.get("item") or None,
                              number=args.get("number") or None, applicant=args.get("applicant") or None,
                              id_no=args.get("id_no") or None, submitted_from=args.get("submitted_from") or None,
-                             submitted_to=args.get("submitted_to") or None, limit=limit, offset=offset)
+                             submitted_to=args.get("submitted_to") or None, level=args.get("level") or None,
+                             region=args.get("region") or None, limit=limit, offset=offset)
 
 
 def get_case(case_id: int):
@@ -633,7 +635,7 @@ ENDPOINTS = [
     Endpoint("POST", "/cases", "apply for a service item (as_agent: for the named applicant, under her "
              "authorisation)", apply,
              _obj(["item", "applicant"], item=_STR, applicant=_obj(["name"], name=_STR, kind=_STR, id_no=_STR),
-                  materials=_MATERIALS, form={"type": "object"}, as_agent=_BOOL, check=_BOOL)),
+                  materials=_MATERIALS, form={"type": "object"}, as_agent=_BOOL, check=_BOOL, region=_STR)),
     Endpoint("GET", "/authorisations", "agent authorisations (委托书) the caller may see, newest first",
              list_authorisations, query=["agent", "id_no", "status"], paged=True),
     Endpoint("POST", "/authorisations", "grant an agent authorisation online (verified account), or record a "
@@ -656,7 +658,8 @@ ENDPOINTS = [
     Endpoint("POST", "/enquiries/<int:enquiry_id>/answer", "answer an enquiry routed to your office", answer_enquiry,
              _obj(["answer"], answer=_STR)),
     Endpoint("GET", "/cases", "cases the caller may see, newest first", list_cases,
-             query=["status", "item", "number", "applicant", "id_no", "submitted_from", "submitted_to"], paged=True),
+             query=["status", "item", "number", "applicant", "id_no", "submitted_from", "submitted_to", "level",
+                    "region"], paged=True),
     Endpoint("GET", "/cases/<int:case_id>", "one case with materials, opinions, notices and its clock", get_case),
     Endpoint("POST", "/cases/<int:case_id>/<verb>", "accept, not-accept, correction, tolerate, supplement, resubmit, extend, "
              "withdraw, terminate, special-procedure, end-special-procedure, urge, copy (抄送), rate, issue-licence (制证), "
@@ -735,6 +738,9 @@ def _wrap(endpoint: Endpoint):
 from .api_reform import REFORM_ENDPOINTS  # noqa: E402  (credit, 审管联动, rectification, filings: issue 16)
 
 ENDPOINTS += REFORM_ENDPOINTS
+from .api_levels import LEVEL_ENDPOINTS  # noqa: E402  (放权: the implementation list, issue 16)
+
+ENDPOINTS += LEVEL_ENDPOINTS
 
 for _endpoint in ENDPOINTS:
     bp.add_url_rule(_endpoint.path, view_func=_wrap(_endpoint), methods=[_endpoint.method])

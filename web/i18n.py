@@ -56,6 +56,18 @@ def localized(row: dict | None, key: str = "name") -> str:
 # One sentence per code and per sub-code (``details['refusal']``, see engine/errors.py), English here and
 # Chinese in the catalogue. Each says what happened and what to do; none quotes an id or the code.
 REFUSAL_TEXTS = {
+    # 放权: the implementation list (engine.levels) and an application's region
+    "invalid_input:unknown_region": "The region is not a county, district or development zone known here: choose "
+                                    "one from the list.",
+    "invalid_input:unknown_item": "Nothing was changed: the service item is not in the catalogue.",
+    "invalid_input:unknown_handler": "Nothing was changed: the handling office must be a county, district or "
+                                     "development zone office.",
+    "invalid_input:zone_mode": "Nothing was changed: the development-zone mode is for a development zone only.",
+    "invalid_input:no_item_office": "Nothing was changed: the item's own office is not a department, so it cannot "
+                                    "entrust, approve or take back the item.",
+    "invalid_input:unknown_field": "Nothing was changed: the entry has fields that are not known.",
+    "invalid_input:bad_file": "Nothing was changed: the file has %(count)s problems. Correct it and import it "
+                              "again.",
     "invalid_input": "The entry was refused and nothing was changed: check what you entered and send it again.",
     "invalid_input:required": "Nothing was changed: %(field)s is required. Fill it in and send it again.",
     "invalid_input:too_long": "Nothing was changed: %(field)s is longer than %(limit)s characters. Shorten it and "
@@ -152,11 +164,13 @@ FIELDS = {  # details['field'] -> what the sentence calls it
     "scan": "the scan of the signed paper", "agent": "the agent", "scope": "the service items", "kind": "the kind",
     "contact": "the contact phone", "question": "the question", "answer": "the answer", "department": "the office",
     "name": "the name",
+    "region": "the region", "mode": "the implementation mode", "handler": "the handling office",
+    "item": "the service item", "level": "the level", "entry": "the entry", "format": "the file format",
 }
 THINGS = {  # details['what'] -> what was not found
     "case": "the case", "task": "the step", "user": "the person", "item": "the service item", "card": "the card",
     "order": "the supervision order", "notification": "the notification", "authorisation": "the authorisation",
-    "enquiry": "the enquiry",
+    "enquiry": "the enquiry", "implementation": "the entry of the implementation list",
 }
 
 
@@ -243,7 +257,8 @@ def translate(text: str | None) -> str:
 
 ACTIONS = {  # audit events' actions -> what the audit page calls them
     "audit.rotate_key": "Audit key rotated", "calendar.import": "Calendar imported",
-    "calendar.seed": "Calendar seeded", "calendar.set_day": "Calendar day set", "card.appeal": "Card appealed",
+    "calendar.seed": "Calendar seeded", "levels.set": "Implementation entry set",
+    "levels.remove": "Implementation entry removed", "levels.import": "Implementation list imported", "calendar.set_day": "Calendar day set", "card.appeal": "Card appealed",
     "card.confirm": "Card confirmed", "card.decide_appeal": "Appeal decided", "case.accept": "Accepted",
     "case.accept_with_missing": "Accepted with materials to follow", "case.carbon_copy": "Copied",
     "case.credit_check": "Credit checked", "case.decide": "Decided", "case.not_accept": "Not accepted",

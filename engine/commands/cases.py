@@ -44,7 +44,7 @@ def _item_materials(item) -> dict[str, dict]:
 @command("case.submit")
 def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[dict[str, Any]] | None = None,
            form: dict[str, Any] | None = None, agent: dict[str, Any] | None = None,
-           idempotency_key: str | None = None, online: bool = False) -> dict:
+           idempotency_key: str | None = None, online: bool = False, region: str | None = None) -> dict:
     """An application (申请) for a service item: the case, its materials, and the started process.
 
     ``online`` (网上申报: the applicant's own page) checks the whole application first — ID or credit code check
@@ -52,13 +52,17 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
     (``engine.validation``).
 
     With ``idempotency_key``, a repeat of the same application by the same caller answers with the first case
-    (``replayed``) instead of making a second one (``engine.submissions``)."""
+    (``replayed``) instead of making a second one (``engine.submissions``).
+
+    ``region`` (放权): the applicant's county or development zone, by its department; ``engine.levels.route``
+    decides the handling office, the authority named on the documents and, for 审核转报, the approving office."""
     form = check_data(form)
     _check_sizes(applicant, agent, form, materials)
     reserved = None
     if idempotency_key is not None:
         reserved, earlier = submissions.reserve(ctx, submissions.check_key(idempotency_key),
-                                                submissions.fingerprint(item_code, applicant, agent, form, materials))
+                                                submissions.fingerprint(item_code, applicant, agent, form, materials,
+                                                                        region))
         if earlier is not None:
             case = ctx.session.get(ApprovalCase, earlier)
             ctx.audit.instance_id = case.instance_id
@@ -92,7 +96,10 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
         if name in given:
             raise ValidationError(f"material '{name}' is given twice", refusal="material_twice", materials=[name])
         given[name] = entry
-    number = next_number(ctx, item.office_code or "YM")
+    from .. import levels
+
+    way = levels.route(ctx.session, item, region)  # 放权: where the case goes and whose name its documents carry
+    number = next_number(ctx, way.office_code)
     definition = definitions.latest(ctx.session, item.process_key, item.process_version)
     # "applicant" is whoever follows the case online: the applicant's account, else their agent's (代办员)
     data = {**form, "case_number": number, "item_code": item_code,
@@ -106,10 +113,17 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
         data["verification_days"] = item.verification_days
     if agent and agent.get("user"):
         data["agent"] = agent["user"]
+    if way.region is not None:
+        data["route"] = way.as_dict()
+    if way.approving_office:
+        data["approving_office"] = way.approving_office  # 审核转报: the conclude step belongs to that office
     # The case exists before the process starts so the first step can already set its status.
     running = runtime.start_deferred(ctx, definition.id, data, business_key=number)
     case = ApprovalCase(number=number, item_code=item_code, instance_id=running.instance.id,
-                        office_code=item.office_code or "YM", applicant_kind=kind, applicant_name=applicant["name"],
+                        office_code=way.office_code, region=way.region, route_mode=way.mode,
+                        authority_office=way.authority_office, authority_name=way.authority_name,
+                        entrusted_office=way.entrusted_office, approving_office=way.approving_office,
+                        applicant_kind=kind, applicant_name=applicant["name"],
                         applicant_id_no=applicant.get("id_no"), applicant_user=applicant.get("user"),
                         applicant_credit=_credit(ctx, applicant, agent),
                         agent_name=(agent or {}).get("name"), agent_user=(agent or {}).get("user"),
@@ -138,6 +152,8 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
     ctx.audit.instance_id = running.instance.id
     ctx.audit.data = {"case": number, "item": item_code, "applicant": applicant["name"],
                       "materials": sorted(given)}
+    if way.region is not None:
+        ctx.audit.data["route"] = {"region": way.region, "mode": way.mode, "office": way.office_code}
     if authorisation is not None:
         ctx.audit.data["authorisation"] = authorisation.id
     return {"case": case.id, "number": number, "instance": running.instance.id, "status": case.status}
@@ -274,9 +290,17 @@ def _accepting_office(ctx: Ctx, case: ApprovalCase, item) -> dict[str, Any]:
     user = ctx.session.get(User, ctx.actor.id)
     case.accepting_office = user.department_id if user else None
     office = ctx.session.get(Department, case.accepting_office) if case.accepting_office else None
-    return {"competent_office_code": item.office_code or case.office_code, "accepting_office": case.accepting_office,
-            "accepting_office_name": office.name if office else None,
-            "accepting_office_name_en": office.name_en if office else None}
+    out = {"competent_office_code": item.office_code or case.office_code, "accepting_office": case.accepting_office,
+           "accepting_office_name": office.name if office else None,
+           "accepting_office_name_en": office.name_en if office else None}
+    if case.route_mode:  # 放权: the notice names the authority, the handling office and any entrusted organ
+        from ..documents import authority_of
+
+        authority, name, entrusted = authority_of(ctx.session, case, item)
+        handling = ctx.session.get(Department, case.office_code)
+        out.update({"office": name, "competent_office_code": authority, "route_mode": case.route_mode,
+                    "handling_office_name": handling.name if handling else None, "entrusted_office_name": entrusted})
+    return out
 
 
 def _limits_told(ctx: Ctx, item, as_of, green_days: int | None = None) -> dict[str, Any]:

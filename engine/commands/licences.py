@@ -61,8 +61,8 @@ def issue(ctx: Ctx, case_id: int, scope: str | None = None, valid_until: str | N
             until = today.replace(year=today.year + DEFAULT_VALID_YEARS) - timedelta(days=1)
         except ValueError:
             until = date(today.year + DEFAULT_VALID_YEARS, 2, 27)
-    year, seq = next_document_number(ctx, case.office_code, "licence")
-    licence.number = licence_number(case.office_code, year, seq)
+    year, seq = next_document_number(ctx, licence.office_code, "licence")
+    licence.number = licence_number(licence.office_code, year, seq)
     licence.status, licence.issued_at, licence.issued_by = LicenceStatus.ISSUED, ctx.now, ctx.actor.id
     licence.scope = (scope or "").strip() or licence.item_name
     licence.valid_from, licence.valid_until = today, until

@@ -17,10 +17,11 @@ from .submissions import SubmissionKey
 from .agents import AgentAuthorisation, VerifiedIdentity
 from .enquiries import Enquiry
 from .documents import Commitment, Decision, Delivery, DocumentCounter, Licence
+from .levels import ItemImplementation
 from .cases import ApprovalCase, CaseCounter, CaseMaterial, CaseNotice, CaseOpinion, CaseRating, CaseStatus, CreditRecord, CarbonCopy
 
 __all__ = [
-    "Base", "Deployment", "DeploymentFile", "ProcessDefinition", "EventSubscription", "HumanTask",
+    "Base", "ItemImplementation", "Deployment", "DeploymentFile", "ProcessDefinition", "EventSubscription", "HumanTask",
     "Incident", "InstanceStatus", "Job", "JobStatus", "ProcessInstance", "TaskCandidate", "TaskStatus",
     "Timer", "Membership", "User", "ServiceItem", "Notification", "AuditEvent", "AuditHead", "ApprovalCase", "CaseCounter", "CaseMaterial",
     "CaseNotice", "CaseOpinion", "CaseStatus", "CreditRecord", "CarbonCopy", "CaseRating", "ApiToken", "Department",

@@ -60,6 +60,14 @@ class ApprovalCase(Base):
     submitted_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]
     accepting_office: Mapped[str | None] = mapped_column(String(40))  # 互为受理: the accepting window's office
+    # 放权 (engine.levels): the applicant's region, the implementation mode that routed the case there, the
+    # authority named on its documents, the entrusted organ (委托下放) and the approving office (审核转报)
+    region: Mapped[str | None] = mapped_column(String(40), index=True)
+    route_mode: Mapped[str | None] = mapped_column(String(20))
+    authority_office: Mapped[str | None] = mapped_column(String(40))
+    authority_name: Mapped[str | None] = mapped_column(String(300))
+    entrusted_office: Mapped[str | None] = mapped_column(String(40))
+    approving_office: Mapped[str | None] = mapped_column(String(40))
     concluded_at: Mapped[datetime | None]
     form: Mapped[dict[str, Any]] = mapped_column(default=dict)
     extension_days: Mapped[int] = mapped_column(default=0)

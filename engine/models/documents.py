@@ -37,6 +37,7 @@ class Decision(Base):
     approved: Mapped[bool]
     office_code: Mapped[str] = mapped_column(String(40))
     office: Mapped[str | None] = mapped_column(String(200))
+    entrusted: Mapped[str | None] = mapped_column(String(200))  # 委托下放: the entrusted organ (受委托机关)
     item_name: Mapped[str] = mapped_column(String(300))
     holder: Mapped[str] = mapped_column(String(200))
     holder_id_no: Mapped[str | None] = mapped_column(String(60))
@@ -68,6 +69,7 @@ class Licence(Base):
     scope: Mapped[str | None] = mapped_column(Text)
     office_code: Mapped[str] = mapped_column(String(40))
     office: Mapped[str | None] = mapped_column(String(200))
+    entrusted: Mapped[str | None] = mapped_column(String(200))  # 委托下放: the entrusted organ (受委托机关)
     due_at: Mapped[datetime]                       # Art. 44: 10 working days after the decision
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)

@@ -24,7 +24,7 @@ ITEM_TYPES = {
     "other_power": "其他行政权力",
     "public_service": "公共服务",
 }
-LEVELS = ("province", "city", "county")
+LEVELS = ("province", "city", "county", "zone")  # zone: a development zone (开发区), beside a county
 
 
 class ServiceItem(Base):

@@ -276,9 +276,9 @@ def calendar_set_day():
 # Each change is one engine command (permission check and audit event there); the page checks the form
 # first so that an obvious slip is told in the page language, and tells an engine refusal the same way.
 
-LEVELS = ("province", "city", "county")
+LEVELS = ("province", "city", "county", "zone")
 LEVEL_LABELS = {"province": lazy_gettext("Province"), "city": lazy_gettext("City"),
-                "county": lazy_gettext("County")}
+                "county": lazy_gettext("County"), "zone": lazy_gettext("Development zone")}
 ROLE_LABELS = {"admin": lazy_gettext("Administrator"), "designer": lazy_gettext("Process designer"),
                "window": lazy_gettext("Window staff"), "reviewer": lazy_gettext("Reviewer"),
                "supervisor": lazy_gettext("Supervisor"), "applicant": lazy_gettext("Applicant")}

@@ -50,15 +50,17 @@ def apply(code: str):
             form = {"note": request.form.get("note", ""), **({"phone": phone} if phone else {})}
             result = yimen().submit(code, applicant, materials, form, agent=agent, user=me["id"],
                                     idempotency_key=request.form.get("submit_token") or None,
-                                    online=True)  # checked in full: every problem listed at once
+                                    online=True,  # checked in full: every problem listed at once
+                                    region=request.form.get("region") or None)  # 放权: the applicant's region
         except EngineError as exc:
             from .documents import flash_refusal
 
             flash_refusal(exc)
-            return render_template("apply.html", item=item, submit_token=_submit_token()), 400
+            return render_template("apply.html", item=item, submit_token=_submit_token(),
+                                   regions=yimen().regions()), 400
         flash(f"{result['number']}", "ok")
         return redirect(url_for("pages.case_page", case_id=result["case"]))
-    return render_template("apply.html", item=item, submit_token=_submit_token())
+    return render_template("apply.html", item=item, submit_token=_submit_token(), regions=yimen().regions())
 
 
 def _submit_token() -> str:
