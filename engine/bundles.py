@@ -137,8 +137,8 @@ def application_dict(session, row: BundleApplication) -> dict[str, Any]:
             "agent_user": row.agent_user, "submitted_at": _iso(row.submitted_at), "accepted_at": _iso(row.accepted_at),
             "dispatched_at": _iso(row.dispatched_at), "delivered_at": _iso(row.delivered_at),
             "received_at": _iso(row.received_at), "members": members, "concluded": concluded,
-            "waiting_for_acceptance": row.status in WAITING and bool(members)
-            and all(m["status"] == CaseStatus.SUBMITTED for m in members)}
+            "waiting_for_acceptance": row.status in WAITING and any(m["status"] == CaseStatus.SUBMITTED for m in members)
+            and all(m["status"] in (CaseStatus.SUBMITTED, CaseStatus.WITHDRAWN) for m in members)}
 
 
 def _member_cases(session, application_id: int) -> list[ApprovalCase]:

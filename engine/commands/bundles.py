@@ -167,6 +167,15 @@ def _members(ctx: Ctx, row: BundleApplication) -> list[ApprovalCase]:
                                     .where(BundleMember.application_id == row.id).order_by(BundleMember.position)))
 
 
+def _open_members(ctx: Ctx, row: BundleApplication) -> list[ApprovalCase]:
+    """The members still to decide on: a member the applicant withdrew (撤回申请) is left out; all withdrawn, none."""
+    members = [c for c in _members(ctx, row) if c.status != CaseStatus.WITHDRAWN]
+    if not members:
+        raise InvalidState(f"every member of bundle application {row.number} was withdrawn", refusal="wrong_status",
+                           status=CaseStatus.WITHDRAWN)
+    return members
+
+
 def _waiting(row: BundleApplication) -> None:
     if row.status not in (BundleStatus.SUBMITTED, BundleStatus.CORRECTION_REQUESTED):
         raise InvalidState(f"bundle application {row.number} is {row.status}", refusal="wrong_status",
@@ -180,7 +189,7 @@ def accept(ctx: Ctx, application_id: int, opinion: str | None = None) -> dict:
     """受理 once: every member case is accepted in this transaction (each starts its own clock)."""
     row = _application(ctx, application_id)
     _waiting(row)
-    members = _members(ctx, row)
+    members = _open_members(ctx, row)
     with acting_for_bundle():
         for case in members:
             case_cmd.accept(ctx, case_id=case.id, opinion=opinion)
@@ -197,7 +206,7 @@ def not_accept(ctx: Ctx, application_id: int, reason: str, competent_office: str
         raise ValidationError("not accepting (不予受理) needs the reason", refusal="required", field="reason")
     row = _application(ctx, application_id)
     _waiting(row)
-    members = _members(ctx, row)
+    members = _open_members(ctx, row)
     with acting_for_bundle():
         for case in members:
             case_cmd.not_accept(ctx, case_id=case.id, reason=reason, competent_office=competent_office)
