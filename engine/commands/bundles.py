@@ -54,7 +54,7 @@ def save_bundle(ctx: Ctx, code: str, name: str, items: list[str], name_en: str |
         raise ValidationError("a bundle has at least two different member items", refusal="bundle_too_small",
                               field="items")
     rows = [get_item(ctx.session, c) for c in codes]
-    levels = item_levels(ctx.session, rows)
+    levels = [{"code": r.code, "name": r.name, "name_en": r.name_en, "level": r.level} for r in rows]  # their own
     if len({entry["level"] for entry in levels}) > 1 and cross_level is not True:
         raise ValidationError("the member items are handled at different levels: "
                               + ", ".join(f"{e['name']} ({e['level']})" for e in levels)
