@@ -43,6 +43,17 @@ def refuse_member_verb(session, case: ApprovalCase, verb: str) -> None:
                            bundle_number=application.number)
 
 
+def after_member_accepted(ctx, case: ApprovalCase) -> None:
+    """A member deemed accepted by law (Art. 32, no decision in 5 working days): once every member is accepted, so
+    is the bundle, as of the earliest of them."""
+    row = application_of_case_row(ctx.session, case.id)
+    if row is None or row.status not in WAITING:
+        return
+    members = [c for c in _member_cases(ctx.session, row.id) if c.status != CaseStatus.WITHDRAWN]
+    if members and all(c.accepted_at is not None for c in members):
+        row.status, row.accepted_at = BundleStatus.ACCEPTED, min(c.accepted_at for c in members)
+
+
 def application_of_case_row(session, case_id: int) -> BundleApplication | None:
     return session.scalars(select(BundleApplication).join(
         BundleMember, BundleMember.application_id == BundleApplication.id).where(
@@ -173,15 +184,24 @@ def applications(session, user: dict[str, Any], waiting: bool = False, limit: in
                  offset: int = 0) -> dict[str, Any]:
     """Bundle applications ``user`` may see, newest first; ``waiting``: those waiting for the window's
     acceptance decision (the window's inbox shows each once). The applicant sees her own (or her agent's)."""
-    query = select(BundleApplication).order_by(BundleApplication.submitted_at.desc(), BundleApplication.id.desc())
+    from sqlalchemy import exists, func
+
     roles = set(user.get("roles") or [])
+    where = []
     if waiting:
-        query = query.where(BundleApplication.status.in_(WAITING))
-    if not (user.get("admin") or roles & {"window", "supervisor", "reviewer"}):
-        query = query.where(or_(BundleApplication.applicant_user == user["id"],
-                                BundleApplication.agent_user == user["id"]))
-    rows = [row for row in session.scalars(query) if can_see_application(session, user, row)]
-    return {"items": [application_dict(session, row) for row in rows[offset:offset + limit]], "total": len(rows),
+        where.append(BundleApplication.status.in_(WAITING))
+    if not (user.get("admin") or roles & {"window", "supervisor"}):
+        # her own (or as agent); a reviewer also those with a member case of her department
+        mine = [BundleApplication.applicant_user == user["id"], BundleApplication.agent_user == user["id"]]
+        if "reviewer" in roles and user.get("department"):
+            mine.append(exists().where(BundleMember.application_id == BundleApplication.id,
+                                       ApprovalCase.id == BundleMember.case_id,
+                                       ApprovalCase.office_code == user["department"]))
+        where.append(or_(*mine))
+    total = session.scalar(select(func.count()).select_from(BundleApplication).where(*where))
+    query = (select(BundleApplication).where(*where)
+             .order_by(BundleApplication.submitted_at.desc(), BundleApplication.id.desc()).limit(limit).offset(offset))
+    return {"items": [application_dict(session, row) for row in session.scalars(query)], "total": total,
             "limit": limit, "offset": offset}
 
 

@@ -314,3 +314,21 @@ def test_the_linkage_list_is_linked_from_the_menu_and_the_service_guide(app):
     filtered = anonymous.get(f"/linkage?item={FOOD}").get_data(as_text=True)
     assert filtered.count('data-item="') == sum(1 for r in rows if r["item_code"] == FOOD)
     assert filtered.count('data-item="') < len(rows) or all(r["item_code"] == FOOD for r in rows)
+
+
+def test_a_bundle_deemed_accepted_by_law_is_accepted_once_all_its_members_are(app):
+    """Art. 32: no decision in 5 working days, every member is accepted as of receipt, and so is the bundle."""
+    from datetime import timedelta
+
+    from engine import clock
+
+    y = app.extensions["yimen"]
+    _fire_item(y)
+    assert _define(app).status_code == 200
+    made = _apply(app).json
+    due = max(datetime.fromisoformat(y.case(c)["clock"]["acceptance_due"]) for c in made["cases"])
+    with clock.pinned(due + timedelta(hours=1)):
+        y.advance_deadlines()
+    shown = client(app, "zhang").get(f"/api/bundle-applications/{made['application']}").json
+    assert {m["status"] for m in shown["members"]} == {"under_review"}
+    assert shown["status"] == "accepted" and shown["accepted_at"] is not None
