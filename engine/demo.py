@@ -12,6 +12,7 @@ from pathlib import Path
 PROCESSES = Path(__file__).resolve().parent.parent / "processes"
 SHIPPED = ("standard_approval", "parallel_approval", "notify_commit", "extension")
 DEMO_PASSWORD = "yimen-demo"
+DEMO_BUNDLE = "330100-YJ-001"  # 一件事 (engine.commands.bundles)
 
 DEPARTMENTS = (
     # id (office code), Chinese name, English name, level, parent
@@ -83,5 +84,9 @@ def install(yimen, password: str = DEMO_PASSWORD) -> dict:
     yimen.add_user("xiao", groups=["agent-service"], display_name="肖代办", roles=["applicant"],
                    email="xiao@demo.yimen.invalid", phone="13800000002", password=password)
     yimen.verify_identity("zhang", "person", "张三", "330102198505120042", user="wang")
+    # 一件事: opening a small restaurant is one application for the food licence and the public-place hygiene
+    # licence, accepted once and delivered together (both city-level items)
+    yimen.save_bundle(DEMO_BUNDLE, "开办小餐馆一件事", ["330100-XK-001", "330100-XK-002"],
+                      name_en="Opening a small restaurant (one application)")
     return {"deployed": deployed, "calendar": seeded, "departments": len(DEPARTMENTS), "users": len(USERS),
             "items": items}

@@ -137,8 +137,10 @@ REFUSALS = {
     "invalid_state": ("materials_missing", "wrong_status", "task_closed", "already_claimed", "not_claimed",
                       "delegated", "already_assigned", "special_procedure_running", "correction_already_sent",
                       "item_closed", "tolerance_not_allowed", "intolerable_missing", "nothing_missing", "bad_credit",
-                      "already_extended", "extension_waiting", "already_rated", "not_rated_yet", "not_passed"),
+                      "already_extended", "extension_waiting", "already_rated", "not_rated_yet", "not_passed",
+                      "bundle_member", "bundle_levels_mixed", "bundle_not_concluded"),
 }
+REFUSALS["invalid_input"] += ("bundle_levels_differ", "bundle_too_small", "not_shared")  # 一件事 (bundles)
 
 
 class DatabaseBusy(EngineError):

@@ -157,6 +157,16 @@ def _card_joins(joined, dialect: str):
     return joined.outerjoin(steps, steps.c.task_id == _T.c.id).outerjoin(whole, whole.c.case_id == _C.c.id), rank
 
 
+def _not_a_bundle_acceptance():
+    """一件事: a bundle member's acceptance step is decided with its bundle, which the inbox shows once
+    (``engine.bundles.applications``), so the members' own acceptance steps are left out."""
+    from .models.bundles import BundleMember
+
+    member = BundleMember.__table__
+    return or_(_T.c.form_key.is_(None), _T.c.form_key != "yimen:accept",
+               not_(exists().where(member.c.case_id == _C.c.id)))
+
+
 def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = None, status: str | None = None,
           card: str | None = None, due: str | None = None, limit: int = 50, offset: int = 0,
           counts: bool = False, total: bool = True) -> dict[str, Any]:
@@ -183,7 +193,7 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
     dialect, me = _dialect(session), user["id"]
     bounded = not total and not counts and not card and offset + limit <= WALK_LIMIT
     joined, rule = _task_visibility(user, _T.outerjoin(_C, _C.c.instance_id == _T.c.instance_id), per_row=bounded)
-    visible = [_T.c.status == TaskStatus.OPEN, rule]
+    visible = [_T.c.status == TaskStatus.OPEN, rule, _not_a_bundle_acceptance()]
     if item:
         visible.append(_C.c.item_code == item)
     with_cards, joined_rank = _card_joins(joined, dialect)

@@ -24,6 +24,7 @@ from .db import make_engine, make_sessionmaker
 from .errors import NotFound
 from .models import User
 from .models import reform as _reform_tables  # noqa: F401  (credit checks, 审管联动, rectification, filings)
+from .models import bundles as _bundle_tables  # noqa: F401  (一件事: bundles, their applications and members)
 
 
 class Yimen:
@@ -869,6 +870,66 @@ class Yimen:
                     "rectification": next(iter(rectification.rectifications(s, case_id=case_id)["items"]), None),
                     "filings": negative_filing.filings(s, case_id=case_id)["items"]}
         return self._read(run)
+
+    # --- bundles (一件事 / 一链办理): engine.bundles, engine.commands.bundles ------------------------------------
+    def save_bundle(self, code: str, name: str, items: list[str], name_en: str | None = None,
+                    shared_materials: list[str] | None = None, cross_level: bool = False, enabled: bool = True,
+                    user: str | None = None) -> dict:
+        from .commands import bundles as bundle_cmd
+
+        return self._run(user, bundle_cmd.save_bundle, code=code, name=name, items=items, name_en=name_en,
+                         shared_materials=shared_materials, cross_level=cross_level, enabled=enabled)
+
+    def bundles(self, enabled_only: bool = False) -> list[dict]:
+        from . import bundles
+
+        return self._read(bundles.bundles, enabled_only)
+
+    def bundle(self, code: str) -> dict:
+        from . import bundles
+
+        return self._read(bundles.bundle, code)
+
+    def bundle_materials(self, code: str) -> list[dict]:
+        """The bundle's materials, each once (shared ones first), naming the member items that take each."""
+        from . import bundles
+
+        return self._read(lambda s: bundles.materials_of(s, bundles.get_bundle(s, code)))
+
+    def apply_bundle(self, bundle_code: str, applicant: dict, materials: list[dict] | None = None,
+                     form: dict | None = None, agent: dict | None = None, user: str | None = None,
+                     idempotency_key: str | None = None, online: bool = False) -> dict:
+        from .commands import bundles as bundle_cmd
+
+        return self._run(user, bundle_cmd.apply, bundle_code=bundle_code, applicant=applicant, materials=materials,
+                         form=form, agent=agent, idempotency_key=idempotency_key, online=online)
+
+    def bundle_verb(self, verb: str, application_id: int, user: str | None = None, **kwargs) -> dict:
+        """accept, not_accept, request_correction, choose_delivery, dispatch, delivered, received: one command."""
+        from .commands import bundles as bundle_cmd
+
+        verbs = {"accept": bundle_cmd.accept, "not_accept": bundle_cmd.not_accept,
+                 "request_correction": bundle_cmd.request_correction, "choose_delivery": bundle_cmd.choose_delivery,
+                 "dispatch": bundle_cmd.dispatch, "delivered": bundle_cmd.delivered, "received": bundle_cmd.received}
+        if verb not in verbs:
+            raise NotFound(f"unknown bundle action '{verb}'", what="action")
+        return self._run(user, verbs[verb], application_id=application_id, **kwargs)
+
+    def bundle_application(self, application_id: int, user: dict) -> dict:
+        """The application as ``user`` may see it (whoever may see one of its member cases); NotFound otherwise."""
+        from . import bundles
+
+        return self._read(bundles.visible_application, application_id, user)
+
+    def bundle_of_case(self, case_id: int) -> dict | None:
+        from . import bundles
+
+        return self._read(bundles.application_of_case, case_id)
+
+    def bundle_applications(self, user: dict, waiting: bool = False, limit: int = 50, offset: int = 0) -> dict:
+        from . import bundles
+
+        return self._read(bundles.applications, user, waiting, limit, offset)
 
     def session(self) -> Session:
         return self.sessions()

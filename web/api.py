@@ -736,11 +736,10 @@ def _wrap(endpoint: Endpoint):
 
 
 from .api_reform import REFORM_ENDPOINTS  # noqa: E402  (credit, 审管联动, rectification, filings: issue 16)
-
-ENDPOINTS += REFORM_ENDPOINTS
 from .api_levels import LEVEL_ENDPOINTS  # noqa: E402  (放权: the implementation list, issue 16)
+from .api_bundles import BUNDLE_ENDPOINTS  # noqa: E402  (一件事 / 一链办理: issue 16)
 
-ENDPOINTS += LEVEL_ENDPOINTS
+ENDPOINTS += REFORM_ENDPOINTS + LEVEL_ENDPOINTS + BUNDLE_ENDPOINTS
 
 for _endpoint in ENDPOINTS:
     bp.add_url_rule(_endpoint.path, view_func=_wrap(_endpoint), methods=[_endpoint.method])

@@ -138,6 +138,21 @@ REFUSAL_TEXTS = {
     "invalid_state:not_rated_yet": "The case can be rated once it has ended.",
     "invalid_state:not_passed": "The case has not passed that step: it can only be returned to an earlier step it "
                                 "went through.",
+    # 一件事 / 一链办理 (engine.commands.bundles)
+    "invalid_state:bundle_member": "This case is part of the bundle application %(bundle)s: it is accepted, refused "
+                                   "or corrected, and its result delivered, together with the other items on the "
+                                   "bundle application's page.",
+    "invalid_state:bundle_levels_mixed": "The bundle application was not submitted and nothing was kept: its items "
+                                         "would be handled at different levels (%(items)s). Apply for these items "
+                                         "one by one.",
+    "invalid_state:bundle_not_concluded": "The results of a bundle are delivered together: these cases have not "
+                                          "concluded yet: %(cases)s.",
+    "invalid_input:bundle_levels_differ": "The bundle was not saved: its items are handled at different levels "
+                                          "(%(items)s). Mark it cross-level only where the items' implementation "
+                                          "modes allow it.",
+    "invalid_input:bundle_too_small": "The bundle was not saved: choose at least two different service items.",
+    "invalid_input:not_shared": "The bundle was not saved: “%(materials)s” is not a material of two of its items, so "
+                                "it cannot be shared.",
     "invalid_input:form_fields": "The step's form was not saved, and nothing was changed: %(problems)s. Correct "
                                  "these fields and submit again.",
     "conflict": "Someone else changed this at the same moment, so nothing of yours was saved. Reload the page and "
@@ -170,7 +185,8 @@ FIELDS = {  # details['field'] -> what the sentence calls it
 THINGS = {  # details['what'] -> what was not found
     "case": "the case", "task": "the step", "user": "the person", "item": "the service item", "card": "the card",
     "order": "the supervision order", "notification": "the notification", "authorisation": "the authorisation",
-    "enquiry": "the enquiry", "implementation": "the entry of the implementation list",
+    "enquiry": "the enquiry", "implementation": "the entry of the implementation list", "bundle": "the bundle",
+    "bundle_application": "the bundle application",
 }
 
 
@@ -216,8 +232,23 @@ def refusal_message(code: str, details: dict | None = None, material_names=None,
         "limit": details.get("limit", ""), "year": details.get("year", ""), "file": details.get("file", ""),
         "count": len(details.get("problems") or []) or 1,
         "problems": _form_problems(details.get("fields")),
+        "items": _levelled_items(details.get("items")),
+        "bundle": str(details.get("bundle_number") or ""),
+        "cases": gettext(", ").join(str(c) for c in details.get("cases") or [] if isinstance(c, str)),
     }
     return gettext(text, **values)
+
+
+def _levelled_items(items) -> str:
+    """A bundle's items with the level each is handled at: 食品经营许可（市级）、……"""
+    if not isinstance(items, list):
+        return ""
+    shown = []
+    for entry in items:
+        if isinstance(entry, dict):
+            name = localized(entry) or str(entry.get("code") or "")
+            shown.append(gettext("%(name)s (%(level)s)", name=name, level=gettext(str(entry.get("level") or ""))))
+    return gettext(", ").join(shown)
 
 
 def compile_catalogues(target: Path) -> Path:
@@ -270,6 +301,9 @@ ACTIONS = {  # audit events' actions -> what the audit page calls them
     "case.verify": "Commitment verified", "case.withdraw": "Application withdrawn",
     "clock.advance": "Clock advanced", "commitment.record_paper": "Paper commitment recorded",
     "commitment.sign": "Commitment signed", "credit.import": "Credit list imported",
+    "bundle.accept": "Bundle accepted", "bundle.apply": "Bundle applied for", "bundle.choose_delivery": "Delivery chosen",
+    "bundle.delivered": "Delivered", "bundle.dispatch": "Dispatched", "bundle.not_accept": "Not accepted",
+    "bundle.received": "Received", "bundle.request_correction": "Correction requested", "bundle.save": "Bundle saved",
     "delivery.choose": "Delivery chosen", "delivery.delivered": "Delivered", "delivery.dispatch": "Dispatched",
     "delivery.received": "Received", "department.save": "Department saved", "deploy": "Deployed",
     "filing.confirm": "Filing confirmed", "filing.reopen": "Filing reopened", "incident.retry": "Incident retried",

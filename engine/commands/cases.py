@@ -228,6 +228,9 @@ def _credit(ctx: Ctx, applicant: dict[str, Any], agent: dict[str, Any] | None) -
 
 
 def _window_task(ctx: Ctx, case: ApprovalCase) -> HumanTask:
+    from ..bundles import refuse_member_verb
+
+    refuse_member_verb(ctx.session, case, "decide on its acceptance")  # 一件事: the bundle is accepted once
     row = ctx.session.scalars(select(HumanTask).where(
         HumanTask.instance_id == case.instance_id, HumanTask.status == TaskStatus.OPEN,
         HumanTask.form_key == ACCEPT_FORM)).first()

@@ -169,6 +169,9 @@ def _deemed_accepted(ctx: Ctx, watch: DeadlineWatch) -> dict:
     # deemed accepted as of receipt: no decision within 5 working days (Art. 32)
     accept_case(ctx, case, row, "依《行政许可法》第三十二条，逾期未作出受理决定，自收到申请之日起即为受理",
                 watch.started_at, "deemed_accepted")
+    from ..bundles import after_member_accepted
+
+    after_member_accepted(ctx, case)  # 一件事: the bundle is accepted once all its members are
     ctx.audit.data = {"watch": watch.id, "case": case.number, "deemed_accepted": True,
                       "as_of": watch.started_at.isoformat()}
     return {"ok": True, "instance": watch.instance_id, "watch": watch.id, "deemed_accepted": True}

@@ -78,6 +78,9 @@ def dispatch(ctx: Ctx, case_id: int, tracking_no: str | None = None, carrier: st
     """出件: post the decision (and licence) with a tracking number, or put it ready for pickup at the window."""
     may_act_for_window(ctx, "dispatch results", case_id)
     case = load_case(ctx.session, case_id)
+    from ..bundles import refuse_member_verb
+
+    refuse_member_verb(ctx.session, case, "dispatch its result")  # 一件事: the results leave together (统一出件)
     decision = ctx.session.scalars(select(Decision).where(Decision.case_id == case.id)).first()
     if decision is None:
         raise InvalidState(f"case {case.number} has no decision to deliver yet", refusal="no_decision",

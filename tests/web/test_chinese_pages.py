@@ -143,6 +143,12 @@ def cases_at_every_stage(y) -> dict[str, int]:
     stages["commitment"] = y.submit("330100-XK-004", zhang, _files(["告知承诺书"]), user="zhang")["case"]
     stages["red"] = submit()
     y.accept(stages["red"], user="wang")
+    # 一件事: a bundle application waiting for the window, and one accepted (its pages: apply, application, inbox)
+    bundle_files = _files(FOOD_MATERIALS + ("卫生许可申请表", "卫生检测报告"))
+    stages["bundle"] = y.apply_bundle(demo.DEMO_BUNDLE, zhang, bundle_files, user="zhang")["cases"][0]
+    accepted = y.apply_bundle(demo.DEMO_BUNDLE, zhang, bundle_files, user="zhang")
+    y.bundle_verb("accept", accepted["application"], user="wang")
+    stages["bundle_accepted"] = accepted["cases"][1]
     y.urge(y.case(stages["review"])["instance"], "请尽快办理", user="sun")
     y.issue_order("请于两个工作日内办结", 2, case_id=stages["red"], department="SJ", user="sun")
     legal = datetime.fromisoformat(y.case(stages["red"])["clock"]["case"]["legal_due"])

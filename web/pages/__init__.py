@@ -97,4 +97,5 @@ def visible_case(case_id: int) -> dict:
 
 from . import reform  # noqa: E402,F401  (issue 16: credit, 审管联动, rectification, negative filings)
 from . import levels  # noqa: E402,F401  (issue 16: 放权, the implementation list)
+from . import bundles  # noqa: E402,F401  (issue 16: 一件事 / 一链办理)
 from . import account, admin, agents, applicant, cases, designer, documents, staff, supervision  # noqa: E402,F401  (registers the routes)

@@ -20,7 +20,8 @@ def my_cases():
     listed = yimen().case_list(current_user(), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render_template("my_cases.html", cases=listed["items"], total=listed["total"], page=page,
                            pages=page_count(listed["total"]),
-                           items=yimen().items())
+                           items=yimen().items(), bundles=yimen().bundles(enabled_only=True),
+                           applications=yimen().bundle_applications(current_user(), limit=PAGE_SIZE)["items"])
 
 
 @bp.route("/apply/<code>", methods=["GET", "POST"])
@@ -107,6 +108,17 @@ def resubmit(case_id: int):
         flash("Resubmitted", "ok")
     except EngineError as exc:
         flash_refusal(exc)
+    return redirect(url_for("pages.case_page", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/withdraw-application")
+@roles_required()
+def withdraw_application(case_id: int):
+    """撤回申请 before acceptance; at staff's suggestion it is filed for the supervision office's review (否定备案)."""
+    visible_case(case_id)
+    act(yimen().withdraw_application, case_id, (request.form.get("reason") or "").strip() or None,
+        user=current_user()["id"], staff_suggested=request.form.get("staff_suggested") == "yes",
+        success="Application withdrawn")
     return redirect(url_for("pages.case_page", case_id=case_id))
 
 

@@ -19,7 +19,8 @@ from . import bp, visible_case
 def case_page(case_id: int):
     case = visible_case(case_id)
     withdrawable = yimen().withdrawable(case["instance"], current_user()["id"])
-    return render_template("case.html", case=case, withdrawable=withdrawable)
+    return render_template("case.html", case=case, withdrawable=withdrawable,
+                           bundle=yimen().bundle_of_case(case_id))  # 一件事: the bundle it is part of, if any
 
 
 @bp.get("/cases/<int:case_id>/materials/<int:material_id>")

@@ -153,7 +153,8 @@ def _back_to_case(case_id: int) -> Response:
 @bp.get("/linkage")
 def linkage_page():
     """The linkage list is public (公开): anyone may see which department supervises what."""
-    return render_template("linkage.html", rows=yimen().linkage_list())
+    item = request.args.get("item") or None  # the service guide links to its item's rows
+    return render_template("linkage.html", rows=yimen().linkage_list(item), item=item)
 
 
 @bp.get("/linkage/export")

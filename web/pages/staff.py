@@ -11,7 +11,7 @@ from engine.errors import EngineError, NotFound
 from engine.lists import CARDS, CASE_STATUSES, DUE_FILTERS, SCOPES as INBOX_SCOPES
 
 from ..app import yimen
-from ..auth import current_user, roles_required
+from ..auth import current_user, has_role, roles_required
 from ..security import same_site_referrer
 from . import PAGE_SIZE, act, bp, page_count, page_number, refusal_text, visible_case
 
@@ -30,7 +30,9 @@ def inbox_page():
     page = page_number(args.get("page"))
     listed = yimen().inbox(me, scope=scope, item=item, status=status, card=card, due=due, limit=PAGE_SIZE,
                            offset=(page - 1) * PAGE_SIZE, counts=True)
+    waiting = yimen().bundle_applications(me, waiting=True, limit=PAGE_SIZE)["items"] if has_role(me, "window") else []
     return render_template("inbox.html", tasks=listed["items"], counts=listed["counts"], total=listed["total"],
+                           bundles=[a for a in waiting if a["waiting_for_acceptance"]],
                            page=page, pages=page_count(listed["total"]), items=yimen().items(), item=item,
                            scope=scope, status=status, card=card, due=due, statuses=CASE_STATUSES)
 
