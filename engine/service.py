@@ -898,11 +898,11 @@ class Yimen:
 
     def apply_bundle(self, bundle_code: str, applicant: dict, materials: list[dict] | None = None,
                      form: dict | None = None, agent: dict | None = None, user: str | None = None,
-                     idempotency_key: str | None = None, online: bool = False) -> dict:
+                     idempotency_key: str | None = None, online: bool = False, region: str | None = None) -> dict:
         from .commands import bundles as bundle_cmd
 
         return self._run(user, bundle_cmd.apply, bundle_code=bundle_code, applicant=applicant, materials=materials,
-                         form=form, agent=agent, idempotency_key=idempotency_key, online=online)
+                         form=form, agent=agent, idempotency_key=idempotency_key, online=online, region=region)
 
     def bundle_verb(self, verb: str, application_id: int, user: str | None = None, **kwargs) -> dict:
         """accept, not_accept, request_correction, choose_delivery, dispatch, delivered, received: one command."""

@@ -48,7 +48,8 @@ def apply_bundle():
     result = yimen().apply_bundle(_field(data, "bundle", str), applicant, _materials(data),
                                   _field(data, "form", dict, False, {}), agent=agent, user=caller()["id"],
                                   idempotency_key=request.headers.get("Idempotency-Key"),
-                                  online=_field(data, "check", bool, False, False))
+                                  online=_field(data, "check", bool, False, False),
+                                  region=_field(data, "region", str, False))
     if result.pop("replayed", False):
         return result, 200, {"Idempotent-Replayed": "true"}
     return result, 201
@@ -99,7 +100,7 @@ BUNDLE_ENDPOINTS = [
     Endpoint("POST", "/bundle-applications", "apply for a bundle: one application makes a case per member item "
              "(Idempotency-Key; as_agent: for the named applicant)", apply_bundle,
              _obj(["bundle", "applicant"], bundle=_STR, applicant=_obj(["name"], name=_STR, kind=_STR, id_no=_STR),
-                  materials=_MATERIALS, form={"type": "object"}, as_agent=_BOOL, check=_BOOL)),
+                  materials=_MATERIALS, form={"type": "object"}, as_agent=_BOOL, check=_BOOL, region=_STR)),
     Endpoint("GET", "/bundle-applications", "bundle applications the caller may see, newest first (waiting=yes: "
              "waiting for the window's acceptance)", list_applications, query=["waiting"], paged=True),
     Endpoint("GET", "/bundle-applications/<int:application_id>", "one bundle application with its member cases",

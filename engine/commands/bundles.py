@@ -88,16 +88,17 @@ def save_bundle(ctx: Ctx, code: str, name: str, items: list[str], name_en: str |
 @command("bundle.apply")
 def apply(ctx: Ctx, bundle_code: str, applicant: dict[str, Any], materials: list[dict[str, Any]] | None = None,
           form: dict[str, Any] | None = None, agent: dict[str, Any] | None = None,
-          idempotency_key: str | None = None, online: bool = False) -> dict:
+          idempotency_key: str | None = None, online: bool = False, region: str | None = None) -> dict:
     """One application for every member item: each member is submitted as an ordinary case (the submission
-    command itself, with all its checks), a material shared by several members is uploaded once and given to
-    each; after routing, the members must be handled at one level, else nothing is made."""
+    command itself, with all its checks, routed by the applicant's ``region``: 放权), a material shared by
+    several members is uploaded once and given to each; after routing, the members must be handled at one
+    level, else nothing is made."""
     row = get_bundle(ctx.session, bundle_code)
     reserved = None
     if idempotency_key is not None:
         reserved, earlier = submissions.reserve(ctx, submissions.check_key(idempotency_key),
                                                 submissions.fingerprint(f"bundle:{bundle_code}", applicant, agent,
-                                                                        form, materials))
+                                                                        form, materials, region))
         if earlier is not None:
             application = ctx.session.scalars(select(BundleApplication).join(
                 BundleMember, BundleMember.application_id == BundleApplication.id).where(
@@ -132,7 +133,7 @@ def apply(ctx: Ctx, bundle_code: str, applicant: dict[str, Any], materials: list
         names = {m["name"] for m in item.materials or []}
         mine = [given[name] for name in given if name in names]
         made = case_cmd.submit(ctx, item_code=item.code, applicant=dict(applicant), materials=mine,
-                               form=dict(form or {}), agent=agent, online=online)
+                               form=dict(form or {}), agent=agent, online=online, region=region)
         ctx.session.add(BundleMember(application_id=application.id, case_id=made["case"], item_code=item.code,
                                      position=position))
         cases.append(ctx.session.get(ApprovalCase, made["case"]))

@@ -334,3 +334,25 @@ def test_a_bundle_deemed_accepted_by_law_is_accepted_once_all_its_members_are(ap
     shown = client(app, "zhang").get(f"/api/bundle-applications/{made['application']}").json
     assert {m["status"] for m in shown["members"]} == {"under_review"}
     assert shown["status"] == "accepted" and shown["accepted_at"] is not None
+
+
+def test_the_demo_bundle_routes_by_the_applicants_region_and_refuses_a_region_mixing_levels(app):
+    """放权 meets 一件事: from 西城区 both demo members go to the county (the food licence entrusted, the hygiene
+    licence reviewed and reported), so the bundle is taken; from 东县 the food licence is the county's own while
+    the hygiene licence was taken back to the city, so the bundle is refused whole and nothing is kept."""
+    from engine.demo import DEMO_BUNDLE
+
+    y = app.extensions["yimen"]
+    files = _files(app, code=DEMO_BUNDLE)
+    made = client(app, "zhang").post("/api/bundle-applications", headers={"Idempotency-Key": "xcq-1"}, json={
+        "bundle": DEMO_BUNDLE, "applicant": {"name": "张三"}, "materials": files, "region": "XCQ"})
+    assert made.status_code == 201, made.json
+    routes = {y.case(c)["item"]: (y.case(c)["route"]["office"], y.case(c)["route"]["mode"]) for c in made.json["cases"]}
+    assert routes == {FOOD: ("XCQ", "entrusted"), HYGIENE: ("XCQ", "review_report")}
+    before = y.case_list({"id": "wang", "roles": ["window"]})["total"]
+    mixed = client(app, "zhang").post("/api/bundle-applications", headers={"Idempotency-Key": "dxx-1",
+                                                                           "Accept-Language": "zh"}, json={
+        "bundle": DEMO_BUNDLE, "applicant": {"name": "张三"}, "materials": files, "region": "DXX"})
+    assert mixed.status_code == 409 and mixed.json["error"]["details"]["refusal"] == "bundle_levels_mixed"
+    assert "不同层级" in mixed.json["error"]["message"]
+    assert y.case_list({"id": "wang", "roles": ["window"]})["total"] == before

@@ -56,14 +56,16 @@ def apply_bundle(code: str):
         form = {"note": request.form.get("note", ""), **({"phone": phone} if phone else {})}
         try:
             result = yimen().apply_bundle(code, applicant, files, form, agent=agent, user=me["id"],
-                                          idempotency_key=request.form.get("submit_token") or None, online=True)
+                                          idempotency_key=request.form.get("submit_token") or None, online=True,
+                                          region=request.form.get("region") or None)  # 放权: the applicant's region
         except EngineError as exc:
             flash_refusal(exc)
             return render_template("bundle_apply.html", bundle=bundle, materials=materials,
-                                   submit_token=_submit_token()), 400
+                                   submit_token=_submit_token(), regions=yimen().regions()), 400
         flash(result["number"], "ok")
         return redirect(url_for("pages.bundle_application_page", application_id=result["application"]))
-    return render_template("bundle_apply.html", bundle=bundle, materials=materials, submit_token=_submit_token())
+    return render_template("bundle_apply.html", bundle=bundle, materials=materials, submit_token=_submit_token(),
+                           regions=yimen().regions())
 
 
 def _application(application_id: int) -> dict:
