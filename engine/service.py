@@ -316,6 +316,15 @@ class Yimen:
     def carbon_copy(self, instance: int, users: list[str], note: str | None = None, user: str | None = None) -> dict:
         return self._run(user, notices.carbon_copy, instance_id=instance, users=users, note=note)
 
+    def notice_prefs(self, user_id: str) -> dict:
+        """Whether ``user_id``'s notices also go by e-mail and by SMS, and to which address and number."""
+        from .notify import notice_prefs
+
+        return self._read(notice_prefs, user_id)
+
+    def set_notice_prefs(self, user_id: str, email: bool, sms: bool, user: str | None = None) -> dict:
+        return self._run(user, notices.set_notice_prefs, user_id=user_id, email=email, sms=sms)
+
     def notifications(self, user: str, unread_only: bool = False) -> list[dict]:
         from .notify import notifications
 

@@ -193,6 +193,16 @@ def me():
     return caller()
 
 
+def get_notice_prefs():
+    return yimen().notice_prefs(caller()["id"])
+
+
+def set_notice_prefs():
+    data = _body()
+    return yimen().set_notice_prefs(caller()["id"], _field(data, "email", bool), _field(data, "sms", bool),
+                                    user=caller()["id"])
+
+
 def create_token():
     data = _body()
     return yimen().create_token(caller()["id"], _field(data, "name", str), user=caller()["id"],
@@ -608,6 +618,10 @@ def _obj(required: list[str], **props) -> dict:
 
 ENDPOINTS = [
     Endpoint("GET", "/me", "the caller", me),
+    Endpoint("GET", "/me/notice-preferences", "whether your notices also come by e-mail and by SMS (短信)",
+             get_notice_prefs),
+    Endpoint("PUT", "/me/notice-preferences", "choose e-mail and SMS for your notices (the in-app notice always "
+             "stays)", set_notice_prefs, _obj(["email", "sms"], email=_BOOL, sms=_BOOL)),
     Endpoint("POST", "/tokens", "create an API token for yourself (shown once)", create_token,
              _obj(["name"], name=_STR, expires_in_days={"type": "integer", "minimum": 1, "maximum": 365})),
     Endpoint("GET", "/tokens", "your API tokens: created, expires, last used (never the secret)", list_tokens),

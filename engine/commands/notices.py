@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..context import Ctx, command
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationError
-from ..models import CarbonCopy, HumanTask, Membership, ProcessInstance, TaskStatus, User
+from ..models import CarbonCopy, HumanTask, Membership, NoticePreference, ProcessInstance, TaskStatus, User
 
 
 def _instance(ctx: Ctx, instance_id: int) -> ProcessInstance:
@@ -79,3 +79,27 @@ def carbon_copy(ctx: Ctx, instance_id: int, users: list[str], note: str | None =
     ctx.audit.instance_id = instance_id
     ctx.audit.data = {"copied_to": added, "note": note}
     return {"instance": instance_id, "copied_to": added}
+
+
+@command("user.notice_prefs")
+def set_notice_prefs(ctx: Ctx, user_id: str, email: bool, sms: bool) -> dict:
+    """Choose whether notices also come by e-mail and by SMS (短信); the in-app notice always stays.
+
+    People choose for themselves; administrators may set anyone's.
+    """
+    if ctx.actor.id != user_id and not ctx.actor.is_admin:
+        raise PermissionDenied(f"user '{ctx.actor.id}' may not change the notice preferences of '{user_id}'",
+                               refusal="not_yours")
+    for name, value in (("email", email), ("sms", sms)):
+        if not isinstance(value, bool):
+            raise ValidationError(f"'{name}' must be true or false", refusal="boolean", field=name)
+    if ctx.session.get(User, user_id) is None:
+        raise NotFound(f"user '{user_id}' does not exist", user=user_id, what="user")
+    row = ctx.session.get(NoticePreference, user_id)
+    before = None if row is None else {"email": row.email, "sms": row.sms}
+    if row is None:
+        row = NoticePreference(user_id=user_id, email=email, sms=sms, updated_at=ctx.now)
+        ctx.session.add(row)
+    row.email, row.sms, row.updated_at = email, sms, ctx.now
+    ctx.audit.data = {"user": user_id, "before": before, "after": {"email": email, "sms": sms}}
+    return {"user": user_id, "email": email, "sms": sms}
