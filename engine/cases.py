@@ -357,6 +357,8 @@ def case_dict(session, case: ApprovalCase) -> dict[str, Any]:
     material_en = {m.get("name"): m.get("name_en") for m in ((item.materials if item else None) or [])
                    if isinstance(m, dict)}
     people = {u.id: u for u in session.scalars(select(User).where(User.id.in_({o.user_id for o in opinions})))}
+    step_en = dict(session.execute(select(HumanTask.id, HumanTask.name_en).where(
+        HumanTask.id.in_({o.task_id for o in opinions if o.task_id}), HumanTask.name_en.is_not(None))).all())
     people.setdefault("system", User(id="system", display_name="系统", display_name_en="System"))  # automatic steps
     return {
         "id": case.id, "number": case.number, "item": case.item_code, "instance": case.instance_id,
@@ -375,7 +377,7 @@ def case_dict(session, case: ApprovalCase) -> dict[str, Any]:
         "form": case.form,
         "materials": [{"id": m.id, "name": m.name, "name_en": material_en.get(m.name), "required": m.required, "tolerable": m.tolerable, "status": m.status,
                        "filename": m.filename, "sha256": m.sha256, "size": m.size} for m in materials],
-        "opinions": [{"step": o.step, "element_id": o.element_id, "user": o.user_id,
+        "opinions": [{"step": o.step, "step_en": step_en.get(o.task_id), "element_id": o.element_id, "user": o.user_id,
                       "user_name": people[o.user_id].display_name or o.user_id if o.user_id in people else o.user_id,
                       "user_name_en": people[o.user_id].display_name_en if o.user_id in people else None,
                       "decision": o.decision,

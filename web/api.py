@@ -580,7 +580,12 @@ def retry_incident(incident_id: int):
 
 
 def list_notifications():
-    return _paged(yimen().notifications(caller()["id"]))
+    from .notices import notice_text
+
+    notes = yimen().notifications(caller()["id"])
+    for note in notes:  # in the language the caller asked for (Accept-Language); the stored text stays as it is
+        note["title"], note["text"] = notice_text(note)
+    return _paged(notes)
 
 
 def calendar_overview():

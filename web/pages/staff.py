@@ -12,6 +12,7 @@ from engine.lists import CARDS, CASE_STATUSES, DUE_FILTERS, SCOPES as INBOX_SCOP
 
 from ..app import yimen
 from ..auth import current_user, roles_required
+from ..i18n import localized
 from ..security import same_site_referrer
 from . import PAGE_SIZE, act, bp, page_count, page_number, refusal_text, visible_case
 
@@ -60,7 +61,7 @@ def task_page(task_id: str):
     earlier = {}  # user steps the case has passed: the places a return (退回) may go to
     for opinion in (case or {}).get("opinions", []):
         if opinion.get("element_id") and opinion["element_id"] != task["element_id"]:
-            earlier[opinion["element_id"]] = opinion["step"]
+            earlier[opinion["element_id"]] = localized(opinion, "step")
     return render_template("task.html", task=task, case=case, marks=marks, return_targets=earlier,
                            extension=yimen().extension_request(task_id))
 
