@@ -463,6 +463,10 @@ class Yimen:
             return identity.user_dict(s, found)
         return self._read(run)
 
+    def staff_directory(self, search: str | None = None, department: str | None = None) -> list[dict]:
+        """Active staff by department and name (the 抄送 picker): id, name, name_en, department and its names."""
+        return self._read(identity.staff_directory, search, department)
+
     def departments(self) -> list[dict]:
         return self._read(identity.departments)
 

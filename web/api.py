@@ -193,6 +193,11 @@ def me():
     return caller()
 
 
+def list_staff():
+    _require("window", "reviewer", "supervisor")
+    return _paged(yimen().staff_directory(request.args.get("q") or None, request.args.get("department") or None))
+
+
 def get_notice_prefs():
     return yimen().notice_prefs(caller()["id"])
 
@@ -623,6 +628,8 @@ def _obj(required: list[str], **props) -> dict:
 
 ENDPOINTS = [
     Endpoint("GET", "/me", "the caller", me),
+    Endpoint("GET", "/staff", "active staff by department and name, for choosing whom to copy (抄送) or hand a "
+             "step to (staff only)", list_staff, query=["q", "department"], paged=True),
     Endpoint("GET", "/me/notice-preferences", "whether your notices also come by e-mail and by SMS (短信)",
              get_notice_prefs),
     Endpoint("PUT", "/me/notice-preferences", "choose e-mail and SMS for your notices (the in-app notice always "

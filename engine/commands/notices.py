@@ -55,6 +55,11 @@ def urge(ctx: Ctx, instance_id: int, message: str | None = None) -> dict:
     return {"instance": instance_id, "urged": people}
 
 
+def _name_en(ctx: Ctx, user_id: str) -> str | None:
+    user = ctx.session.get(User, user_id)
+    return user.display_name_en if user is not None else None
+
+
 @command("case.carbon_copy")
 def carbon_copy(ctx: Ctx, instance_id: int, users: list[str], note: str | None = None) -> dict:
     """抄送: give other users read access to the case and tell them."""
@@ -65,17 +70,35 @@ def carbon_copy(ctx: Ctx, instance_id: int, users: list[str], note: str | None =
     if not ctx.actor.is_admin and ctx.actor.id not in handlers:
         raise PermissionDenied(f"user '{ctx.actor.id}' is not working on this case and may not copy it",
                                refusal="not_handling")
-    added = []
+    from .identity import is_staff
+
+    users = list(dict.fromkeys(u.strip() for u in users if isinstance(u, str) and u.strip()))
+    if not users:
+        raise ValidationError("name at least one user to copy", refusal="required", field="users")
     for user in users:
-        if ctx.session.get(User, user) is None:
-            raise NotFound(f"user '{user}' does not exist", user=user, what="user")
+        staff = is_staff(ctx.session, user)
+        if staff is None:
+            raise NotFound(f"user '{user}' does not exist", user=user, what="user", refusal="unknown_user")
+        if not staff:
+            raise ValidationError(f"'{user}' is not an active member of staff; a case is copied to staff only",
+                                  user=user, refusal="not_staff", field="users")
+    added = []
+    names = {u.id: u.display_name or u.id for u in ctx.session.scalars(select(User).where(
+        User.id.in_(users + [ctx.actor.id])))}
+    for user in users:
         exists = ctx.session.scalars(select(CarbonCopy).where(CarbonCopy.instance_id == instance_id,
                                                               CarbonCopy.user_id == user)).first()
         if exists is None:
             ctx.session.add(CarbonCopy(instance_id=instance_id, user_id=user, by=ctx.actor.id, at=ctx.now, note=note))
             added.append(user)
-            _notify(ctx, user, f"抄送 Copied: case {instance.business_key or instance.id}",
-                    note or f"{ctx.actor.id} copied this case to you.", instance_id)
+            number = instance.business_key or str(instance.id)
+            by = names.get(ctx.actor.id, ctx.actor.id)
+            from ..notify import notify_user
+
+            notify_user(ctx, user, f"抄送：办件 {number}", note or f"{by} 将此办件抄送给您。",
+                        {"kind": "carbon_copy"}, instance_id=instance_id, kind="carbon_copy",
+                        params={"case_number": number, "by": by, "by_en": _name_en(ctx, ctx.actor.id),
+                                "note": note or ""})
     ctx.audit.instance_id = instance_id
     ctx.audit.data = {"copied_to": added, "note": note}
     return {"instance": instance_id, "copied_to": added}
