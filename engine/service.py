@@ -467,6 +467,12 @@ class Yimen:
         """Active staff by department and name (the 抄送 picker): id, name, name_en, department and its names."""
         return self._read(identity.staff_directory, search, department)
 
+    def pending_licences(self, user: dict, state: str | None = None, limit: int = 50, offset: int = 0) -> dict:
+        """证照待制发: licences waiting to be issued with their 10-working-day clock, soonest due first (paged)."""
+        from .licences import pending_licences
+
+        return self._read(pending_licences, user, state, limit, offset)
+
     def departments(self) -> list[dict]:
         return self._read(identity.departments)
 

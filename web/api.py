@@ -193,6 +193,11 @@ def me():
     return caller()
 
 
+def list_pending_licences():
+    limit, offset = _page()
+    return yimen().pending_licences(caller(), request.args.get("state") or None, limit=limit, offset=offset)
+
+
 def list_staff():
     _require("window", "reviewer", "supervisor")
     return _paged(yimen().staff_directory(request.args.get("q") or None, request.args.get("department") or None))
@@ -698,6 +703,9 @@ ENDPOINTS = [
     Endpoint("GET", "/cases/<int:case_id>/decision", "the case's written decision (准予/不予行政许可决定书)",
              get_decision),
     Endpoint("GET", "/cases/<int:case_id>/decision.pdf", "the decision as a PDF (application/pdf)", get_decision_pdf),
+    Endpoint("GET", "/licences/pending", "证照待制发: licences waiting to be issued with their 10-working-day clock "
+             "(due, warning, state), soonest due first (window staff, supervisors)", list_pending_licences,
+             query=["state"], paged=True),
     Endpoint("GET", "/licences/<number>", "verify a licence by its number: status, holder, scope, validity, office",
              verify_licence),
     Endpoint("GET", "/cases/<int:case_id>/marks", "completed, active, overdue and failed steps of its diagram",
