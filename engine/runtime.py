@@ -485,6 +485,9 @@ def _tell_new_task(ctx: Ctx, instance: ProcessInstance, row_id: str, name: str, 
                    name_en: str | None = None) -> None:
     """A step put in someone's own hands (assignee or named candidate) is a notice to them (站内消息); a step
     for a group waits in the group's inbox, counted there, without a message to every member."""
+    if ctx.held_task_notices is not None:
+        ctx.held_task_notices.append((instance, row_id, name, people, name_en))
+        return
     tell_staff(ctx, instance, people, "new_task", name, name_en, {"task": row_id})
 
 
@@ -492,14 +495,13 @@ STAFF_NOTICES = {
     # kind: (subject, body); {step} is the step's name, {where} the case number, {by} who, {text} the reason
     "new_task": ("新待办：{step}", "“{step}”{where}已到您的待办，请及时办理。"),
     "returned": ("退回：{step}", "“{step}”{where}已退回给您，请重新办理。退回理由：{text}"),
-    "urged": ("催办：{step}", "“{step}”{where}被督促尽快办理。{text}"),
 }
 
 
 def tell_staff(ctx: Ctx, instance: ProcessInstance, people: list[str], kind: str, step: str,
                step_en: str | None = None, extra: dict | None = None, text: str | None = None) -> None:
-    """Tell staff, in-app, of a step of theirs: new in their queue (新待办), returned to them (退回) or urged
-    (催办/督办). The notice keeps its kind and parameters so the pages say it in the reader's language; the
+    """Tell staff, in-app, of a step of theirs: new in their queue (新待办) or returned to them (退回); urges
+    (催办/督办) are told by ``engine.commands.notices.tell_urged``. The notice keeps its kind and parameters so the pages say it in the reader's language; the
     actor is not told of their own doing."""
     if not people:
         return

@@ -122,9 +122,12 @@ BODIES: dict[str, Callable[[dict], str]] = {
                                   "%(reason)s", step=_step(p), where=_where(p), reason=p.get("text") or "-"),
     "urged": lambda p: gettext("“%(step)s”%(where)s: you are urged to finish it soon. %(message)s",
                                step=_step(p), where=_where(p), message=p.get("text") or ""),
+    "order": lambda p: gettext("%(content)s (to be handled by %(deadline)s)", content=p.get("content") or "",
+                               deadline=p.get("deadline") or "-"),
     "carbon_copy": lambda p: p.get("note") or gettext("%(by)s copied this case to you.", by=localized(p, "by")),
 }
 SUBJECTS: dict[str, Callable[[dict], str]] = {
+    "order": lambda p: gettext("Supervision order No. %(order)s", order=p.get("order")),
     "carbon_copy": lambda p: gettext("Copied to you: case %(number)s", number=p.get("case_number") or "-"),
     "new_task": lambda p: gettext("New task: %(step)s", step=_step(p)),
     "returned": lambda p: gettext("Returned: %(step)s", step=_step(p)),

@@ -19,22 +19,26 @@ def _instance(ctx: Ctx, instance_id: int) -> ProcessInstance:
     return instance
 
 
-def _notify(ctx: Ctx, user_id: str, subject: str, body: str, instance_id: int) -> None:
-    from ..notify import notify_user
+def open_steps(ctx: Ctx, instance_id: int) -> list[HumanTask]:
+    return list(ctx.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                            HumanTask.status == TaskStatus.OPEN)
+                                    .order_by(HumanTask.created_at)))
 
-    notify_user(ctx, user_id, subject, body, instance_id=instance_id)
+
+def handlers_of(ctx: Ctx, row: HumanTask) -> list[str]:
+    """Who holds one open step: its assignee, or (unclaimed) its candidate users and group members."""
+    names = [row.assignee] if row.assignee else list(row.candidate_users or [])
+    if not row.assignee and row.candidate_groups:
+        names += list(ctx.session.scalars(select(Membership.user_id).where(
+            Membership.group_id.in_(row.candidate_groups))))
+    return list(dict.fromkeys(n for n in names if n))
 
 
 def current_handlers(ctx: Ctx, instance_id: int) -> list[str]:
     """The assignees of the open tasks, or (for unclaimed ones) their candidate users and group members."""
     people: list[str] = []
-    for row in ctx.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
-                                                           HumanTask.status == TaskStatus.OPEN)):
-        names = [row.assignee] if row.assignee else list(row.candidate_users or [])
-        if not row.assignee and row.candidate_groups:
-            names += list(ctx.session.scalars(select(Membership.user_id).where(
-                Membership.group_id.in_(row.candidate_groups))))
-        people += [n for n in names if n and n not in people]
+    for row in open_steps(ctx, instance_id):
+        people += [n for n in handlers_of(ctx, row) if n not in people]
     return people
 
 
@@ -47,12 +51,31 @@ def urge(ctx: Ctx, instance_id: int, message: str | None = None) -> dict:
     if not ctx.actor.is_admin and "supervisor" not in ctx.groups() and ctx.actor.id != instance.started_by:
         raise PermissionDenied(f"user '{ctx.actor.id}' may not urge this case", refusal="not_handling")
     people = current_handlers(ctx, instance_id)
-    subject = f"催办：办件 {instance.business_key or instance.id}"  # reminder
-    for person in people:
-        _notify(ctx, person, subject, message or "请尽快办理。", instance_id)
+    tell_urged(ctx, instance, message or "请尽快办理。", channels=("in_app", "email", "sms"))
     ctx.audit.instance_id = instance_id
     ctx.audit.data = {"urged": people, "message": message}
     return {"instance": instance_id, "urged": people}
+
+
+def tell_urged(ctx: Ctx, instance: ProcessInstance, text: str, skip: tuple[str, ...] = (),
+               channels: tuple[str, ...] = ("in_app",), extra: dict | None = None) -> list[str]:
+    """催办 / 督办 of a case: everyone holding one of its open steps is told, once, naming their step.
+
+    The notice keeps the kind ``urged`` with the step's names, so the pages say it in the reader's language.
+    Returns who was told; the actor and the people in ``skip`` (told otherwise) are not."""
+    from ..notify import notify_user
+
+    number = instance.business_key or str(instance.id)
+    told: list[str] = []
+    for row in open_steps(ctx, instance.id):
+        for person in handlers_of(ctx, row):
+            if person in told or person in skip or person == ctx.actor.id:
+                continue
+            told.append(person)
+            notify_user(ctx, person, f"催办：办件 {number}", text, {"kind": "urged", "task": row.id, **(extra or {})},
+                        instance_id=instance.id, channels=channels, kind="urged",
+                        params={"step": row.name, "step_en": row.name_en, "case_number": number, "text": text})
+    return told
 
 
 def _name_en(ctx: Ctx, user_id: str) -> str | None:
