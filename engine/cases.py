@@ -71,7 +71,8 @@ def issue_notice(ctx, case: ApprovalCase, kind: str, content: dict[str, Any]) ->
                         issued_at=ctx.now, issued_by=ctx.actor.id)
     ctx.session.add(notice)
     tell_applicant(ctx, case, NOTICE_TITLES.get(kind, "告知书"), notice_summary(kind, notice.content),
-                   {"case": case.id, "notice": notice.number, "kind": kind})
+                   {"case": case.id, "notice": notice.number, "kind": kind}, kind=kind,
+                   params={**notice.content, **_english_names(ctx, case, notice.content)})
     return notice
 
 
@@ -138,12 +139,32 @@ def notice_summary(kind: str, c: dict[str, Any]) -> str:
     return ""
 
 
-def tell_applicant(ctx, case: ApprovalCase, subject: str, body: str, payload: dict[str, Any]) -> None:
-    """Tell the applicant and her agent (in-app; e-mail and SMS where they gave an address or number)."""
-    from .notify import notify_user
+def tell_applicant(ctx, case: ApprovalCase, subject: str, body: str, payload: dict[str, Any], kind: str | None = None,
+                   params: dict[str, Any] | None = None) -> None:
+    """Tell the applicant and her agent: in-app, and by e-mail and SMS as each of them chose (engine.notify).
 
+    An applicant without an account (a walk-in, 窗口代录) is told by SMS to the phone on her application.
+    ``kind`` and ``params`` let the pages say it in the reader's language (web/notices.py)."""
+    from .notify import notify_user, text_to_walk_in
+
+    title = f"办件 {case.number}：{subject}"
+    params = {"case_number": case.number, **(params or {})} if kind else None
     for person in dict.fromkeys(p for p in (case.applicant_user, case.agent_user) if p):
-        notify_user(ctx, person, f"办件 {case.number}：{subject}", body, payload, instance_id=case.instance_id)
+        notify_user(ctx, person, title, body, payload, instance_id=case.instance_id, kind=kind, params=params)
+    if not case.applicant_user:
+        text_to_walk_in(ctx, (case.form or {}).get("phone"), title, body,
+                        {**payload, "instance": case.instance_id, "walk_in": True})
+
+
+def _english_names(ctx, case: ApprovalCase, content: dict[str, Any]) -> dict[str, Any]:
+    """The English names a notice's parameters need to be read in the English pages (item, office)."""
+    from .models import ServiceItem
+
+    item = ctx.session.get(ServiceItem, case.item_code)
+    extra: dict[str, Any] = {}
+    if item is not None and getattr(item, "name_en", None):
+        extra["item_en"] = item.name_en
+    return extra
 
 
 def _issue_decision(ctx, case: ApprovalCase, status: str) -> None:
@@ -339,6 +360,8 @@ def case_dict(session, case: ApprovalCase) -> dict[str, Any]:
     material_en = {m.get("name"): m.get("name_en") for m in ((item.materials if item else None) or [])
                    if isinstance(m, dict)}
     people = {u.id: u for u in session.scalars(select(User).where(User.id.in_({o.user_id for o in opinions})))}
+    step_en = dict(session.execute(select(HumanTask.id, HumanTask.name_en).where(
+        HumanTask.id.in_({o.task_id for o in opinions if o.task_id}), HumanTask.name_en.is_not(None))).all())
     people.setdefault("system", User(id="system", display_name="系统", display_name_en="System"))  # automatic steps
     return {
         "id": case.id, "number": case.number, "item": case.item_code, "instance": case.instance_id,
@@ -359,7 +382,7 @@ def case_dict(session, case: ApprovalCase) -> dict[str, Any]:
         "form": case.form,
         "materials": [{"id": m.id, "name": m.name, "name_en": material_en.get(m.name), "required": m.required, "tolerable": m.tolerable, "status": m.status,
                        "filename": m.filename, "sha256": m.sha256, "size": m.size} for m in materials],
-        "opinions": [{"step": o.step, "element_id": o.element_id, "user": o.user_id,
+        "opinions": [{"step": o.step, "step_en": step_en.get(o.task_id), "element_id": o.element_id, "user": o.user_id,
                       "user_name": people[o.user_id].display_name or o.user_id if o.user_id in people else o.user_id,
                       "user_name_en": people[o.user_id].display_name_en if o.user_id in people else None,
                       "decision": o.decision,

@@ -59,6 +59,8 @@ class Ctx:
     kept_workflows: dict[int, tuple] = field(default_factory=dict)
     # what the command has spent (engine steps, new tasks, timers, time): bounded, see engine.limits
     budget: Budget = field(default_factory=Budget)
+    # while a command reopens steps itself (退回), the "new task" notices wait here: it tells those people why
+    held_task_notices: list[tuple] | None = None
     _groups: frozenset[str] | None = None
 
     def groups(self) -> frozenset[str]:

@@ -295,4 +295,19 @@ def progress(session, case) -> list[dict[str, Any]]:
         if name == "licence" and licence is not None and licence.status == "revoked":
             state = "revoked"
         out.append({"stage": name, "state": state, "done": iso(done), "promised": iso(promised)})
+    steps = _open_steps(session, case) if case.status not in CLOSED_STATES else []
+    for entry in out:
+        if entry["state"] == "current":
+            entry["steps"] = steps  # where the case is now: the open steps, by name (Chinese and English)
     return out
+
+
+CLOSED_STATES = ("not_accepted", "withdrawn", "terminated", "concluded")
+
+
+def _open_steps(session, case) -> list[dict[str, Any]]:
+    from .models import HumanTask, TaskStatus
+
+    rows = session.execute(select(HumanTask.name, HumanTask.name_en).where(
+        HumanTask.instance_id == case.instance_id, HumanTask.status == TaskStatus.OPEN).order_by(HumanTask.created_at))
+    return [{"name": name, "name_en": name_en} for name, name_en in dict.fromkeys(tuple(r) for r in rows)]

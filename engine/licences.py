@@ -120,3 +120,54 @@ def _mask(id_no: str | None) -> str | None:
     if not id_no:
         return None
     return id_no[:3] + "*" * max(len(id_no) - 7, 0) + id_no[-4:] if len(id_no) > 7 else "*" * len(id_no)
+
+
+LIST_STATES = ("normal", "warning", "yellow", "red")  # the licence clock's states (engine.models.deadlines.Card)
+
+
+def pending_licences(session, user: dict[str, Any], state: str | None = None, limit: int = 50,
+                     offset: int = 0) -> dict[str, Any]:
+    """证照待制发: the approved cases whose licence is not issued yet, with the 10-working-day clock of Art. 44.
+
+    One statement (``engine.lists.page_of``): each pending licence with its case, the item's names, the
+    office, and the licence clock (due date, warning date, state), soonest due first, paged with the total.
+    For the staff who issue licences (window staff) and supervisors; ``state`` keeps one clock state.
+    """
+    from .errors import PermissionDenied, ValidationError
+    from .lists import page_of
+    from .models import ApprovalCase, Decision, Department, Licence, ServiceItem
+    from .models.deadlines import DeadlineWatch, WatchKind
+    from .models.documents import LicenceStatus
+
+    groups, roles = set(user.get("groups") or []), set(user.get("roles") or [])
+    if not (user.get("admin") or "window" in groups or "window" in roles or "supervisor" in roles):
+        raise PermissionDenied(f"user '{user.get('id')}' neither issues licences nor supervises",
+                               refusal="window_only")
+    if state is not None and state not in LIST_STATES:
+        raise ValidationError(f"unknown clock state '{state}'; states are {', '.join(LIST_STATES)}",
+                              refusal="not_a_choice", field="state")
+    watch = DeadlineWatch
+    source = (Licence.__table__.join(ApprovalCase, ApprovalCase.id == Licence.case_id)
+              .join(Decision, Decision.id == Licence.decision_id)
+              .outerjoin(watch, (watch.case_id == Licence.case_id) & (watch.kind == WatchKind.LICENCE))
+              .outerjoin(ServiceItem, ServiceItem.code == ApprovalCase.item_code)
+              .outerjoin(Department, Department.id == Licence.office_code))
+    where = [Licence.status == LicenceStatus.PENDING]
+    if state is not None:
+        where.append(watch.state == state)
+    columns = [Licence.id.label("licence"), Licence.case_id.label("case"), ApprovalCase.number.label("number"),
+               Licence.holder.label("holder"), Licence.item_name.label("item_name"),
+               ServiceItem.name_en.label("item_name_en"), Licence.office_code.label("office"),
+               Department.name.label("office_name"), Department.name_en.label("office_name_en"),
+               Decision.issued_at.label("decided"), Licence.due_at.label("due"),
+               watch.warning_at.label("warning_at"), watch.state.label("state")]
+
+    def item(row) -> dict[str, Any]:
+        out = dict(row._mapping)
+        out.pop("n_total", None)
+        for key in ("decided", "due", "warning_at"):
+            out[key] = out[key].isoformat() if out[key] else None
+        out["state"] = out["state"] or "normal"
+        return out
+
+    return page_of(session, columns, source, where, [Licence.due_at, Licence.id], limit, offset, item)

@@ -1,10 +1,15 @@
 """Tell people something, in the same transaction as the change that causes it.
 
 ``notify_user`` writes an in-app notice (站内消息) and, when the person has an
-e-mail address or a phone number, an e-mail and an SMS (短信) into the
+e-mail address or a phone number and has not turned that channel off (their
+notice preferences, ``notice_prefs``), an e-mail and an SMS (短信) into the
 transactional outbox (``engine.outbox``), all in the command's own
 transaction: a rolled-back command leaves nothing behind and sends nothing; a
 committed one is delivered by the outbox dispatcher.
+
+A notice carries its text (Chinese, what e-mail and SMS send) and, where the
+caller gives them, a ``kind`` and its ``params``: the pages render those in the
+reader's language (``web/notices.py``) and fall back to the stored text.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from sqlalchemy import select
 
 from .errors import NotFound, PermissionDenied, ValidationError
 from .models.identity import User
-from .models.notifications import Notification
+from .models.notifications import NoticePreference, Notification
 from .outbox import enqueue
 
 
@@ -22,10 +27,12 @@ NOTIFY_CHANNELS = ("in_app", "email", "sms")
 
 
 def notify_user(ctx, user_id: str, subject: str, body: str, payload: dict[str, Any] | None = None,
-                instance_id: int | None = None, channels: Iterable[str] = NOTIFY_CHANNELS) -> Notification | None:
+                instance_id: int | None = None, channels: Iterable[str] = NOTIFY_CHANNELS, kind: str | None = None,
+                params: dict[str, Any] | None = None) -> Notification | None:
     """Notify one person on each of ``channels`` they can be reached on; returns the in-app notice, if any.
 
-    E-mail and SMS go only to an active user with an address / number on file.
+    E-mail and SMS go only to an active user with an address / number on file who has not turned the
+    channel off in their notice preferences.
     """
     channels = tuple(channels)
     unknown = [c for c in channels if c not in NOTIFY_CHANNELS]
@@ -34,15 +41,17 @@ def notify_user(ctx, user_id: str, subject: str, body: str, payload: dict[str, A
     note = None
     if "in_app" in channels:
         note = Notification(user_id=user_id, subject=subject, body=body, payload=payload or {},
-                            instance_id=instance_id, created_at=ctx.now)
+                            instance_id=instance_id, created_at=ctx.now, kind=kind,
+                            params=params if kind else None)
         ctx.session.add(note)
     if "email" in channels or "sms" in channels:
         user = ctx.session.get(User, user_id)
         if user is not None and user.active:
+            wanted = prefs_of(ctx.session, user_id)
             extra = {**(payload or {}), "instance": instance_id} if instance_id is not None else dict(payload or {})
-            if "email" in channels and user.email:
+            if "email" in channels and user.email and wanted["email"]:
                 enqueue(ctx, "email", user.email, subject, body, user_id=user_id, payload=extra)
-            if "sms" in channels and user.phone:
+            if "sms" in channels and user.phone and wanted["sms"]:
                 enqueue(ctx, "sms", user.phone, subject, body, user_id=user_id, payload=extra)
     return note
 
@@ -51,8 +60,9 @@ def notifications(session, user_id: str, unread_only: bool = False) -> list[dict
     stmt = select(Notification).where(Notification.user_id == user_id)
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
-    return [{"id": n.id, "subject": n.subject, "body": n.body, "instance": n.instance_id,
-             "created": n.created_at.isoformat(), "read": n.read_at.isoformat() if n.read_at else None}
+    return [{"id": n.id, "subject": n.subject, "body": n.body, "instance": n.instance_id, "kind": n.kind,
+             "params": n.params or {}, "created": n.created_at.isoformat(),
+             "read": n.read_at.isoformat() if n.read_at else None}
             for n in session.scalars(stmt.order_by(Notification.id.desc()).limit(500))]
 
 
@@ -63,3 +73,26 @@ def mark_read(ctx, notification_id: int) -> None:
     if note.user_id != ctx.actor.id and not ctx.actor.is_admin:
         raise PermissionDenied("a notification can only be marked read by the person it was sent to")
     note.read_at = note.read_at or ctx.now
+
+
+def prefs_of(session, user_id: str) -> dict[str, Any]:
+    """The person's notice preferences: ``{"email": bool, "sms": bool}`` (no row: both on)."""
+    row = session.get(NoticePreference, user_id)
+    return {"email": True if row is None else bool(row.email), "sms": True if row is None else bool(row.sms)}
+
+
+def notice_prefs(session, user_id: str) -> dict[str, Any]:
+    """What the account page and ``GET /api/me/notice-preferences`` show: the choice and where it goes."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user '{user_id}' does not exist", user=user_id, what="user")
+    return {"user": user_id, **prefs_of(session, user_id), "email_address": user.email, "phone": user.phone}
+
+
+def text_to_walk_in(ctx, phone: str | None, subject: str, body: str, payload: dict[str, Any] | None = None) -> bool:
+    """An applicant with no account (a walk-in, 窗口代录) is told by SMS to the phone on her application."""
+    phone = (phone or "").strip()
+    if not phone:
+        return False
+    enqueue(ctx, "sms", phone, subject, body, payload=payload or {})
+    return True

@@ -476,22 +476,45 @@ def _open_task(ctx: Ctx, instance: ProcessInstance, task) -> str:
     if candidates:
         conn.execute(_ROW_STATEMENTS["insert_candidates"], candidates)
     _tell_new_task(ctx, instance, row_id, meta.get("name") or getattr(task.task_spec, "bpmn_name", None)
-                   or task.task_spec.bpmn_id, list(dict.fromkeys(assignees[:1] + users)))
+                   or task.task_spec.bpmn_id, list(dict.fromkeys(assignees[:1] + users)),
+                   (meta.get("properties") or {}).get("yimen.nameEn"))
     return row_id
 
 
-def _tell_new_task(ctx: Ctx, instance: ProcessInstance, row_id: str, name: str, people: list[str]) -> None:
+def _tell_new_task(ctx: Ctx, instance: ProcessInstance, row_id: str, name: str, people: list[str],
+                   name_en: str | None = None) -> None:
     """A step put in someone's own hands (assignee or named candidate) is a notice to them (站内消息); a step
     for a group waits in the group's inbox, counted there, without a message to every member."""
+    if ctx.held_task_notices is not None:
+        ctx.held_task_notices.append((instance, row_id, name, people, name_en))
+        return
+    tell_staff(ctx, instance, people, "new_task", name, name_en, {"task": row_id})
+
+
+STAFF_NOTICES = {
+    # kind: (subject, body); {step} is the step's name, {where} the case number, {by} who, {text} the reason
+    "new_task": ("新待办：{step}", "“{step}”{where}已到您的待办，请及时办理。"),
+    "returned": ("退回：{step}", "“{step}”{where}已退回给您，请重新办理。退回理由：{text}"),
+}
+
+
+def tell_staff(ctx: Ctx, instance: ProcessInstance, people: list[str], kind: str, step: str,
+               step_en: str | None = None, extra: dict | None = None, text: str | None = None) -> None:
+    """Tell staff, in-app, of a step of theirs: new in their queue (新待办) or returned to them (退回); urges
+    (催办/督办) are told by ``engine.commands.notices.tell_urged``. The notice keeps its kind and parameters so the pages say it in the reader's language; the
+    actor is not told of their own doing."""
     if not people:
         return
     from .notify import notify_user
 
+    subject, body = STAFF_NOTICES[kind]
     where = f"（办件 {instance.business_key}）" if instance.business_key else ""
-    for person in people:
+    params = {"step": step, "step_en": step_en, "case_number": instance.business_key, "text": text or ""}
+    for person in dict.fromkeys(people):
         if person != ctx.actor.id:
-            notify_user(ctx, person, f"新待办：{name}", f"“{name}”{where}已到您的待办，请及时办理。",
-                        {"kind": "new_task", "task": row_id}, instance_id=instance.id, channels=("in_app",))
+            notify_user(ctx, person, subject.format(step=step), body.format(step=step, where=where, text=text or ""),
+                        {"kind": kind, **(extra or {})}, instance_id=instance.id, channels=("in_app",), kind=kind,
+                        params=params)
 
 
 _ROW_STATEMENTS = {

@@ -318,6 +318,15 @@ class Yimen:
     def carbon_copy(self, instance: int, users: list[str], note: str | None = None, user: str | None = None) -> dict:
         return self._run(user, notices.carbon_copy, instance_id=instance, users=users, note=note)
 
+    def notice_prefs(self, user_id: str) -> dict:
+        """Whether ``user_id``'s notices also go by e-mail and by SMS, and to which address and number."""
+        from .notify import notice_prefs
+
+        return self._read(notice_prefs, user_id)
+
+    def set_notice_prefs(self, user_id: str, email: bool, sms: bool, user: str | None = None) -> dict:
+        return self._run(user, notices.set_notice_prefs, user_id=user_id, email=email, sms=sms)
+
     def notifications(self, user: str, unread_only: bool = False) -> list[dict]:
         from .notify import notifications
 
@@ -455,6 +464,16 @@ class Yimen:
                 raise NotFound(f"user '{user_id}' does not exist")
             return identity.user_dict(s, found)
         return self._read(run)
+
+    def staff_directory(self, search: str | None = None, department: str | None = None) -> list[dict]:
+        """Active staff by department and name (the 抄送 picker): id, name, name_en, department and its names."""
+        return self._read(identity.staff_directory, search, department)
+
+    def pending_licences(self, user: dict, state: str | None = None, limit: int = 50, offset: int = 0) -> dict:
+        """证照待制发: licences waiting to be issued with their 10-working-day clock, soonest due first (paged)."""
+        from .licences import pending_licences
+
+        return self._read(pending_licences, user, state, limit, offset)
 
     def departments(self) -> list[dict]:
         return self._read(identity.departments)

@@ -193,6 +193,26 @@ def me():
     return caller()
 
 
+def list_pending_licences():
+    limit, offset = _page()
+    return yimen().pending_licences(caller(), request.args.get("state") or None, limit=limit, offset=offset)
+
+
+def list_staff():
+    _require("window", "reviewer", "supervisor")
+    return _paged(yimen().staff_directory(request.args.get("q") or None, request.args.get("department") or None))
+
+
+def get_notice_prefs():
+    return yimen().notice_prefs(caller()["id"])
+
+
+def set_notice_prefs():
+    data = _body()
+    return yimen().set_notice_prefs(caller()["id"], _field(data, "email", bool), _field(data, "sms", bool),
+                                    user=caller()["id"])
+
+
 def create_token():
     data = _body()
     return yimen().create_token(caller()["id"], _field(data, "name", str), user=caller()["id"],
@@ -572,7 +592,12 @@ def retry_incident(incident_id: int):
 
 
 def list_notifications():
-    return _paged(yimen().notifications(caller()["id"]))
+    from .notices import notice_text
+
+    notes = yimen().notifications(caller()["id"])
+    for note in notes:  # in the language the caller asked for (Accept-Language); the stored text stays as it is
+        note["title"], note["text"] = notice_text(note)
+    return _paged(notes)
 
 
 def calendar_overview():
@@ -610,6 +635,12 @@ def _obj(required: list[str], **props) -> dict:
 
 ENDPOINTS = [
     Endpoint("GET", "/me", "the caller", me),
+    Endpoint("GET", "/staff", "active staff by department and name, for choosing whom to copy (抄送) or hand a "
+             "step to (staff only)", list_staff, query=["q", "department"], paged=True),
+    Endpoint("GET", "/me/notice-preferences", "whether your notices also come by e-mail and by SMS (短信)",
+             get_notice_prefs),
+    Endpoint("PUT", "/me/notice-preferences", "choose e-mail and SMS for your notices (the in-app notice always "
+             "stays)", set_notice_prefs, _obj(["email", "sms"], email=_BOOL, sms=_BOOL)),
     Endpoint("POST", "/tokens", "create an API token for yourself (shown once)", create_token,
              _obj(["name"], name=_STR, expires_in_days={"type": "integer", "minimum": 1, "maximum": 365})),
     Endpoint("GET", "/tokens", "your API tokens: created, expires, last used (never the secret)", list_tokens),
@@ -675,6 +706,9 @@ ENDPOINTS = [
     Endpoint("GET", "/cases/<int:case_id>/decision", "the case's written decision (准予/不予行政许可决定书)",
              get_decision),
     Endpoint("GET", "/cases/<int:case_id>/decision.pdf", "the decision as a PDF (application/pdf)", get_decision_pdf),
+    Endpoint("GET", "/licences/pending", "证照待制发: licences waiting to be issued with their 10-working-day clock "
+             "(due, warning, state), soonest due first (window staff, supervisors)", list_pending_licences,
+             query=["state"], paged=True),
     Endpoint("GET", "/licences/<number>", "verify a licence by its number: status, holder, scope, validity, office",
              verify_licence),
     Endpoint("GET", "/cases/<int:case_id>/marks", "completed, active, overdue and failed steps of its diagram",

@@ -48,9 +48,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     csrf.init_app(app)
-    from . import api, i18n, inputs, pages, security
+    from . import api, i18n, inputs, notices, pages, security
 
     i18n.init_app(app)
+    notices.init_app(app)
     security.init_app(app)
     inputs.init_app(app)
     app.register_blueprint(pages.bp)

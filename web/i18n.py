@@ -99,6 +99,10 @@ REFUSAL_TEXTS = {
                                       "handling it, or the supervision office.",
     "permission_denied:receiver_not_entitled": "The step cannot go to that person: they are not entitled to handle "
                                                "it. Choose a colleague of the step's department or group.",
+    "not_found:unknown_user": "Nothing was changed: one of the people chosen has no account here. Choose the "
+                              "people from the list of staff.",
+    "invalid_input:not_staff": "Nothing was changed: a case is copied to members of staff only. Choose the people "
+                               "from the list of staff.",
     "not_found": "Not found: %(what)s. It may have been removed, or it is not visible to you; go back to the list "
                  "and open it from there.",
     "invalid_state": "This cannot be done now, and nothing was changed: the case or step has moved on. Reload the "

@@ -69,6 +69,9 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
             ctx.audit.data = {"case": case.number, "replayed": True}
             return {"case": case.id, "number": case.number, "instance": case.instance_id, "status": case.status,
                     "replayed": True}
+    phone = str((applicant or {}).get("phone") or "").strip() if isinstance(applicant, dict) else ""
+    if phone and not form.get("phone"):
+        form = {**form, "phone": phone}  # the phone on the application: a walk-in applicant is told by SMS there
     item = _item(ctx, item_code)
     if not item.enabled:
         raise InvalidState(f"service item {item_code} is not open for applications", refusal="item_closed")
@@ -148,7 +151,8 @@ def submit(ctx: Ctx, item_code: str, applicant: dict[str, Any], materials: list[
     runtime.advance(ctx, running)
     tell_applicant(ctx, case, "收件回执", f"已收到您的申请（{item.name}），办件编号 {number}。"
                    "窗口将在 5 个工作日内作出受理、不予受理或一次性告知补正的决定。",
-                   {"case": case.id, "kind": "receipt"})
+                   {"case": case.id, "kind": "receipt"}, kind="receipt",
+                   params={"item": item.name, "item_en": getattr(item, "name_en", None)})
     ctx.audit.instance_id = running.instance.id
     ctx.audit.data = {"case": number, "item": item_code, "applicant": applicant["name"],
                       "materials": sorted(given)}

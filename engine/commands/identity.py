@@ -563,6 +563,47 @@ def user_names(session, user_ids: list[str]) -> dict[str, dict]:
     return {r.id: {"name": r.display_name or r.id, "name_en": r.display_name_en} for r in rows}
 
 
+MAX_DIRECTORY = 500  # people one staff directory answer lists
+
+
+def staff_directory(session, search: str | None = None, department: str | None = None) -> list[dict]:
+    """Active members of staff by department and name, for pickers (抄送): one query.
+
+    ``search`` matches the Chinese or English name (or the account); ``department`` keeps one department's.
+    Applicants and agents are never listed (staff are the people with a staff role, engine.inbox.STAFF_ROLES).
+    """
+    from ..inbox import STAFF_ROLES
+
+    stmt = (select(User.id, User.display_name, User.display_name_en, User.roles, User.is_admin, User.department_id,
+                   Department.name, Department.name_en)
+            .outerjoin(Department, Department.id == User.department_id).where(User.active.is_(True)))
+    if department:
+        stmt = stmt.where(User.department_id == department)
+    text = (search or "").strip()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(User.display_name.ilike(pattern, escape="\\"),
+                              User.display_name_en.ilike(pattern, escape="\\"), User.id.ilike(pattern, escape="\\")))
+    stmt = stmt.order_by(Department.name, User.display_name, User.id).limit(MAX_DIRECTORY * 2)
+    out = []
+    for row in session.execute(stmt):
+        if not (row.is_admin or STAFF_ROLES & set(row.roles or [])):
+            continue
+        out.append({"id": row.id, "name": row.display_name or row.id, "name_en": row.display_name_en,
+                    "department": row.department_id, "department_name": row[6], "department_name_en": row[7]})
+    return out[:MAX_DIRECTORY]
+
+
+def is_staff(session, user_id: str) -> bool | None:
+    """True for an active member of staff, False for anyone else with an account, None for no account."""
+    from ..inbox import STAFF_ROLES
+
+    user = session.get(User, user_id)
+    if user is None:
+        return None
+    return bool(user.active and (user.is_admin or STAFF_ROLES & set(user.roles or [])))
+
+
 def departments(session) -> list[dict]:
     return [{"id": d.id, "name": d.name, "name_en": d.name_en, "level": d.level, "parent": d.parent_id}
             for d in session.scalars(select(Department).order_by(Department.id))]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..context import Ctx, command
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationError
-from ..models import CarbonCopy, HumanTask, Membership, ProcessInstance, TaskStatus, User
+from ..models import CarbonCopy, HumanTask, Membership, NoticePreference, ProcessInstance, TaskStatus, User
 
 
 def _instance(ctx: Ctx, instance_id: int) -> ProcessInstance:
@@ -19,22 +19,26 @@ def _instance(ctx: Ctx, instance_id: int) -> ProcessInstance:
     return instance
 
 
-def _notify(ctx: Ctx, user_id: str, subject: str, body: str, instance_id: int) -> None:
-    from ..notify import notify_user
+def open_steps(ctx: Ctx, instance_id: int) -> list[HumanTask]:
+    return list(ctx.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                            HumanTask.status == TaskStatus.OPEN)
+                                    .order_by(HumanTask.created_at)))
 
-    notify_user(ctx, user_id, subject, body, instance_id=instance_id)
+
+def handlers_of(ctx: Ctx, row: HumanTask) -> list[str]:
+    """Who holds one open step: its assignee, or (unclaimed) its candidate users and group members."""
+    names = [row.assignee] if row.assignee else list(row.candidate_users or [])
+    if not row.assignee and row.candidate_groups:
+        names += list(ctx.session.scalars(select(Membership.user_id).where(
+            Membership.group_id.in_(row.candidate_groups))))
+    return list(dict.fromkeys(n for n in names if n))
 
 
 def current_handlers(ctx: Ctx, instance_id: int) -> list[str]:
     """The assignees of the open tasks, or (for unclaimed ones) their candidate users and group members."""
     people: list[str] = []
-    for row in ctx.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
-                                                           HumanTask.status == TaskStatus.OPEN)):
-        names = [row.assignee] if row.assignee else list(row.candidate_users or [])
-        if not row.assignee and row.candidate_groups:
-            names += list(ctx.session.scalars(select(Membership.user_id).where(
-                Membership.group_id.in_(row.candidate_groups))))
-        people += [n for n in names if n and n not in people]
+    for row in open_steps(ctx, instance_id):
+        people += [n for n in handlers_of(ctx, row) if n not in people]
     return people
 
 
@@ -47,12 +51,36 @@ def urge(ctx: Ctx, instance_id: int, message: str | None = None) -> dict:
     if not ctx.actor.is_admin and "supervisor" not in ctx.groups() and ctx.actor.id != instance.started_by:
         raise PermissionDenied(f"user '{ctx.actor.id}' may not urge this case", refusal="not_handling")
     people = current_handlers(ctx, instance_id)
-    subject = f"催办：办件 {instance.business_key or instance.id}"  # reminder
-    for person in people:
-        _notify(ctx, person, subject, message or "请尽快办理。", instance_id)
+    tell_urged(ctx, instance, message or "请尽快办理。", channels=("in_app", "email", "sms"))
     ctx.audit.instance_id = instance_id
     ctx.audit.data = {"urged": people, "message": message}
     return {"instance": instance_id, "urged": people}
+
+
+def tell_urged(ctx: Ctx, instance: ProcessInstance, text: str, skip: tuple[str, ...] = (),
+               channels: tuple[str, ...] = ("in_app",), extra: dict | None = None) -> list[str]:
+    """催办 / 督办 of a case: everyone holding one of its open steps is told, once, naming their step.
+
+    The notice keeps the kind ``urged`` with the step's names, so the pages say it in the reader's language.
+    Returns who was told; the actor and the people in ``skip`` (told otherwise) are not."""
+    from ..notify import notify_user
+
+    number = instance.business_key or str(instance.id)
+    told: list[str] = []
+    for row in open_steps(ctx, instance.id):
+        for person in handlers_of(ctx, row):
+            if person in told or person in skip or person == ctx.actor.id:
+                continue
+            told.append(person)
+            notify_user(ctx, person, f"催办：办件 {number}", text, {"kind": "urged", "task": row.id, **(extra or {})},
+                        instance_id=instance.id, channels=channels, kind="urged",
+                        params={"step": row.name, "step_en": row.name_en, "case_number": number, "text": text})
+    return told
+
+
+def _name_en(ctx: Ctx, user_id: str) -> str | None:
+    user = ctx.session.get(User, user_id)
+    return user.display_name_en if user is not None else None
 
 
 @command("case.carbon_copy")
@@ -65,17 +93,59 @@ def carbon_copy(ctx: Ctx, instance_id: int, users: list[str], note: str | None =
     if not ctx.actor.is_admin and ctx.actor.id not in handlers:
         raise PermissionDenied(f"user '{ctx.actor.id}' is not working on this case and may not copy it",
                                refusal="not_handling")
-    added = []
+    from .identity import is_staff
+
+    users = list(dict.fromkeys(u.strip() for u in users if isinstance(u, str) and u.strip()))
+    if not users:
+        raise ValidationError("name at least one user to copy", refusal="required", field="users")
     for user in users:
-        if ctx.session.get(User, user) is None:
-            raise NotFound(f"user '{user}' does not exist", user=user, what="user")
+        staff = is_staff(ctx.session, user)
+        if staff is None:
+            raise NotFound(f"user '{user}' does not exist", user=user, what="user", refusal="unknown_user")
+        if not staff:
+            raise ValidationError(f"'{user}' is not an active member of staff; a case is copied to staff only",
+                                  user=user, refusal="not_staff", field="users")
+    added = []
+    names = {u.id: u.display_name or u.id for u in ctx.session.scalars(select(User).where(
+        User.id.in_(users + [ctx.actor.id])))}
+    for user in users:
         exists = ctx.session.scalars(select(CarbonCopy).where(CarbonCopy.instance_id == instance_id,
                                                               CarbonCopy.user_id == user)).first()
         if exists is None:
             ctx.session.add(CarbonCopy(instance_id=instance_id, user_id=user, by=ctx.actor.id, at=ctx.now, note=note))
             added.append(user)
-            _notify(ctx, user, f"抄送 Copied: case {instance.business_key or instance.id}",
-                    note or f"{ctx.actor.id} copied this case to you.", instance_id)
+            number = instance.business_key or str(instance.id)
+            by = names.get(ctx.actor.id, ctx.actor.id)
+            from ..notify import notify_user
+
+            notify_user(ctx, user, f"抄送：办件 {number}", note or f"{by} 将此办件抄送给您。",
+                        {"kind": "carbon_copy"}, instance_id=instance_id, kind="carbon_copy",
+                        params={"case_number": number, "by": by, "by_en": _name_en(ctx, ctx.actor.id),
+                                "note": note or ""})
     ctx.audit.instance_id = instance_id
     ctx.audit.data = {"copied_to": added, "note": note}
     return {"instance": instance_id, "copied_to": added}
+
+
+@command("user.notice_prefs")
+def set_notice_prefs(ctx: Ctx, user_id: str, email: bool, sms: bool) -> dict:
+    """Choose whether notices also come by e-mail and by SMS (短信); the in-app notice always stays.
+
+    People choose for themselves; administrators may set anyone's.
+    """
+    if ctx.actor.id != user_id and not ctx.actor.is_admin:
+        raise PermissionDenied(f"user '{ctx.actor.id}' may not change the notice preferences of '{user_id}'",
+                               refusal="not_yours")
+    for name, value in (("email", email), ("sms", sms)):
+        if not isinstance(value, bool):
+            raise ValidationError(f"'{name}' must be true or false", refusal="boolean", field=name)
+    if ctx.session.get(User, user_id) is None:
+        raise NotFound(f"user '{user_id}' does not exist", user=user_id, what="user")
+    row = ctx.session.get(NoticePreference, user_id)
+    before = None if row is None else {"email": row.email, "sms": row.sms}
+    if row is None:
+        row = NoticePreference(user_id=user_id, email=email, sms=sms, updated_at=ctx.now)
+        ctx.session.add(row)
+    row.email, row.sms, row.updated_at = email, sms, ctx.now
+    ctx.audit.data = {"user": user_id, "before": before, "after": {"email": email, "sms": sms}}
+    return {"user": user_id, "email": email, "sms": sms}

@@ -42,9 +42,17 @@ def return_to(ctx: Ctx, task_id: str, target: str, reason: str) -> dict:
     earlier = passed[0]  # nearest: the latest time the case went through that step
     running.workflow.reset_from_task_id(earlier.id)
     row.outcome = "returned"
-    runtime.advance(ctx, running)
+    ctx.held_task_notices = []
+    try:
+        runtime.advance(ctx, running)
+    finally:
+        held, ctx.held_task_notices = ctx.held_task_notices, None
     reopened = [t for t in runtime.open_rows(ctx, row.instance_id) if t.spiff_task_id == str(earlier.id)]
     _record_and_tell(ctx, row, target, reason, reopened)
+    told = {t.id for t in reopened}
+    for instance, row_id, name, people, name_en in held:  # other steps the return opened: told as new tasks
+        if row_id not in told:
+            runtime.tell_staff(ctx, instance, people, "new_task", name, name_en, {"task": row_id})
     ctx.audit.instance_id, ctx.audit.task_id = row.instance_id, task_id
     ctx.audit.data = {"from": row.element_id, "to": target, "reason": reason,
                       "new_task": reopened[0].id if reopened else None}
@@ -52,18 +60,24 @@ def return_to(ctx: Ctx, task_id: str, target: str, reason: str) -> dict:
 
 
 def _record_and_tell(ctx: Ctx, row, target: str, reason: str, reopened) -> None:
-    """退回 is an opinion on the case (with its reason), and the people of the reopened step are told."""
+    """退回 is an opinion on the case (with its reason), and the people of the reopened step are told, in-app:
+    whoever did that step before, and whoever holds it now (its assignee or named candidates; its group's
+    members when nobody is named). They get this notice instead of a "new task" one for the reopened step."""
+    from sqlalchemy import select
+
     from ..cases import case_of_instance, record_opinion
-    from .notices import current_handlers
-    from ..notify import notify_user
+    from ..models import HumanTask, ProcessInstance
+    from .notices import handlers_of
 
     case = case_of_instance(ctx.session, row.instance_id)
     if case is not None:
         record_opinion(ctx, case, row, "returned", reason)
-    step = reopened[0].name if reopened else target
-    number = case.number if case is not None else row.instance_id
-    for person in current_handlers(ctx, row.instance_id):
-        if person != ctx.actor.id:
-            notify_user(ctx, person, f"办件 {number} 退回", f"办件 {number} 已退回至“{step}”，原因：{reason}",
-                        {"task": reopened[0].id if reopened else None, "kind": "returned"},
-                        instance_id=row.instance_id)
+    instance = ctx.session.get(ProcessInstance, row.instance_id)
+    before = ctx.session.scalars(select(HumanTask.completed_by).where(
+        HumanTask.instance_id == row.instance_id, HumanTask.element_id == target,
+        HumanTask.completed_by.is_not(None)).order_by(HumanTask.completed_at.desc())).first()
+    for step in reopened:
+        named = [step.assignee] if step.assignee else list(step.candidate_users or [])
+        people = [p for p in [before, *named] if p] or handlers_of(ctx, step)
+        runtime.tell_staff(ctx, instance, people, "returned", step.name, step.name_en, {"task": step.id},
+                           text=reason)

@@ -17,7 +17,7 @@ from ..cases import LOCAL, issue_notice, load_case
 from ..context import Ctx, command
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationError
 from ..items import PROCEDURE_KINDS
-from ..models import ApprovalCase, HumanTask, TaskStatus, User
+from ..models import ApprovalCase, HumanTask, ProcessInstance, TaskStatus, User
 from ..models.cases import CaseStatus
 from ..models.supervision import CardStatus, IssuedCard, SpecialProcedure, SupervisionOrder
 from ..notify import notify_user
@@ -202,10 +202,19 @@ def issue_order(ctx: Ctx, content: str, deadline_days: int, case_id: int | None 
     ctx.session.add(order)
     ctx.session.flush()
     people = [assignee] if assignee else department_staff(ctx.session, department)
+    due = f"{deadline.astimezone(LOCAL):%Y-%m-%d}"
     for user in people:
-        notify_user(ctx, user, f"督办：第 {order.id} 号督办单",
-                    f"{content}（请于 {deadline.astimezone(LOCAL):%Y-%m-%d} 前办理）", {"order": order.id},
-                    instance_id=case.instance_id if case else None)
+        notify_user(ctx, user, f"督办：第 {order.id} 号督办单", f"{content}（请于 {due} 前办理）", {"order": order.id},
+                    instance_id=case.instance_id if case else None, kind="order",
+                    params={"order": order.id, "content": content, "deadline": due,
+                            "case_number": case.number if case else None})
+    if case is not None:  # the people holding the case's open steps hear of it too (督办 urges the case)
+        from .notices import tell_urged
+
+        instance = ctx.session.get(ProcessInstance, case.instance_id)
+        if instance is not None and instance.status == "running":
+            people = people + tell_urged(ctx, instance, f"督办：{content}（请于 {due} 前办理）", skip=tuple(people),
+                                         extra={"order": order.id})
     ctx.audit.instance_id = case.instance_id if case else None
     ctx.audit.data = {"order": order.id, "department": department, "assignee": assignee, "content": content,
                       "deadline": deadline.isoformat()}

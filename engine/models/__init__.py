@@ -11,7 +11,7 @@ from .outbox import OutboxMessage, OutboxStatus
 from .deadlines import Card, DeadlineWatch, WatchKind
 from .supervision import CardStatus, IssuedCard, SpecialProcedure, SupervisionOrder
 from .items import ServiceItem
-from .notifications import Notification
+from .notifications import NoticePreference, Notification
 from .audit import AuditEvent, AuditHead
 from .submissions import SubmissionKey
 from .agents import AgentAuthorisation, VerifiedIdentity
@@ -23,7 +23,7 @@ from .cases import ApprovalCase, CaseCounter, CaseMaterial, CaseNotice, CaseOpin
 __all__ = [
     "Base", "ItemImplementation", "Deployment", "DeploymentFile", "ProcessDefinition", "EventSubscription", "HumanTask",
     "Incident", "InstanceStatus", "Job", "JobStatus", "ProcessInstance", "TaskCandidate", "TaskStatus",
-    "Timer", "Membership", "User", "ServiceItem", "Notification", "AuditEvent", "AuditHead", "ApprovalCase", "CaseCounter", "CaseMaterial",
+    "Timer", "Membership", "User", "ServiceItem", "Notification", "NoticePreference", "AuditEvent", "AuditHead", "ApprovalCase", "CaseCounter", "CaseMaterial",
     "CaseNotice", "CaseOpinion", "CaseStatus", "CreditRecord", "CarbonCopy", "CaseRating", "ApiToken", "Department",
     "CalendarDay", "CalendarStamp", "CalendarYear", "DayKind", "OutboxMessage", "OutboxStatus",
     "SubmissionKey", "AgentAuthorisation", "VerifiedIdentity", "Enquiry", "Commitment", "Decision", "Delivery", "DocumentCounter", "Licence", "Card", "DeadlineWatch", "WatchKind", "CardStatus", "IssuedCard", "SpecialProcedure", "SupervisionOrder",

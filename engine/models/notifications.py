@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -21,3 +21,21 @@ class Notification(Base):
     instance_id: Mapped[int | None] = mapped_column(index=True)
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+    # What the notice says as a kind and its parameters (engine.notify), so a page renders it in the reader's
+    # language; rows written before 0015 have neither and are shown by their stored subject and body.
+    kind: Mapped[str | None] = mapped_column(String(40))
+    params: Mapped[dict[str, Any] | None]
+
+
+class NoticePreference(Base):
+    """How a person wants notices besides the in-app one: by e-mail, by SMS (短信), both or neither.
+
+    No row: both, wherever an address or number is on file.
+    """
+
+    __tablename__ = "notice_pref"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[bool] = mapped_column(default=True)
+    sms: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime]

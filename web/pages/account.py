@@ -63,7 +63,7 @@ def logout_page():
 def _account_page(new_token: dict | None = None, status: int = 200):
     me = current_user()
     return render_template("account.html", tokens=yimen().tokens(me["id"]), new_token=new_token,
-                           token_days=TOKEN_DAYS), status
+                           token_days=TOKEN_DAYS, prefs=yimen().notice_prefs(me["id"])), status
 
 
 @bp.get("/account", endpoint="account")
@@ -104,6 +104,17 @@ def revoke_token_page(token_id: int):
     return redirect(url_for("pages.account"))
 
 
+@bp.post("/account/notices")
+@roles_required()
+def notice_prefs_page():
+    """The person chooses whether notices also come by e-mail and by SMS (the in-app notice always stays)."""
+    me = current_user()
+    yimen().set_notice_prefs(me["id"], request.form.get("email") == "on", request.form.get("sms") == "on",
+                             user=me["id"])
+    flash(gettext("Your notice settings were saved."), "ok")
+    return redirect(url_for("pages.account"))
+
+
 @bp.post("/account/password")
 @roles_required()
 def change_password_page():
@@ -120,7 +131,8 @@ def change_password_page():
     except EngineError as exc:
         if exc.code != "too_many_attempts":
             raise
-        return _throttled(exc, "account.html", tokens=yimen().tokens(me["id"]), new_token=None, token_days=TOKEN_DAYS)
+        return _throttled(exc, "account.html", tokens=yimen().tokens(me["id"]), new_token=None, token_days=TOKEN_DAYS,
+                          prefs=yimen().notice_prefs(me["id"]))
     try:
         result = yimen().set_password(me["id"], new, user=me["id"])
     except EngineError as exc:

@@ -4,14 +4,15 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from flask import abort, render_template, send_file
+from flask import abort, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext
 
 from engine.errors import NotFound
 
 from ..app import yimen
 from ..auth import current_user, roles_required
 from ..security import attachment_headers
-from . import bp, visible_case
+from . import act, bp, visible_case
 
 
 @bp.get("/cases/<int:case_id>")
@@ -21,6 +22,16 @@ def case_page(case_id: int):
     withdrawable = yimen().withdrawable(case["instance"], current_user()["id"])
     return render_template("case.html", case=case, withdrawable=withdrawable,
                            bundle=yimen().bundle_of_case(case_id))  # 一件事: the bundle it is part of, if any
+
+
+@bp.post("/cases/<int:case_id>/urge")
+@roles_required("supervisor")
+def urge_case(case_id: int):
+    """催办 from the case page (supervisors): everyone holding one of its open steps is told."""
+    case = visible_case(case_id)
+    act(yimen().urge, case["instance"], (request.form.get("message") or "").strip() or None,
+        user=current_user()["id"], success=gettext("The people handling the case were urged."))
+    return redirect(url_for("pages.case_page", case_id=case_id))
 
 
 @bp.get("/cases/<int:case_id>/materials/<int:material_id>")

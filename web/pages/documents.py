@@ -11,7 +11,7 @@ from engine.errors import EngineError, NotFound
 from ..app import yimen
 from ..auth import current_user, has_role, roles_required
 from ..i18n import FIELDS, REFUSAL_TEXTS
-from . import act, bp, refusal_text, visible_case
+from . import PAGE_SIZE, act, bp, page_count, page_number, refusal_text, visible_case
 
 # Refusals of the verbs of this module, told like every other (web.i18n.refusal_message).
 REFUSAL_TEXTS.update({
@@ -144,6 +144,20 @@ def licence_pdf(case_id: int):
         flash(refusal_text(exc), "error")
         return redirect(url_for("pages.licence_page", case_id=case_id))
     return _pdf_response(content, f"licence-{licence['number']}.pdf")
+
+
+@bp.get("/licences/pending")
+@roles_required("window", "supervisor")
+def pending_licences_page():
+    """证照待制发: the licences waiting to be issued, soonest due first, with the clock of Art. 44."""
+    from engine.licences import LIST_STATES
+
+    state = request.args.get("state")
+    state = state if state in LIST_STATES else None
+    page = page_number(request.args.get("page"))
+    listed = yimen().pending_licences(current_user(), state, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render_template("licences_pending.html", rows=listed["items"], total=listed["total"], page=page,
+                           pages=page_count(listed["total"]), state=state, states=LIST_STATES)
 
 
 @bp.post("/cases/<int:case_id>/licence/issue")

@@ -12,6 +12,7 @@ from engine.lists import CARDS, CASE_STATUSES, DUE_FILTERS, SCOPES as INBOX_SCOP
 
 from ..app import yimen
 from ..auth import current_user, has_role, roles_required
+from ..i18n import localized
 from ..security import same_site_referrer
 from . import PAGE_SIZE, act, bp, page_count, page_number, refusal_text, visible_case
 
@@ -54,6 +55,17 @@ def _int(text: str | None) -> int | None:
         return None
 
 
+def _staff_by_department() -> list[tuple[str, list[dict]]]:
+    """The staff directory grouped by department, in the engine's order, for the 抄送 picker."""
+    groups: dict[str, list[dict]] = {}
+    labels: dict[str, str] = {}
+    for person in yimen().staff_directory():
+        key = person["department"] or ""
+        labels[key] = localized(person, "department_name") or gettext("No department")
+        groups.setdefault(key, []).append(person)
+    return [(labels[key], people) for key, people in groups.items()]
+
+
 @bp.get("/tasks/<task_id>")
 @roles_required("window", "reviewer", "supervisor")
 def task_page(task_id: str):
@@ -62,8 +74,9 @@ def task_page(task_id: str):
     earlier = {}  # user steps the case has passed: the places a return (退回) may go to
     for opinion in (case or {}).get("opinions", []):
         if opinion.get("element_id") and opinion["element_id"] != task["element_id"]:
-            earlier[opinion["element_id"]] = opinion["step"]
+            earlier[opinion["element_id"]] = localized(opinion, "step")
     return render_template("task.html", task=task, case=case, marks=marks, return_targets=earlier,
+                           staff=_staff_by_department(),
                            extension=yimen().extension_request(task_id))
 
 
@@ -111,8 +124,7 @@ def task_action(task_id: str, action: str):
     elif action == "urge":
         act(y.urge, task["instance"], f.get("message") or None, user=me)
     elif action == "cc":
-        act(y.carbon_copy, task["instance"], f.get("users", "").replace("，", ",").split(","), f.get("note") or None,
-            user=me)
+        act(y.carbon_copy, task["instance"], f.getlist("users"), f.get("note") or None, user=me)
     elif action == "special" and case:
         act(y.start_special_procedure, case["id"], f.get("kind", ""), f.get("reason", ""),
             _int(f.get("expected_days")) or 0, user=me)

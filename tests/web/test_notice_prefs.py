@@ -1,0 +1,156 @@
+"""Issue 15 (notices by the applicant's choice): e-mail and SMS (短信) as she chose on her account page or the
+API, through the outbox to a real SMTP server on loopback (aiosmtpd) and the logging SMS gateway; a walk-in
+applicant without an account is told by SMS at the phone on her application. SQLite and PostgreSQL.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+import pytest
+
+from tests.engine.test_outbox import Mailbox
+from tests.web.browser_fixtures import browser, open_as, server  # noqa: F401  (fixtures)
+from tests.web.test_licence_journey import _api
+from tests.web.test_pages import _apply, post, signed_in
+
+STANDARD = "330100-XK-001"
+PHONE = "13912345678"
+browser_test = pytest.mark.skipif(os.environ.get("YIMEN_SKIP_BROWSER") == "1", reason="YIMEN_SKIP_BROWSER=1")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def mailbox(monkeypatch):
+    """An SMTP server on loopback that the outbox sends to."""
+    from aiosmtpd.controller import Controller
+
+    handler, port = Mailbox(), _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("YIMEN_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("YIMEN_SMTP_PORT", str(port))
+    monkeypatch.delenv("YIMEN_SMS_GATEWAY", raising=False)
+    yield handler
+    controller.stop()
+
+
+def _give_zhang_a_phone(y):
+    y.add_user("zhang", groups=[], display_name="张三", display_name_en="Zhang San", roles=["applicant"],
+               email="zhang@demo.yimen.invalid", phone=PHONE)
+
+
+def _sms_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "yimen.sms"]
+
+
+def _mails_to(mailbox, address) -> list:
+    return [m for m in mailbox.parsed() if address in str(m["To"])]
+
+
+def test_without_a_choice_notices_go_by_email_and_sms_where_on_file(app, mailbox, caplog):
+    """No preference stored: the receipt goes in-app, by e-mail and by SMS (both on file)."""
+    caplog.set_level(logging.INFO, logger="yimen.sms")
+    y = app.extensions["yimen"]
+    _give_zhang_a_phone(y)
+    assert _api(app, "zhang").get("/api/me/notice-preferences").json == {
+        "user": "zhang", "email": True, "sms": True, "email_address": "zhang@demo.yimen.invalid", "phone": PHONE}
+    _apply(app, signed_in(app, "zhang"))
+    y.dispatch_outbox()
+    (mail,) = _mails_to(mailbox, "zhang@")
+    assert "收件回执" in str(mail["Subject"])
+    (line,) = _sms_lines(caplog)
+    assert "139****5678" in line and "收件回执" in line
+
+
+def test_the_api_choice_turns_email_off_and_keeps_sms(app, mailbox, caplog):
+    """PUT /api/me/notice-preferences {email: false, sms: true}: the acceptance notice comes by SMS only."""
+    caplog.set_level(logging.INFO, logger="yimen.sms")
+    y = app.extensions["yimen"]
+    _give_zhang_a_phone(y)
+    api = _api(app, "zhang")
+    refused = api.put("/api/me/notice-preferences", json={"email": "no", "sms": True})
+    assert refused.status_code == 400 and refused.json["error"]["code"] == "invalid_input"
+    chosen = api.put("/api/me/notice-preferences", json={"email": False, "sms": True})
+    assert chosen.status_code == 200 and chosen.json == {"user": "zhang", "email": False, "sms": True}
+    case_id = _apply(app, signed_in(app, "zhang"))
+    y.accept(case_id, user="wang")
+    y.dispatch_outbox()
+    assert _mails_to(mailbox, "zhang@") == []
+    lines = _sms_lines(caplog)
+    assert any("收件回执" in line for line in lines) and any("受理通知书" in line for line in lines)
+    notices = [n["subject"] for n in y.notifications("zhang")]
+    assert any("受理通知书" in s for s in notices) and any("收件回执" in s for s in notices)  # in-app stays
+
+
+def test_the_account_page_turns_both_off_and_only_the_in_app_notice_stays(app, mailbox, caplog):
+    """On 我的账户 she unticks e-mail and SMS: nothing goes out; the 消息 page still lists the receipt."""
+    caplog.set_level(logging.INFO, logger="yimen.sms")
+    y = app.extensions["yimen"]
+    _give_zhang_a_phone(y)
+    applicant = signed_in(app, "zhang")
+    page = applicant.get("/account").data.decode()
+    assert 'name="email" checked' in page and 'name="sms" checked' in page
+    response = post(applicant, "/account/notices", {}, "/account")
+    assert response.status_code == 302
+    assert y.notice_prefs("zhang")["email"] is False and y.notice_prefs("zhang")["sms"] is False
+    page = applicant.get("/account").data.decode()
+    assert 'name="email" checked' not in page and "通知方式已保存" in page
+    _apply(app, applicant)
+    y.dispatch_outbox()
+    assert _mails_to(mailbox, "zhang@") == [] and _sms_lines(caplog) == []
+    assert "收件回执" in applicant.get("/notifications").data.decode()
+    post(applicant, "/account/notices", {"email": "on"}, "/account")
+    assert y.notice_prefs("zhang") == {"user": "zhang", "email": True, "sms": False,
+                                       "email_address": "zhang@demo.yimen.invalid", "phone": PHONE}
+
+
+def test_someone_else_cannot_change_her_choice(app):
+    y = app.extensions["yimen"]
+    from engine.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        y.set_notice_prefs("zhang", False, False, user="wang")
+    assert y.notice_prefs("zhang")["email"] is True
+
+
+def test_a_walk_in_applicant_without_an_account_is_told_by_sms_at_her_phone(app, mailbox, caplog):
+    """The window files the application of a walk-in (no account) with her phone: receipt and acceptance by SMS."""
+    caplog.set_level(logging.INFO, logger="yimen.sms")
+    y = app.extensions["yimen"]
+    materials = [{"name": m["name"], "filename": "m.pdf", "content": b"%PDF-1.4"} for m in y.item(STANDARD)["materials"]]
+    case_id = y.submit(STANDARD, {"name": "王五", "id_no": "33010019900101001X", "phone": "13700001234"}, materials,
+                       user="wang")["case"]
+    y.accept(case_id, user="wang")
+    y.dispatch_outbox()
+    lines = [line for line in _sms_lines(caplog) if "137****1234" in line]
+    assert any("收件回执" in line for line in lines) and any("受理通知书" in line for line in lines)
+    assert y.case(case_id)["form"]["phone"] == "13700001234"
+
+
+@browser_test
+def test_browser_the_applicant_chooses_sms_only_on_her_phone(open_as, app, mailbox, caplog):
+    """At 390 px she unticks e-mail on 我的账户 and saves; the next notice comes by SMS and not by e-mail."""
+    caplog.set_level(logging.INFO, logger="yimen.sms")
+    y = app.extensions["yimen"]
+    _give_zhang_a_phone(y)
+    page = open_as("zhang", phone=True)
+    page.goto("/account")
+    page.uncheck("#notice-prefs input[name=email]")
+    assert page.is_checked("#notice-prefs input[name=sms]")
+    page.click("#notice-prefs button")
+    page.wait_for_url("**/account")
+    assert "通知方式已保存" in page.inner_text("body")
+    assert not page.is_checked("#notice-prefs input[name=email]")
+    box = page.locator("#notice-prefs").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    _apply(app, signed_in(app, "zhang"))
+    y.dispatch_outbox()
+    assert _mails_to(mailbox, "zhang@") == []
+    assert any("收件回执" in line for line in _sms_lines(caplog))
