@@ -37,6 +37,8 @@ MODES = Mode.ALL
 REGION_LEVELS = ("county", "zone")
 FIELDS = ("item_code", "region", "mode", "handler", "note")
 MAX_NOTE = 2000
+# 审核转报 needs a process whose conclude step reads ``approving_office`` (its candidate group): the shipped one
+REVIEW_REPORT_PROCESSES = ("standard_approval",)
 
 
 @dataclass
@@ -125,6 +127,10 @@ def check_entry(session, raw: Any, where: str = "") -> dict[str, Any]:
         if own is None:
             problems.append((f"item {item.code}'s office '{item.office_code}' is not a department, so it cannot "
                              "entrust, approve or take back", "no_item_office", "item"))
+    if item is not None and r["mode"] == Mode.REVIEW_REPORT and item.process_key not in REVIEW_REPORT_PROCESSES:
+        problems.append((f"review_report needs the item on a process whose conclude step goes to the approving "
+                         f"office ({', '.join(REVIEW_REPORT_PROCESSES)}), not '{item.process_key}'",
+                         "review_report_process", "mode"))
     if problems:
         first = problems[0]
         raise ValidationError(where + "; ".join(p[0] for p in problems), refusal=first[1], field=first[2],

@@ -65,6 +65,8 @@ REFUSAL_TEXTS = {
     "invalid_input:zone_mode": "Nothing was changed: the development-zone mode is for a development zone only.",
     "invalid_input:no_item_office": "Nothing was changed: the item's own office is not a department, so it cannot "
                                     "entrust, approve or take back the item.",
+    "invalid_input:review_report_process": "Nothing was changed: review and report needs the item on the standard "
+                                           "approval process, whose approval step goes to the city office.",
     "invalid_input:unknown_field": "Nothing was changed: the entry has fields that are not known.",
     "invalid_input:bad_file": "Nothing was changed: the file has %(count)s problems. Correct it and import it "
                               "again.",

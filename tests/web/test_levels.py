@@ -192,6 +192,7 @@ def test_the_supervisor_sees_cases_by_level_and_region(app):
     (f"/api/levels/{FOOD}/XCQ", {"mode": "sometimes"}, "one_of"),
     (f"/api/levels/{FOOD}/XCQ", {"mode": "zone"}, "zone_mode"),            # 赋权 is for a development zone
     (f"/api/levels/{FOOD}/XCQ", {"mode": "direct", "handler": "SJ"}, "unknown_handler"),
+    ("/api/levels/330100-XK-003/XCQ", {"mode": "review_report"}, "review_report_process"),  # a parallel process
 ])
 def test_bad_entries_are_refused_and_change_nothing(app, path, body, refusal):
     before = client(app, "admin").get("/api/levels").json["items"]
