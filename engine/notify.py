@@ -45,9 +45,12 @@ def notify_user(ctx, user_id: str, subject: str, body: str, payload: dict[str, A
                             params=params if kind else None)
         ctx.session.add(note)
     if "email" in channels or "sms" in channels:
-        user = ctx.session.get(User, user_id)
+        # the person and their notice preferences in one statement (a notice is sent on most verbs)
+        found = ctx.session.execute(select(User, NoticePreference).outerjoin(
+            NoticePreference, NoticePreference.user_id == User.id).where(User.id == user_id)).first()
+        user = found[0] if found else None
         if user is not None and user.active:
-            wanted = prefs_of(ctx.session, user_id)
+            wanted = _wanted(found[1])
             extra = {**(payload or {}), "instance": instance_id} if instance_id is not None else dict(payload or {})
             if "email" in channels and user.email and wanted["email"]:
                 enqueue(ctx, "email", user.email, subject, body, user_id=user_id, payload=extra)
@@ -77,7 +80,10 @@ def mark_read(ctx, notification_id: int) -> None:
 
 def prefs_of(session, user_id: str) -> dict[str, Any]:
     """The person's notice preferences: ``{"email": bool, "sms": bool}`` (no row: both on)."""
-    row = session.get(NoticePreference, user_id)
+    return _wanted(session.get(NoticePreference, user_id))
+
+
+def _wanted(row: NoticePreference | None) -> dict[str, bool]:
     return {"email": True if row is None else bool(row.email), "sms": True if row is None else bool(row.sms)}
 
 

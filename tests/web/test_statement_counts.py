@@ -15,9 +15,9 @@ from sqlalchemy import event
 from engine.service import Yimen
 from tests.web.test_api import MATERIALS, client
 
-BUDGETS = {  # statements per request, BEGIN included on SQLite
-    "sqlite": {"apply": 31, "accept": 50, "inbox": 4, "complete": 24, "decide": 49},
-    "postgresql": {"apply": 27, "accept": 47, "inbox": 2, "complete": 21, "decide": 46},
+BUDGETS = {  # statements per request, BEGIN included on SQLite; accept reads whether the case is a bundle member
+    "sqlite": {"apply": 31, "accept": 51, "inbox": 4, "complete": 24, "decide": 49},
+    "postgresql": {"apply": 27, "accept": 48, "inbox": 2, "complete": 21, "decide": 46},
 }
 
 
