@@ -181,7 +181,9 @@ def test_the_supervisor_sees_cases_by_level_and_region(app):
     assert ids(region="XCQ") == {county} and ids(region="KFQ", level="county") == set()
     bad = sun.get("/api/cases", query_string={"level": "galaxy"})
     assert bad.status_code == 400 and bad.json["error"]["details"]["refusal"] == "one_of"
-    page = signed_in(app, "sun").get("/supervision/levels?level=county").get_data(as_text=True)
+    supervisor = signed_in(app, "sun")
+    assert 'href="/supervision/levels" id="cases-by-level"' in supervisor.get("/supervision").get_data(as_text=True)
+    page = supervisor.get("/supervision/levels?level=county").get_data(as_text=True)
     assert "西城区行政审批局" in page
 
 
