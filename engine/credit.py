@@ -14,8 +14,6 @@ file (``CreditCheck``: who looked, when, what it said).
 """
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Any, Iterable
 
@@ -35,7 +33,6 @@ CSV_COLUMNS = ("id_no", "name", "subject_kind", "level", "reason", "source", "da
 CSV_HEADINGS = {"id_no": ("证件号码", "统一社会信用代码", "身份证号码"), "name": ("名称", "姓名", "主体名称"),
                 "subject_kind": ("主体类型",), "level": ("信用等级",), "reason": ("原因", "认定原因"),
                 "source": ("来源", "认定机关"), "date": ("认定日期", "日期"), "expires": ("到期日", "有效期至")}
-_HEADING_CODES = {h: code for code, words in CSV_HEADINGS.items() for h in (code, *words)}
 LEVEL_WORDS = {CreditLevel.GOOD: CreditLevel.GOOD, CreditLevel.BAD: CreditLevel.BAD,
                CreditLevel.BLACKLIST: CreditLevel.BLACKLIST, "守信": CreditLevel.GOOD, "失信": CreditLevel.BAD,
                "严重失信": CreditLevel.BLACKLIST, "失信联合惩戒": CreditLevel.BLACKLIST}
@@ -175,8 +172,9 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
     """The rows of a credit list (CSV with a header naming ``CSV_COLUMNS``); every problem is reported at once."""
     if not isinstance(text, str) or not text.strip():
         raise ValidationError("the credit list is empty")
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    reader.fieldnames = [_HEADING_CODES.get(h.strip(), h.strip()) for h in reader.fieldnames or []]
+    from .tabular import csv_reader
+
+    reader = csv_reader(text, CSV_HEADINGS)
     header = list(reader.fieldnames)
     missing = [c for c in ("id_no", "name", "level", "reason") if c not in header]
     if missing:

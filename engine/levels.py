@@ -36,6 +36,9 @@ from .models.levels import ItemImplementation, Mode
 MODES = Mode.ALL
 REGION_LEVELS = ("county", "zone")
 FIELDS = ("item_code", "region", "mode", "handler", "note")
+# the Chinese headings a CSV of the list may use for each column (engine.tabular)
+HEADINGS = {"item_code": ("事项编码",), "region": ("所在区域",), "mode": ("实施方式",), "handler": ("承办机关",),
+            "note": ("备注",)}
 MAX_NOTE = 2000
 # 审核转报 needs a process whose conclude step reads ``approving_office`` (its candidate group): the shipped one
 REVIEW_REPORT_PROCESSES = ("standard_approval",)
@@ -100,6 +103,7 @@ def check_entry(session, raw: Any, where: str = "") -> dict[str, Any]:
         raise ValidationError(f"{where}an entry is an object with {', '.join(FIELDS)}", refusal="required",
                               field="entry")
     r = {f: (str(raw.get(f)).strip() if raw.get(f) not in (None, "") else None) for f in FIELDS}
+    r["mode"] = Mode.WORDS.get(r["mode"], r["mode"])
     problems: list[tuple[str, str, str]] = []  # (message, refusal, field)
     unknown = sorted(str(k) for k in set(raw) - set(FIELDS))
     if unknown:
@@ -139,16 +143,9 @@ def check_entry(session, raw: Any, where: str = "") -> dict[str, Any]:
 
 
 def parse(text: str, fmt: str) -> list[Any]:
-    if fmt == "json":
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise ValidationError(f"the implementation list is not valid JSON: {exc}", refusal="bad_file") from exc
-        return data if isinstance(data, list) else [data]
-    if fmt == "csv":
-        reader = csv.DictReader(io.StringIO((text or "").lstrip("\ufeff")))
-        return [{k.strip(): v for k, v in row.items() if k} for row in reader]
-    raise ValidationError("format is json or csv", refusal="one_of", field="format")
+    from .tabular import read_rows
+
+    return read_rows(text, fmt, "implementation list", HEADINGS, refusal="bad_file")
 
 
 def check_rows(session, rows: list[Any]) -> list[dict[str, Any]]:

@@ -28,6 +28,9 @@ from .models.reform import ItemLinkage, LinkagePush, SupervisionFeedback
 STAGES = ("acceptance", "conclusion")
 FEEDBACK_KINDS = ("inspection", "measure", "credit_finding")
 FIELDS = ("item_code", "department", "push_liaison", "receive_liaison", "pushed")
+# the Chinese headings a CSV of the list may use for each column (engine.tabular)
+HEADINGS = {"item_code": ("事项编码",), "department": ("监管部门",), "push_liaison": ("推送联络人",),
+            "receive_liaison": ("接收联络人",), "pushed": ("推送内容",)}
 AGE_BUCKETS = ((1, "within_1_day"), (3, "1_to_3_days"), (7, "3_to_7_days"))  # calendar days since the push
 
 
@@ -68,16 +71,9 @@ def validate_rows(session, rows: list[Any]) -> list[dict[str, Any]]:
 
 
 def parse(text: str, fmt: str) -> list[Any]:
-    if fmt == "json":
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise ValidationError(f"the linkage list is not valid JSON: {exc}") from exc
-        return data if isinstance(data, list) else [data]
-    if fmt == "csv":
-        reader = csv.DictReader(io.StringIO((text or "").lstrip("\ufeff")))
-        return [{k.strip(): v for k, v in row.items() if k} for row in reader]
-    raise ValidationError("format is json or csv")
+    from .tabular import read_rows
+
+    return read_rows(text, fmt, "linkage list", HEADINGS)
 
 
 def rows_dict(rows) -> list[dict[str, Any]]:

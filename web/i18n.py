@@ -213,6 +213,14 @@ def _form_problems(fields) -> str:
     return gettext("; ").join(told)
 
 
+def file_columns(columns, headings) -> str:
+    """The columns an imported file names, as the page's language writes them: the Chinese headings
+    (``engine.tabular``) on the Chinese pages, the codes on the English ones."""
+    if language() == "zh":
+        return "、".join(headings[c][0] for c in columns)
+    return ", ".join(columns)
+
+
 def refusal_message(code: str, details: dict | None = None, material_names=None, reason: str | None = None) -> str:
     """The sentence telling an engine refusal (``code`` and its ``details``) in the current language.
 

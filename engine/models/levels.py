@@ -22,6 +22,9 @@ class Mode:
     TAKEN_BACK = "taken_back"      # 权限上收: the city handles it
     ZONE = "zone"                  # 赋权: a development zone's office exercises it
     ALL = (DIRECT, ENTRUSTED, REVIEW_REPORT, TAKEN_BACK, ZONE)
+    # the words an imported list may use for each mode: the codes, or the reform documents' Chinese terms
+    WORDS = {**{m: m for m in ALL}, "直接放权": DIRECT, "委托下放": ENTRUSTED, "审核转报": REVIEW_REPORT,
+             "受理审核权下放": REVIEW_REPORT, "权限上收": TAKEN_BACK, "赋权": ZONE}
 
 
 class ItemImplementation(Base):

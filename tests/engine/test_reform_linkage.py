@@ -84,3 +84,8 @@ def test_the_linkage_list_round_trips_and_bad_rows_change_nothing(office):
         office.import_linkage(exported, "csv", user="qian")
     assert office.import_linkage(exported, "csv")["imported"] == len(before)
     assert [r["department"] for r in office.linkage_list(FOOD)] == ["JG"]
+    # the same list with the Chinese headings an office's spreadsheet has
+    chinese = exported.replace("item_code,department,push_liaison,receive_liaison,pushed",
+                               "事项编码,监管部门,推送联络人,接收联络人,推送内容", 1)
+    assert office.import_linkage(chinese, "csv")["imported"] == len(before)
+    assert office.linkage_list() == [{**r, "id": a["id"]} for r, a in zip(before, office.linkage_list())]

@@ -239,6 +239,11 @@ def test_the_list_exports_and_imports_as_csv_and_json(app):
     changed = csv_text.replace(f"{FOOD},DXX,direct", f"{FOOD},DXX,taken_back")
     assert admin.post("/api/levels/import", json={"text": changed, "format": "csv"}).json == {"imported": 5}
     assert _case(app, _apply(app, FOOD, "DXX"))["competent_office"] == "SJ"
+    # an office's own spreadsheet: Chinese headings and the modes' Chinese names
+    chinese = changed.replace("item_code,region,mode,handler,note", "事项编码,所在区域,实施方式,承办机关,备注", 1) \
+        .replace(f"{FOOD},DXX,taken_back", f"{FOOD},DXX,直接放权")
+    assert admin.post("/api/levels/import", json={"text": chinese, "format": "csv"}).json == {"imported": 5}
+    assert _case(app, _apply(app, FOOD, "DXX"))["competent_office"] == "DXX"
     broken = admin.post("/api/levels/import", json={"text": '[{"item_code": "NOPE", "region": "XCQ", '
                                                              '"mode": "direct"}]'})
     assert broken.status_code == 400 and broken.json["error"]["details"]["refusal"] == "bad_file"

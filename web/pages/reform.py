@@ -21,7 +21,7 @@ from engine.errors import EngineError, NotFound
 
 from ..app import yimen
 from ..auth import current_user, has_role, roles_required
-from ..i18n import language
+from ..i18n import file_columns, language
 from . import bp, refusal_text
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -105,11 +105,10 @@ def _credit_file_words() -> dict[str, str]:
     (``engine.credit`` accepts the codes and the Chinese headings alike)."""
     from engine.credit import CSV_COLUMNS, CSV_HEADINGS
 
-    sep = gettext(", ")
+    columns = file_columns(CSV_COLUMNS, CSV_HEADINGS)
     if language() == "zh":
-        return {"columns": sep.join(CSV_HEADINGS[c][0] for c in CSV_COLUMNS), "levels": "守信 / 失信 / 严重失信",
-                "kinds": "自然人 / 法人"}
-    return {"columns": sep.join(CSV_COLUMNS), "levels": "good / bad / blacklist", "kinds": "person / organisation"}
+        return {"columns": columns, "levels": "守信 / 失信 / 严重失信", "kinds": "自然人 / 法人"}
+    return {"columns": columns, "levels": "good / bad / blacklist", "kinds": "person / organisation"}
 
 
 @bp.post("/credit/import")
@@ -154,7 +153,10 @@ def _back_to_case(case_id: int) -> Response:
 def linkage_page():
     """The linkage list is public (公开): anyone may see which department supervises what."""
     item = request.args.get("item") or None  # the service guide links to its item's rows
-    return render_template("linkage.html", rows=yimen().linkage_list(item), item=item)
+    from engine.linkage import FIELDS, HEADINGS
+
+    return render_template("linkage.html", rows=yimen().linkage_list(item), item=item,
+                           columns=file_columns(FIELDS, HEADINGS))
 
 
 @bp.get("/linkage/export")
