@@ -24,6 +24,20 @@ def my_cases():
                            applications=yimen().bundle_applications(current_user(), limit=PAGE_SIZE)["items"])
 
 
+def applicant_from_form(me: dict) -> tuple[dict, dict | None, dict]:
+    """Who applies, from the fields of ``_applicant_fields.html``: the applicant, the agent (代办: the signed-in
+    user acting for the named applicant) or None, and the application's form (note, phone)."""
+    phone = (request.form.get("phone") or "").strip()
+    applicant = {"name": request.form.get("name") or me["name"], "kind": request.form.get("kind", "person"),
+                 "id_no": (request.form.get("id_no") or "").strip() or None, "phone": phone or None}
+    agent = None
+    if request.form.get("as_agent") == "yes":
+        agent = {"name": me["name"], "user": me["id"]}
+    else:
+        applicant["user"] = me["id"]
+    return applicant, agent, {"note": request.form.get("note", ""), **({"phone": phone} if phone else {})}
+
+
 @bp.route("/apply/<code>", methods=["GET", "POST"])
 @roles_required()
 def apply(code: str):
@@ -38,17 +52,9 @@ def apply(code: str):
             upload = request.files.get(f"material_{index}")
             if upload and upload.filename:
                 materials.append({"name": material["name"], "filename": upload.filename, "content": upload.read()})
-        phone = (request.form.get("phone") or "").strip()
-        applicant = {"name": request.form.get("name") or me["name"], "kind": request.form.get("kind", "person"),
-                     "id_no": (request.form.get("id_no") or "").strip() or None, "phone": phone or None}
-        agent = None
-        if request.form.get("as_agent") == "yes":  # 代办: the signed-in user acts for the named applicant
-            agent = {"name": me["name"], "user": me["id"]}
-        else:
-            applicant["user"] = me["id"]
+        applicant, agent, form = applicant_from_form(me)
         try:
             # the form's one-time token names this submission: a double click or a resent form makes one case
-            form = {"note": request.form.get("note", ""), **({"phone": phone} if phone else {})}
             result = yimen().submit(code, applicant, materials, form, agent=agent, user=me["id"],
                                     idempotency_key=request.form.get("submit_token") or None,
                                     online=True,  # checked in full: every problem listed at once

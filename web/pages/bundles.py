@@ -37,6 +37,7 @@ def apply_bundle(code: str):
     bundle = _bundle(code)
     materials = yimen().bundle_materials(code)
     if request.method == "POST":
+        from .applicant import applicant_from_form
         from .documents import flash_refusal
 
         me = current_user()
@@ -45,15 +46,7 @@ def apply_bundle(code: str):
             upload = request.files.get(f"material_{index}")
             if upload and upload.filename:
                 files.append({"name": material["name"], "filename": upload.filename, "content": upload.read()})
-        phone = (request.form.get("phone") or "").strip()
-        applicant = {"name": request.form.get("name") or me["name"], "kind": request.form.get("kind", "person"),
-                     "id_no": (request.form.get("id_no") or "").strip() or None, "phone": phone or None}
-        agent = None
-        if request.form.get("as_agent") == "yes":
-            agent = {"name": me["name"], "user": me["id"]}
-        else:
-            applicant["user"] = me["id"]
-        form = {"note": request.form.get("note", ""), **({"phone": phone} if phone else {})}
+        applicant, agent, form = applicant_from_form(me)
         try:
             result = yimen().apply_bundle(code, applicant, files, form, agent=agent, user=me["id"],
                                           idempotency_key=request.form.get("submit_token") or None, online=True,
