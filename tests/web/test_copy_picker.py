@@ -99,3 +99,20 @@ def test_browser_the_reviewer_copies_a_case_by_choosing_a_name(open_as, app):
     assert "抄送" in colleague.inner_text("main")
     colleague.goto(f"/cases/{case_id}")
     assert y.case(case_id)["number"] in colleague.inner_text("main")
+
+
+def test_transfer_delegate_and_signer_forms_choose_people_by_name_and_a_transfer_works(app):
+    """Every form that hands a step to someone picks the person by name, as the 抄送 picker does; no user id is
+    typed (the page shows names, the value sent is the account)."""
+    y = app.extensions["yimen"]
+    case_id, review = _review_task(app)
+    reviewer = signed_in(app, "li")
+    page = reviewer.get(f"/tasks/{review}").get_data(as_text=True)
+    for name in ("to", "signer"):
+        assert f'<select name="{name}" required' in page and f'<input name="{name}"' not in page
+    assert re.search(r'<option value="zhao">赵科长</option>', page)
+    moved = reviewer.post(f"/tasks/{review}/transfer", data={"csrf_token": csrf(page.encode()), "to": "zhao",
+                                                             "reason": "休假"})
+    assert moved.status_code == 302
+    (task,) = y.tasks(instance=y.case(case_id)["instance"])
+    assert task["assignee"] == "zhao"

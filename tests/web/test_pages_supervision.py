@@ -191,12 +191,23 @@ def test_orders_need_csrf_an_addressee_and_the_right_department(app):
     assert 'class="flash error"' in supervisor.get(nobody.headers["Location"]).data.decode()
     assert y.orders()["total"] == 0
     case_id = _apply(app, signed_in(app, "zhang"))
-    assert f'name="case" inputmode="numeric" value="{case_id}"' in supervisor.get(
-        f"/supervision/orders?case={case_id}").data.decode()
+    number = y.case(case_id)["number"]
+    about = supervisor.get(f"/supervision/orders?case={case_id}").data.decode()
+    assert f'name="case" value="{case_id}"' in about and f"关于办件 {number}" in about  # the case by its number
+    assert '<option value="wang">王窗口</option>' in about and 'name="assignee" class="form-select"' in about
+    unknown = post(supervisor, "/supervision/orders", {"content": "请说明", "deadline_days": "2",
+                                                       "department": "SJ", "case_number": "SP-19990101-99999"},
+                   "/supervision/orders")
+    assert "没有编号为 SP-19990101-99999 的办件" in supervisor.get(unknown.headers["Location"]).data.decode()
+    assert y.orders()["total"] == 0
+    by_number = post(supervisor, "/supervision/orders", {"content": "请说明进度", "deadline_days": "2",
+                                                         "department": "SJ", "case_number": number},
+                     "/supervision/orders")
+    assert by_number.status_code == 302 and y.orders()["items"][0]["case"] == case_id
     post(supervisor, "/supervision/orders", {"content": "请当日受理", "deadline_days": "1", "assignee": "wang",
                                              "case": str(case_id)}, "/supervision/orders")
-    (order,) = y.orders()["items"]
-    assert (order["assignee"], order["case"]) == ("wang", case_id)
+    order = next(o for o in y.orders()["items"] if o["assignee"] == "wang")
+    assert order["case"] == case_id
     zhou = signed_in(app, "zhou")
     assert "请当日受理" not in zhou.get("/supervision/orders").data.decode()
     post(zhou, f"/supervision/orders/{order['id']}/answer", {"reply": "不是我"}, "/supervision/orders")

@@ -247,9 +247,13 @@ def orders_page():
     page, size, offset = _page_args()
     listed = y.orders(current_user(), status=status, limit=size, offset=offset)
     case = request.args.get("case", "")
+    about = visible_case(int(case)) if case.isdigit() else None  # from a case page's 督办: that case, by number
+    from .staff import _staff_by_department
+
     return render_template("orders.html", orders=listed["items"], total=listed["total"], page=page,
                            pages=page_count(listed["total"]), status=status, statuses=ORDER_STATUSES,
-                           departments=y.departments(), case=int(case) if case.isdigit() else None, names=names())
+                           departments=y.departments(), case=about, names=names(),
+                           staff=_staff_by_department() if has_role(current_user(), "supervisor") else [])
 
 
 @bp.post("/supervision/orders")
@@ -262,6 +266,13 @@ def issue_order():
     except ValueError:
         flash("invalid_input: the deadline (working days) and the case id are whole numbers", "error")
         return redirect(url_for("pages.orders_page"))
+    number = (f.get("case_number") or "").strip()
+    if case_id is None and number:  # the case named by its number (办件编号), as people know it
+        found = [c for c in yimen().case_list(current_user(), number=number, limit=2)["items"] if c["number"] == number]
+        if not found:
+            flash(_("No case has the number %(number)s: nothing was issued.", number=number), "error")
+            return redirect(url_for("pages.orders_page"))
+        case_id = found[0]["id"]
     act(yimen().issue_order, f.get("content", ""), days, case_id=case_id, department=f.get("department") or None,
         assignee=f.get("assignee") or None, user=current_user()["id"], success="Supervision order issued")
     return redirect(url_for("pages.orders_page"))
