@@ -69,7 +69,9 @@ def _task(app, case_id):
 def test_a_case_from_application_to_conclusion_through_the_pages(app):
     applicant = signed_in(app, "zhang")
     case_id = _apply(app, applicant)
-    assert "已提交".encode() in applicant.get(f"/cases/{case_id}").data
+    shown = applicant.get(f"/cases/{case_id}").get_data(as_text=True)
+    number = app.extensions["yimen"].case(case_id)["number"]
+    assert "已提交" in shown and f"申请已提交，办件编号 {number}。" in shown  # the flash says what happened
     window = signed_in(app, "wang")
     task = _task(app, case_id)
     assert task.encode() in window.get("/inbox").data

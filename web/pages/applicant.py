@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from engine.errors import EngineError
 
@@ -65,7 +66,8 @@ def apply(code: str):
             flash_refusal(exc)
             return render_template("apply.html", item=item, submit_token=_submit_token(),
                                    regions=yimen().regions()), 400
-        flash(f"{result['number']}", "ok")
+        flash(gettext("Application submitted: case number %(number)s. Follow it on this page.",
+                      number=result["number"]), "ok")
         return redirect(url_for("pages.case_page", case_id=result["case"]))
     return render_template("apply.html", item=item, submit_token=_submit_token(), regions=yimen().regions())
 

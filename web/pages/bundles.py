@@ -9,6 +9,7 @@ or corrects it once and delivers its results together; administrators define bun
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from engine.errors import EngineError, NotFound
 
@@ -55,7 +56,8 @@ def apply_bundle(code: str):
             flash_refusal(exc)
             return render_template("bundle_apply.html", bundle=bundle, materials=materials,
                                    submit_token=_submit_token(), regions=yimen().regions()), 400
-        flash(result["number"], "ok")
+        flash(gettext("Bundle application submitted: number %(number)s. Follow it on this page.",
+                      number=result["number"]), "ok")
         return redirect(url_for("pages.bundle_application_page", application_id=result["application"]))
     return render_template("bundle_apply.html", bundle=bundle, materials=materials, submit_token=_submit_token(),
                            regions=yimen().regions())
