@@ -160,7 +160,8 @@ def reopen(ctx: Ctx, filing_id: int, note: str) -> dict:
     row.status, row.reopened_case_id = FilingStatus.REOPENED, again["case"]
     tell_applicant(ctx, case, "否定备案复查", f"经监察复查，办件 {case.number} 的处理结果不予维持，"
                    f"您的申请已重新办理，新办件编号 {again['number']}。理由：{row.note}",
-                   {"case": case.id, "reopened": again["case"], "kind": "filing_reopened"})
+                   {"case": case.id, "reopened": again["case"], "kind": "filing_reopened"},
+                   kind="filing_reopened", params={"new_number": again["number"], "note": row.note})
     ctx.audit.instance_id = case.instance_id
     ctx.audit.data = {"filing": row.id, "case": case.number, "outcome": row.outcome, "note": row.note,
                       "reopened_case": again["number"]}

@@ -52,7 +52,8 @@ def open_for(ctx, case: ApprovalCase, rating: CaseRating) -> Rectification:
         notify_user(ctx, user, f"差评整改 办件 {case.number}",
                     f"申请人评价：{rating.comment or '-'}。请在 {days} 个工作日内核实、整改或说明，并答复申请人。",
                     {"rectification": row.id, "case": case.id, "kind": "rectification"},
-                    instance_id=case.instance_id)
+                    instance_id=case.instance_id, kind="rectification",
+                    params={"case_number": case.number, "comment": rating.comment or "", "days": days})
     return row
 
 

@@ -25,7 +25,8 @@ TITLES = {
     "terminated": lazy_gettext("Notice of termination"), "decision": lazy_gettext("Licensing decision"),
     "licence": lazy_gettext("Licence issued"), "licence_revoked": lazy_gettext("Notice of revocation"),
     "dispatched": lazy_gettext("Result sent out"), "delivered": lazy_gettext("Result delivered"),
-    "received": lazy_gettext("Receipt confirmed"),
+    "received": lazy_gettext("Receipt confirmed"), "filing_reopened": lazy_gettext("Your application is handled again"),
+    "rectification_reply": lazy_gettext("Answer to your rating"),
 }
 RIGHTS = lazy_gettext("If you disagree, you may apply for administrative reconsideration within sixty days of "
                       "receiving this decision, or bring a lawsuit before a people's court within six months.")
@@ -125,6 +126,19 @@ BODIES: dict[str, Callable[[dict], str]] = {
     "order": lambda p: gettext("%(content)s (to be handled by %(deadline)s)", content=p.get("content") or "",
                                deadline=p.get("deadline") or "-"),
     "carbon_copy": lambda p: p.get("note") or gettext("%(by)s copied this case to you.", by=localized(p, "by")),
+    # reform follow-ups: a refusal reopened on review (否定备案), a bad rating's rectification (差评整改), an order
+    # answered (督办回复)
+    "filing_reopened": lambda p: gettext("On review by the supervision office the outcome of case %(number)s was "
+                                         "not upheld: your application is handled again as case %(new)s. Reason: "
+                                         "%(note)s", number=p.get("case_number") or "-", new=p.get("new_number") or "-",
+                                         note=p.get("note") or "-"),
+    "rectification_reply": lambda p: gettext("The department's answer to your rating: %(reply)s",
+                                             reply=p.get("reply") or "-"),
+    "rectification": lambda p: gettext("The applicant rated case %(number)s badly: “%(comment)s”. Verify, rectify "
+                                       "or explain within %(days)s working days and answer the applicant.",
+                                       number=p.get("case_number") or "-", comment=p.get("comment") or "-",
+                                       days=p.get("days") or "-"),
+    "order_answered": lambda p: p.get("reply") or "-",
 }
 SUBJECTS: dict[str, Callable[[dict], str]] = {
     "order": lambda p: gettext("Supervision order No. %(order)s", order=p.get("order")),
@@ -132,6 +146,9 @@ SUBJECTS: dict[str, Callable[[dict], str]] = {
     "new_task": lambda p: gettext("New task: %(step)s", step=_step(p)),
     "returned": lambda p: gettext("Returned: %(step)s", step=_step(p)),
     "urged": lambda p: gettext("Urged: %(step)s", step=_step(p)),
+    "order_answered": lambda p: gettext("Answer to supervision order No. %(order)s", order=p.get("order")),
+    "rectification": lambda p: gettext("Rectification of a bad rating: case %(number)s",
+                                       number=p.get("case_number") or "-"),
 }
 
 

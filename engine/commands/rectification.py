@@ -50,7 +50,8 @@ def reply(ctx: Ctx, rectification_id: int, reply: str) -> dict:
         case_clock.stop(ctx, watch)
     case = ctx.session.get(ApprovalCase, row.case_id)
     tell_applicant(ctx, case, "差评整改答复", text, {"case": case.id, "rectification": row.id,
-                                                 "kind": "rectification_reply"})
+                                                 "kind": "rectification_reply"},
+                   kind="rectification_reply", params={"reply": text})
     ctx.audit.instance_id = case.instance_id
     ctx.audit.data = {"rectification": row.id, "case": case.number, "reply": text, "on_time": row.on_time}
     return rectification.rect_dict(row, case.number)

@@ -240,7 +240,8 @@ def answer_order(ctx: Ctx, order_id: int, reply: str) -> dict:
     if order.status == "closed":
         raise InvalidState(f"supervision order {order_id} is closed")
     order.status, order.reply, order.replied_by, order.replied_at = "answered", reply, ctx.actor.id, ctx.now
-    notify_user(ctx, order.issued_by, f"督办回复：第 {order.id} 号督办单", reply, {"order": order.id})
+    notify_user(ctx, order.issued_by, f"督办回复：第 {order.id} 号督办单", reply, {"order": order.id},
+                kind="order_answered", params={"order": order.id, "reply": reply})
     ctx.audit.data = {"order": order.id, "reply": reply}
     return {"order": order.id, "status": order.status}
 

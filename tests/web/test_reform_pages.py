@@ -6,6 +6,7 @@ liaison (push → open → credit finding) and a rectification (bad rating → d
 from __future__ import annotations
 
 import base64
+import html
 import io
 import os
 import re
@@ -208,3 +209,26 @@ def test_the_applicant_sees_the_rectification_of_her_bad_rating_and_its_reply(ap
     report = client(app, "sun").get("/api/ratings/report").json["department"]
     assert report[0]["rectified"] == 1 and report[0]["on_time_rate"] == 1.0
     assert app.test_client().get("/ratings").status_code == 200
+
+
+def test_the_reform_follow_up_notices_read_in_english_on_the_english_pages(app):
+    """差评整改 (to the department and the answer to the applicant) and 督办回复 are stored with their kind: the
+    English pages say them in English, the Chinese ones as stored."""
+    case = _concluded_case(app)
+    number = client(app, "zhang").get(f"/api/cases/{case}").json["number"]
+    client(app, "zhang").post(f"/api/cases/{case}/rate", json={"score": 2, "comment": "等太久"})
+    (rect,) = client(app, "li").get("/api/rectifications").json["items"]
+    client(app, "li").post(f"/api/rectifications/{rect['id']}/reply", json={"reply": "已优化排队叫号"})
+    y = app.extensions["yimen"]
+    order = y.issue_order("请说明", 2, assignee="wang", user="sun")
+    y.answer_order(order["order"], "已处理", user="wang")
+
+    def english(user):
+        reader = signed_in(app, user)
+        reader.get("/lang/en")
+        return html.unescape(reader.get("/notifications").get_data(as_text=True))
+
+    assert f"Rectification of a bad rating: case {number}" in english("li")
+    assert "The department's answer to your rating: 已优化排队叫号" in english("zhang")
+    assert f"Answer to supervision order No. {order['order']}" in english("sun")
+    assert f"督办回复：第 {order['order']} 号督办单" in signed_in(app, "sun").get("/notifications").get_data(as_text=True)
