@@ -74,6 +74,9 @@ def load(session: Session, definition_id: int) -> LoadedDefinition:
     return remember(definition, built[definition.key], definition.deployment.allow_scripts)
 
 
+MAX_VERSION = 2**31 - 1  # versions are counted from 1 per key; an INTEGER column on every database
+
+
 def latest(session: Session, key: str, version: int | None = None):
     """The id, key and version of a deployed process: its newest version, or the one asked for.
 
@@ -81,6 +84,9 @@ def latest(session: Session, key: str, version: int | None = None):
     """
     if version is None:
         definition = session.connection().execute(_LATEST, {"key": key}).first()
+    elif isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+        # a version no deployment can have (and one no database integer holds) is simply not deployed
+        raise NotFound(f"process '{key}' version {str(version)[:20]} is not deployed", key=key)
     else:
         definition = session.connection().execute(_EXACT, {"key": key, "version": version}).first()
     if definition is None:

@@ -136,6 +136,10 @@ def test_processes_diagrams_and_binding_through_the_api(app):
                                                                    "process_version": 1})
     assert bound.status_code == 200 and app.extensions["yimen"].item(item["code"])["process_version"] == 1
     assert designer.post(f"/api/items/{item['code']}/bind", json={"process_key": "nope"}).status_code == 404
+    huge = designer.post(f"/api/items/{item['code']}/bind", json={"process_key": item["process_key"],
+                                                                  "process_version": 2**63})  # found by the fuzzer
+    assert huge.status_code == 404 and huge.json["error"]["code"] == "not_found"
+    assert app.extensions["yimen"].item(item["code"])["process_version"] == 1  # nothing changed
     assert client(app, "wang").post(f"/api/items/{item['code']}/bind",
                                     json={"process_key": item["process_key"]}).status_code == 403
 

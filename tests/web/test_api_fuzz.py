@@ -68,7 +68,10 @@ FILE_TYPES = {"csv": "text/csv", "pdf": "application/pdf", "png": "image/png", "
 
 @pytest.mark.parametrize("user", sorted(TOKENS))
 @schema.parametrize()
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized, so a run here and CI's run generate the same requests (a finding reproduces); set
+# YIMEN_FUZZ_RANDOM=1 to explore new inputs (what a random run finds becomes a regression test elsewhere).
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck),
+          derandomize=os.environ.get("YIMEN_FUZZ_RANDOM") != "1", database=None)
 def test_no_input_causes_a_server_error(case, user):
     rng = random.Random(repr((case.method, case.path, case.path_parameters, user)))
     for name in list(case.path_parameters or {}):
