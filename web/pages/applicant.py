@@ -25,6 +25,16 @@ def my_cases():
                            applications=yimen().bundle_applications(current_user(), limit=PAGE_SIZE)["items"])
 
 
+def uploaded_materials(listed: list[dict]) -> list[dict]:
+    """The files handed in on an apply form: field ``material_<i>`` is the ``i``-th listed material."""
+    files = []
+    for index, material in enumerate(listed):
+        upload = request.files.get(f"material_{index}")
+        if upload and upload.filename:
+            files.append({"name": material["name"], "filename": upload.filename, "content": upload.read()})
+    return files
+
+
 def applicant_from_form(me: dict) -> tuple[dict, dict | None, dict]:
     """Who applies, from the fields of ``_applicant_fields.html``: the applicant, the agent (代办: the signed-in
     user acting for the named applicant) or None, and the application's form (note, phone)."""
@@ -48,11 +58,7 @@ def apply(code: str):
         abort(404)
     if request.method == "POST":
         me = current_user()
-        materials = []
-        for index, material in enumerate(item["materials"]):
-            upload = request.files.get(f"material_{index}")
-            if upload and upload.filename:
-                materials.append({"name": material["name"], "filename": upload.filename, "content": upload.read()})
+        materials = uploaded_materials(item["materials"])
         applicant, agent, form = applicant_from_form(me)
         try:
             # the form's one-time token names this submission: a double click or a resent form makes one case
@@ -64,15 +70,15 @@ def apply(code: str):
             from .documents import flash_refusal
 
             flash_refusal(exc)
-            return render_template("apply.html", item=item, submit_token=_submit_token(),
+            return render_template("apply.html", item=item, submit_token=submit_token(),
                                    regions=yimen().regions()), 400
         flash(gettext("Application submitted: case number %(number)s. Follow it on this page.",
                       number=result["number"]), "ok")
         return redirect(url_for("pages.case_page", case_id=result["case"]))
-    return render_template("apply.html", item=item, submit_token=_submit_token(), regions=yimen().regions())
+    return render_template("apply.html", item=item, submit_token=submit_token(), regions=yimen().regions())
 
 
-def _submit_token() -> str:
+def submit_token() -> str:
     """The apply form's one-time token: a new visit to the form is a new application, a resent form is not.
     A refused form keeps its token (nothing was made with it)."""
     import secrets

@@ -16,6 +16,7 @@ from engine.errors import EngineError, NotFound
 from ..app import yimen
 from ..auth import current_user, roles_required
 from . import bp, refusal_text
+from .applicant import applicant_from_form, submit_token, uploaded_materials
 
 
 def _bundle(code: str) -> dict:
@@ -25,12 +26,6 @@ def _bundle(code: str) -> dict:
         abort(404)
 
 
-def _submit_token() -> str:
-    import secrets
-
-    return request.form.get("submit_token") or secrets.token_urlsafe(18)
-
-
 @bp.route("/apply/bundle/<code>", methods=["GET", "POST"])
 @roles_required()
 def apply_bundle(code: str):
@@ -38,15 +33,10 @@ def apply_bundle(code: str):
     bundle = _bundle(code)
     materials = yimen().bundle_materials(code)
     if request.method == "POST":
-        from .applicant import applicant_from_form
         from .documents import flash_refusal
 
         me = current_user()
-        files = []
-        for index, material in enumerate(materials):
-            upload = request.files.get(f"material_{index}")
-            if upload and upload.filename:
-                files.append({"name": material["name"], "filename": upload.filename, "content": upload.read()})
+        files = uploaded_materials(materials)
         applicant, agent, form = applicant_from_form(me)
         try:
             result = yimen().apply_bundle(code, applicant, files, form, agent=agent, user=me["id"],
@@ -55,11 +45,11 @@ def apply_bundle(code: str):
         except EngineError as exc:
             flash_refusal(exc)
             return render_template("bundle_apply.html", bundle=bundle, materials=materials,
-                                   submit_token=_submit_token(), regions=yimen().regions()), 400
+                                   submit_token=submit_token(), regions=yimen().regions()), 400
         flash(gettext("Bundle application submitted: number %(number)s. Follow it on this page.",
                       number=result["number"]), "ok")
         return redirect(url_for("pages.bundle_application_page", application_id=result["application"]))
-    return render_template("bundle_apply.html", bundle=bundle, materials=materials, submit_token=_submit_token(),
+    return render_template("bundle_apply.html", bundle=bundle, materials=materials, submit_token=submit_token(),
                            regions=yimen().regions())
 
 
