@@ -127,3 +127,21 @@ def test_on_a_phone_the_personal_pages_and_signing_out_are_under_the_name(open_a
     page.click("#who-menu")
     page.click(".dropdown-menu button:has-text('退出')")
     page.wait_for_url("**/login")
+
+
+def test_on_a_phone_every_value_of_a_list_is_shown_under_its_column_name(open_as, app):
+    """A plain table's rows become cards on a phone and its header row is hidden: each value then carries its
+    column's name (table-labels.js), or the applicant sees a number and a date without knowing which."""
+    _apply(app, signed_in(app, "zhang"))
+    page = open_as("zhang", phone=True)
+    page.goto("/my")
+    table = page.locator("main table").first
+    header = [t.strip() for t in table.locator("tr").first.locator("th").all_inner_texts()]
+    assert header and table.locator("tr").first.is_hidden()
+    cells = table.locator("tr").nth(1).locator("td")
+    shown = [cells.nth(i).evaluate("el => [el.textContent.trim(), getComputedStyle(el, '::before').content]")
+             for i in range(cells.count())]
+    assert len(shown) == len(header) and any(text for text, _ in shown)
+    for name, (text, before) in zip(header, shown):  # an empty cell shows no name alone
+        assert before == (f'"{name}"' if text else "none"), (name, text, before)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
