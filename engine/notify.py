@@ -10,6 +10,12 @@ committed one is delivered by the outbox dispatcher.
 A notice carries its text (Chinese, what e-mail and SMS send) and, where the
 caller gives them, a ``kind`` and its ``params``: the pages render those in the
 reader's language (``web/notices.py``) and fall back to the stored text.
+
+People choose e-mail and SMS per category of notice (``NOTICE_CATEGORIES``, grouped by ``kind``). The notices
+the law requires to reach the applicant (``REQUIRED_KINDS``: 补正告知 with its deadline, 不予受理 and the
+decision 准予 / 不予许可 with the appeal rights, 终止, 撤销) cannot be switched off entirely: the in-app notice
+always stays, and when the person has turned both e-mail and SMS off for their category, they still go by SMS
+(by e-mail where no phone number is on file).
 """
 from __future__ import annotations
 
@@ -24,6 +30,25 @@ from .outbox import enqueue
 
 
 NOTIFY_CHANNELS = ("in_app", "email", "sms")
+OUTSIDE_CHANNELS = ("email", "sms")
+
+# The categories of notice a person chooses e-mail and SMS for, and the kinds of notice each holds. A notice
+# without a kind, or of a kind not listed, belongs to "other".
+NOTICE_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "progress": ("receipt", "acceptance", "special_procedure", "extension", "dispatched", "delivered", "received",
+                 "filing_reopened", "rectification_reply"),                      # 办件进度
+    "action": ("correction", "tolerance"),                                         # 需要您办理 (补正, 容缺补交)
+    "decision": ("decision", "not_accepted", "terminated", "licence", "licence_revoked"),   # 决定与证照
+    "tasks": ("new_task", "returned", "urged", "order", "order_answered", "carbon_copy", "rectification"),  # 待办与督办
+    "other": (),                                                                   # 其他通知
+}
+CATEGORY_OF = {kind: category for category, kinds in NOTICE_CATEGORIES.items() for kind in kinds}
+# What the law requires to reach the applicant: never only in-app (see the module's docstring).
+REQUIRED_KINDS = frozenset({"correction", "not_accepted", "decision", "terminated", "licence_revoked"})
+
+
+def category_of(kind: str | None) -> str:
+    return CATEGORY_OF.get(kind or "", "other")
 
 
 def notify_user(ctx, user_id: str, subject: str, body: str, payload: dict[str, Any] | None = None,
@@ -32,7 +57,8 @@ def notify_user(ctx, user_id: str, subject: str, body: str, payload: dict[str, A
     """Notify one person on each of ``channels`` they can be reached on; returns the in-app notice, if any.
 
     E-mail and SMS go only to an active user with an address / number on file who has not turned the
-    channel off in their notice preferences.
+    channel off for the notice's category in their notice preferences; a notice the law requires
+    (``REQUIRED_KINDS``) keeps one outside channel even then.
     """
     channels = tuple(channels)
     unknown = [c for c in channels if c not in NOTIFY_CHANNELS]
@@ -50,7 +76,9 @@ def notify_user(ctx, user_id: str, subject: str, body: str, payload: dict[str, A
             NoticePreference, NoticePreference.user_id == User.id).where(User.id == user_id)).first()
         user = found[0] if found else None
         if user is not None and user.active:
-            wanted = _wanted(found[1])
+            wanted = _wanted(found[1])[category_of(kind)]
+            if kind in REQUIRED_KINDS and not any(wanted.values()):
+                wanted = {"email": not user.phone, "sms": bool(user.phone)}
             extra = {**(payload or {}), "instance": instance_id} if instance_id is not None else dict(payload or {})
             if "email" in channels and user.email and wanted["email"]:
                 enqueue(ctx, "email", user.email, subject, body, user_id=user_id, payload=extra)
@@ -79,12 +107,19 @@ def mark_read(ctx, notification_id: int) -> None:
 
 
 def prefs_of(session, user_id: str) -> dict[str, Any]:
-    """The person's notice preferences: ``{"email": bool, "sms": bool}`` (no row: both on)."""
-    return _wanted(session.get(NoticePreference, user_id))
+    """The person's notice preferences: ``{"email", "sms", "categories": {category: {"email", "sms"}}}``.
+
+    ``email`` / ``sms`` are true when the channel is on for every category (no row: everything on)."""
+    categories = _wanted(session.get(NoticePreference, user_id))
+    return {**{ch: all(c[ch] for c in categories.values()) for ch in OUTSIDE_CHANNELS}, "categories": categories}
 
 
-def _wanted(row: NoticePreference | None) -> dict[str, bool]:
-    return {"email": True if row is None else bool(row.email), "sms": True if row is None else bool(row.sms)}
+def _wanted(row: NoticePreference | None) -> dict[str, dict[str, bool]]:
+    """Per category, whether e-mail and SMS are on: its own choice, else the row's choice for every category."""
+    default = {"email": True if row is None else bool(row.email), "sms": True if row is None else bool(row.sms)}
+    own = (row.categories if row is not None else None) or {}
+    return {category: {ch: bool((own.get(category) or {}).get(ch, default[ch])) for ch in OUTSIDE_CHANNELS}
+            for category in NOTICE_CATEGORIES}
 
 
 def notice_prefs(session, user_id: str) -> dict[str, Any]:
@@ -92,7 +127,8 @@ def notice_prefs(session, user_id: str) -> dict[str, Any]:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"user '{user_id}' does not exist", user=user_id, what="user")
-    return {"user": user_id, **prefs_of(session, user_id), "email_address": user.email, "phone": user.phone}
+    return {"user": user_id, **prefs_of(session, user_id), "required": sorted(REQUIRED_KINDS),
+            "email_address": user.email, "phone": user.phone}
 
 
 def text_to_walk_in(ctx, phone: str | None, subject: str, body: str, payload: dict[str, Any] | None = None) -> bool:

@@ -324,8 +324,10 @@ class Yimen:
 
         return self._read(notice_prefs, user_id)
 
-    def set_notice_prefs(self, user_id: str, email: bool, sms: bool, user: str | None = None) -> dict:
-        return self._run(user, notices.set_notice_prefs, user_id=user_id, email=email, sms=sms)
+    def set_notice_prefs(self, user_id: str, email: bool | None = None, sms: bool | None = None,
+                         user: str | None = None, categories: dict | None = None) -> dict:
+        """E-mail and SMS for all of ``user_id``'s notices (``email``, ``sms``) and/or per category."""
+        return self._run(user, notices.set_notice_prefs, user_id=user_id, email=email, sms=sms, categories=categories)
 
     def notifications(self, user: str, unread_only: bool = False) -> list[dict]:
         from .notify import notifications

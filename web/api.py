@@ -208,9 +208,14 @@ def get_notice_prefs():
 
 
 def set_notice_prefs():
+    """``{"email", "sms"}`` (every category, the form before per-category settings) and/or ``{"categories"}``;
+    the command checks the values."""
     data = _body()
-    return yimen().set_notice_prefs(caller()["id"], _field(data, "email", bool), _field(data, "sms", bool),
-                                    user=caller()["id"])
+    unknown = sorted(set(data) - {"email", "sms", "categories"})
+    if unknown:
+        raise ValidationError(f"unknown fields {unknown}; give email, sms and/or categories", refusal="unknown_field")
+    return yimen().set_notice_prefs(caller()["id"], data.get("email"), data.get("sms"), user=caller()["id"],
+                                    categories=data.get("categories"))
 
 
 def create_token():
@@ -637,10 +642,13 @@ ENDPOINTS = [
     Endpoint("GET", "/me", "the caller", me),
     Endpoint("GET", "/staff", "active staff by department and name, for choosing whom to copy (抄送) or hand a "
              "step to (staff only)", list_staff, query=["q", "department"], paged=True),
-    Endpoint("GET", "/me/notice-preferences", "whether your notices also come by e-mail and by SMS (短信)",
-             get_notice_prefs),
-    Endpoint("PUT", "/me/notice-preferences", "choose e-mail and SMS for your notices (the in-app notice always "
-             "stays)", set_notice_prefs, _obj(["email", "sms"], email=_BOOL, sms=_BOOL)),
+    Endpoint("GET", "/me/notice-preferences", "whether your notices also come by e-mail and by SMS (短信), per "
+             "category of notice", get_notice_prefs),
+    Endpoint("PUT", "/me/notice-preferences", "choose e-mail and SMS for all your notices or per category (the "
+             "in-app notice always stays; notices the law requires keep one outside channel)", set_notice_prefs,
+             {"type": "object", "properties": {"email": _BOOL, "sms": _BOOL, "categories": {
+                 "type": "object", "additionalProperties": {"type": "object", "properties": {
+                     "email": _BOOL, "sms": _BOOL}}}}}),
     Endpoint("POST", "/tokens", "create an API token for yourself (shown once)", create_token,
              _obj(["name"], name=_STR, expires_in_days={"type": "integer", "minimum": 1, "maximum": 365})),
     Endpoint("GET", "/tokens", "your API tokens: created, expires, last used (never the secret)", list_tokens),

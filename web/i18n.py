@@ -103,6 +103,10 @@ REFUSAL_TEXTS = {
                                                "it. Choose a colleague of the step's department or group.",
     "not_found:unknown_user": "Nothing was changed: one of the people chosen has no account here. Choose the "
                               "people from the list of staff.",
+    "invalid_input:notice_category": "The notice settings were not saved and nothing was changed: there is no such "
+                                     "category of notice. Choose among the categories shown on your account page.",
+    "invalid_input:notice_choice": "The notice settings were not saved and nothing was changed: e-mail and SMS can "
+                                   "only be switched on or off for each category of notice.",
     "invalid_input:not_staff": "Nothing was changed: a case is copied to members of staff only. Choose the people "
                                "from the list of staff.",
     "not_found": "Not found: %(what)s. It may have been removed, or it is not visible to you; go back to the list "

@@ -28,6 +28,18 @@ TITLES = {
     "received": lazy_gettext("Receipt confirmed"), "filing_reopened": lazy_gettext("Your application is handled again"),
     "rectification_reply": lazy_gettext("Answer to your rating"),
 }
+# The categories of notice a person chooses e-mail and SMS for (engine.notify.NOTICE_CATEGORIES): the name and
+# what it holds, in the page language.
+CATEGORIES = {
+    "progress": (lazy_gettext("Progress of your case"),
+                 lazy_gettext("receipt, acceptance, extension, sending out and delivery of the result")),
+    "action": (lazy_gettext("Things for you to do"), lazy_gettext("correcting materials, handing in materials later")),
+    "decision": (lazy_gettext("Decisions and licences"),
+                 lazy_gettext("non-acceptance, the licensing decision, termination, the licence and its revocation")),
+    "tasks": (lazy_gettext("Tasks and supervision (staff)"),
+              lazy_gettext("new and returned steps, urging, supervision orders, copies")),
+    "other": (lazy_gettext("Other notices"), lazy_gettext("enquiries, deadline warnings, cards and the like")),
+}
 RIGHTS = lazy_gettext("If you disagree, you may apply for administrative reconsideration within sixty days of "
                       "receiving this decision, or bring a lawsuit before a people's court within six months.")
 

@@ -128,24 +128,58 @@ def carbon_copy(ctx: Ctx, instance_id: int, users: list[str], note: str | None =
 
 
 @command("user.notice_prefs")
-def set_notice_prefs(ctx: Ctx, user_id: str, email: bool, sms: bool) -> dict:
-    """Choose whether notices also come by e-mail and by SMS (短信); the in-app notice always stays.
+def set_notice_prefs(ctx: Ctx, user_id: str, email: bool | None = None, sms: bool | None = None,
+                     categories: dict | None = None) -> dict:
+    """Choose whether notices also come by e-mail and by SMS (短信), for all of them or per category of notice
+    (``engine.notify.NOTICE_CATEGORIES``); the in-app notice always stays.
 
-    People choose for themselves; administrators may set anyone's.
+    ``email`` / ``sms`` set that channel for every category; ``categories`` (``{"progress": {"email": false}}``)
+    then sets single categories. A notice the law requires keeps one outside channel whatever is chosen
+    (``engine.notify.REQUIRED_KINDS``). People choose for themselves; administrators may set anyone's.
     """
+    from ..notify import NOTICE_CATEGORIES, OUTSIDE_CHANNELS, _wanted
+
     if ctx.actor.id != user_id and not ctx.actor.is_admin:
         raise PermissionDenied(f"user '{ctx.actor.id}' may not change the notice preferences of '{user_id}'",
                                refusal="not_yours")
     for name, value in (("email", email), ("sms", sms)):
-        if not isinstance(value, bool):
-            raise ValidationError(f"'{name}' must be true or false", refusal="boolean", field=name)
+        if value is not None and not isinstance(value, bool):
+            raise ValidationError(f"'{name}' must be true or false", refusal="notice_choice", field=name)
+    if categories is not None and not isinstance(categories, dict):
+        raise ValidationError("'categories' must map a category of notice to its choice of e-mail and SMS",
+                              refusal="notice_choice", field="categories")
+    for category, choice in (categories or {}).items():
+        if category not in NOTICE_CATEGORIES:
+            raise ValidationError(f"'{category}' is not a category of notice; the categories are "
+                                  f"{', '.join(NOTICE_CATEGORIES)}", refusal="notice_category", field="categories",
+                                  category=str(category)[:40])
+        if not isinstance(choice, dict) or any(ch not in OUTSIDE_CHANNELS or not isinstance(v, bool)
+                                               for ch, v in choice.items()):
+            raise ValidationError(f"the choice for '{category}' must be {{\"email\": true or false, \"sms\": true or "
+                                  f"false}}", refusal="notice_choice", field="categories", category=category)
+    if email is None and sms is None and not categories:
+        raise ValidationError("choose e-mail and SMS for all notices or for a category", refusal="required",
+                              field="categories")
     if ctx.session.get(User, user_id) is None:
         raise NotFound(f"user '{user_id}' does not exist", user=user_id, what="user")
     row = ctx.session.get(NoticePreference, user_id)
-    before = None if row is None else {"email": row.email, "sms": row.sms}
+    before = None if row is None else _wanted(row)
+    chosen = _wanted(row)
+    for name, value in (("email", email), ("sms", sms)):
+        if value is not None:
+            for category in chosen.values():
+                category[name] = value
+    for category, choice in (categories or {}).items():
+        chosen[category].update(choice)
     if row is None:
-        row = NoticePreference(user_id=user_id, email=email, sms=sms, updated_at=ctx.now)
+        row = NoticePreference(user_id=user_id, email=True, sms=True, updated_at=ctx.now)
         ctx.session.add(row)
-    row.email, row.sms, row.updated_at = email, sms, ctx.now
-    ctx.audit.data = {"user": user_id, "before": before, "after": {"email": email, "sms": sms}}
-    return {"user": user_id, "email": email, "sms": sms}
+    if email is not None:
+        row.email = email
+    if sms is not None:
+        row.sms = sms
+    row.categories, row.updated_at = chosen, ctx.now
+    result = {"user": user_id, **{ch: all(c[ch] for c in chosen.values()) for ch in OUTSIDE_CHANNELS},
+              "categories": chosen}
+    ctx.audit.data = {"user": user_id, "before": before, "after": chosen}
+    return result

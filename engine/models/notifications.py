@@ -28,9 +28,11 @@ class Notification(Base):
 
 
 class NoticePreference(Base):
-    """How a person wants notices besides the in-app one: by e-mail, by SMS (短信), both or neither.
+    """How a person wants notices besides the in-app one: by e-mail, by SMS (短信), both or neither, per
+    category of notice (``engine.notify.NOTICE_CATEGORIES``: 办件进度, 需要您办理, 决定与证照, 待办与督办, 其他通知).
 
-    No row: both, wherever an address or number is on file.
+    No row: both, wherever an address or number is on file. ``email`` and ``sms`` are the choice for every
+    category without one of its own in ``categories`` (``{"progress": {"email": false, "sms": true}, ...}``).
     """
 
     __tablename__ = "notice_pref"
@@ -38,4 +40,5 @@ class NoticePreference(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
     email: Mapped[bool] = mapped_column(default=True)
     sms: Mapped[bool] = mapped_column(default=True)
+    categories: Mapped[dict[str, Any] | None]
     updated_at: Mapped[datetime]

@@ -14,6 +14,7 @@ from engine.errors import EngineError
 from ..app import yimen
 from ..auth import current_user, has_role, keep_signed_in, login, logout, roles_required
 from ..i18n import local_time
+from ..notices import CATEGORIES as NOTICE_CATEGORIES
 from ..security import safe_path, same_site_referrer
 from . import bp, refusal_text
 
@@ -63,7 +64,8 @@ def logout_page():
 def _account_page(new_token: dict | None = None, status: int = 200):
     me = current_user()
     return render_template("account.html", tokens=yimen().tokens(me["id"]), new_token=new_token,
-                           token_days=TOKEN_DAYS, prefs=yimen().notice_prefs(me["id"])), status
+                           token_days=TOKEN_DAYS, prefs=yimen().notice_prefs(me["id"]),
+                           categories=NOTICE_CATEGORIES), status
 
 
 @bp.get("/account", endpoint="account")
@@ -107,10 +109,19 @@ def revoke_token_page(token_id: int):
 @bp.post("/account/notices")
 @roles_required()
 def notice_prefs_page():
-    """The person chooses whether notices also come by e-mail and by SMS (the in-app notice always stays)."""
+    """The person chooses, per category of notice, whether it also comes by e-mail and by SMS (the in-app notice
+    always stays): a ticked box is on, an unticked one off; anything else the command refuses."""
     me = current_user()
-    yimen().set_notice_prefs(me["id"], request.form.get("email") == "on", request.form.get("sms") == "on",
-                             user=me["id"])
+    chosen: dict[str, dict] = {key: {"email": False, "sms": False} for key in NOTICE_CATEGORIES}
+    for name, value in request.form.items():
+        channel, _, category = name.partition(".")
+        if channel in ("email", "sms") and category:
+            chosen.setdefault(category, {})[channel] = True if value == "on" else value
+    try:
+        yimen().set_notice_prefs(me["id"], user=me["id"], categories=chosen)
+    except EngineError as exc:
+        flash(refusal_text(exc), "error")
+        return _account_page(status=400)
     flash(gettext("Your notice settings were saved."), "ok")
     return redirect(url_for("pages.account"))
 
@@ -132,7 +143,7 @@ def change_password_page():
         if exc.code != "too_many_attempts":
             raise
         return _throttled(exc, "account.html", tokens=yimen().tokens(me["id"]), new_token=None, token_days=TOKEN_DAYS,
-                          prefs=yimen().notice_prefs(me["id"]))
+                          prefs=yimen().notice_prefs(me["id"]), categories=NOTICE_CATEGORIES)
     try:
         result = yimen().set_password(me["id"], new, user=me["id"])
     except EngineError as exc:
