@@ -253,9 +253,11 @@ STAGES = ("submitted", "accepted", "review", "decision", "licence", "delivered")
 def progress(session, case) -> list[dict[str, Any]]:
     """Submitted → accepted → review → decision → licence → delivered, each with its promised and actual date.
 
-    ``done`` is the moment the stage was reached; ``promised`` the date it is due by (the acceptance decision
-    5 working days after receipt, the decision by the promised limit, the licence 10 working days after the
-    decision); ``state`` is done, current, pending or skipped (no licence after a refusal).
+    ``done`` is the moment the stage was completed (the review with the decision that ends it); ``promised`` the
+    date it is due by (the acceptance decision 5 working days after receipt, the decision by the promised limit,
+    the licence 10 working days after the decision); ``state`` is done, current, pending or skipped (no licence
+    after a refusal). The current stage is the one the case is at, the first not completed: it holds the open
+    steps (after acceptance the review with its 审查 / 审批 step, after the decision the licence, ...).
     """
     from .models import Decision, Delivery, Licence
     from .models.deadlines import DeadlineWatch, WatchKind
@@ -270,12 +272,13 @@ def progress(session, case) -> list[dict[str, Any]]:
     iso = lambda v: v.isoformat() if v else None  # noqa: E731
     refused = decision is not None and not decision.approved
     ended_early = case.status in ("not_accepted", "withdrawn", "terminated") and decision is None
-    review_started = case.accepted_at if case.status not in ("submitted", "correction_requested") else None
+    # the review ends with the decision (a case concluded without a written decision: when it concluded)
+    reviewed = decision.issued_at if decision else case.concluded_at
     delivered_at = delivery.received_at or delivery.delivered_at if delivery else None
     stages = [
         ("submitted", case.submitted_at, None),
         ("accepted", case.accepted_at, acceptance.promised_due if acceptance else None),
-        ("review", review_started, None),
+        ("review", reviewed, None),
         ("decision", decision.issued_at if decision else None, clock.promised_due if clock else None),
         ("licence", licence.issued_at if licence else None, licence.due_at if licence else None),
         ("delivered", delivered_at, None),

@@ -285,3 +285,34 @@ def test_browser_window_records_a_paper_commitment_with_its_scan(open_as, app):
     assert (signed["mode"], signed["signer_name"], signed["scan"]) == ("paper", "王五", "signed.pdf")
     (task,) = y.tasks(instance=y.case(walk_in)["instance"])
     assert task["element_id"] == "decide_on_the_spot"
+
+
+def test_the_timeline_shows_the_current_step_under_the_stage_the_case_is_at(app):
+    """GET /api/cases/<id> at each point of the food licence (食品经营许可): the stage being worked on is current and
+    holds the open step; the stages before are done, those after pending."""
+    y = app.extensions["yimen"]
+    applicant = _api(app, "zhang")
+    case_id = _apply(app, signed_in(app, "zhang"))
+
+    def timeline():
+        progress = applicant.get(f"/api/cases/{case_id}").json["progress"]
+        return ({s["stage"]: s["state"] for s in progress},
+                {s["stage"]: [step["name"] for step in s["steps"]] for s in progress if s.get("steps")})
+
+    def states(current):
+        order = ["submitted", "accepted", "review", "decision", "licence", "delivered"]
+        at = order.index(current) if current else len(order)
+        return {s: "done" if i < at else "current" if i == at else "pending" for i, s in enumerate(order)}
+
+    assert timeline()[0] == states("accepted")
+    y.accept(case_id, user="wang")
+    for user in ("li", "zhao"):
+        (task,) = y.tasks(instance=y.case(case_id)["instance"])
+        assert timeline() == (states("review"), {"review": [task["name"]]}), user
+        y.decide(task["id"], True, "符合条件，同意", user=user)
+    assert timeline() == (states("licence"), {})
+    y.issue_licence(case_id, user="wang")
+    assert timeline() == (states("delivered"), {})
+    y.dispatch_result(case_id, user="wang")
+    y.confirm_delivered(case_id, user="wang")
+    assert timeline() == (states(None), {})
