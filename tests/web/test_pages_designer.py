@@ -118,3 +118,26 @@ def test_the_language_switch_goes_back_only_to_this_site(app):
     assert back.headers["Location"] == "/inbox?scope=mine"
     away = client.get("/lang/zh", headers={"Referer": "https://evil.example/phish"})
     assert away.headers["Location"] == "/"
+
+
+def test_the_chinese_designer_pages_name_the_diagram_and_its_version_not_its_key(app, tmp_path):
+    """A new version of 标准审批 and a diagram without a name: the pages (and the message after deploying) say
+    the diagram's name and 第 N 版; the process key shows only in its 流程标识 field (<code class="key">)."""
+    from tests.web.test_chinese_pages import latin_words
+
+    designer = signed_in(app, "chen")
+    response = _upload(designer, DATA.parent.parent / "processes" / "standard_approval.bpmn")
+    assert response.status_code == 302, response.data
+    page = designer.get(response.headers["Location"]).data.decode()
+    assert latin_words(page) == [] and "已部署：标准审批（第 2 版）" in page
+    assert '流程标识 <code class="key">standard_approval</code>' in page
+    source = (DATA.parent.parent / "processes" / "standard_approval.bpmn").read_text(encoding="utf-8")
+    untitled = tmp_path / "untitled.bpmn"
+    untitled.write_text(source.replace(' name="标准审批"', "").replace("standard_approval", "untitled_check"),
+                        encoding="utf-8")
+    unnamed = _upload(designer, untitled)
+    assert unnamed.status_code == 302, unnamed.data
+    page = designer.get(unnamed.headers["Location"]).data.decode()
+    assert latin_words(page) == [] and "未命名流程" in page
+    listing = designer.get("/designer").data.decode()
+    assert latin_words(listing) == [] and listing.count("流程标识") == len(app.extensions["yimen"].process_versions())

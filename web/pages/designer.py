@@ -13,6 +13,7 @@ from engine.errors import BpmnInvalid, EngineError, NotFound
 
 from ..app import yimen
 from ..auth import current_user, roles_required
+from ..i18n import localized
 from ..security import attachment_headers
 from . import act, bp, refusal_text
 
@@ -52,7 +53,10 @@ def deploy():
         flash(f"{warning.get('file')} [{warning.get('element_id') or '-'}]: {warning.get('reason')}"
               if isinstance(warning, dict) else str(warning), "warning")
     deployed = result["deployed"]
-    flash(", ".join(f"{d['key']} v{d['version']}" for d in deployed), "ok")
+    named = {p["key"]: p for p in y.process_versions()}  # the diagrams' names; the key only in 流程标识 fields
+    flash(gettext("Deployed: %(processes)s", processes=gettext(", ").join(
+        gettext("%(name)s (version %(n)s)", name=localized(named.get(d["key"])) or gettext("Untitled process"),
+                n=d["version"]) for d in deployed)), "ok")
     return redirect(url_for("pages.process_version", definition_id=deployed[0]["id"]))
 
 
