@@ -222,6 +222,8 @@ def test_browser_the_applicant_chooses_sms_only_on_her_phone(open_as, app, mailb
     for part in ("#notice-prefs", "#notice-prefs table", "#notice-prefs input[name='sms.other']"):
         box = page.locator(part).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, part
+    email, sms = (page.locator(f"#notice-prefs input[name='{c}.progress']").bounding_box() for c in ("email", "sms"))
+    assert abs(email["y"] - sms["y"]) < 2 and email["x"] < sms["x"]  # a grid on the phone too: one row a category
     _apply(app, signed_in(app, "zhang"))
     y.dispatch_outbox()
     assert _mails_to(mailbox, "zhang@") == []
