@@ -39,7 +39,8 @@ NOTICE_CATEGORIES: dict[str, tuple[str, ...]] = {
                  "filing_reopened", "rectification_reply"),                      # 办件进度
     "action": ("correction", "tolerance"),                                         # 需要您办理 (补正, 容缺补交)
     "decision": ("decision", "not_accepted", "terminated", "licence", "licence_revoked"),   # 决定与证照
-    "tasks": ("new_task", "returned", "urged", "order", "order_answered", "carbon_copy", "rectification"),  # 待办与督办
+    "tasks": ("new_task", "returned", "urged", "order", "order_answered", "carbon_copy", "rectification",
+              "deadline_warning", "card", "overdue", "backup_overdue", "backup_absent", "bad_rating"),  # 待办与督办
     "other": (),                                                                   # 其他通知
 }
 CATEGORY_OF = {kind: category for category, kinds in NOTICE_CATEGORIES.items() for kind in kinds}

@@ -37,8 +37,9 @@ CATEGORIES = {
     "decision": (lazy_gettext("Decisions and licences"),
                  lazy_gettext("non-acceptance, the licensing decision, termination, the licence and its revocation")),
     "tasks": (lazy_gettext("Tasks and supervision (staff)"),
-              lazy_gettext("new and returned steps, urging, supervision orders, copies")),
-    "other": (lazy_gettext("Other notices"), lazy_gettext("enquiries, deadline warnings, cards and the like")),
+              lazy_gettext("new and returned steps, urging, supervision orders, copies, deadline warnings, cards, "
+                           "AB backups, bad ratings")),
+    "other": (lazy_gettext("Other notices"), lazy_gettext("enquiries and the like")),
 }
 RIGHTS = lazy_gettext("If you disagree, you may apply for administrative reconsideration within sixty days of "
                       "receiving this decision, or bring a lawsuit before a people's court within six months.")
@@ -151,7 +152,36 @@ BODIES: dict[str, Callable[[dict], str]] = {
                                        number=p.get("case_number") or "-", comment=p.get("comment") or "-",
                                        days=p.get("days") or "-"),
     "order_answered": lambda p: p.get("reply") or "-",
+    # the clock (engine.commands.deadlines): a warning before a limit, a card, an overdue step, AB backups
+    "deadline_warning": lambda p: gettext("%(what)s falls due at %(due)s.", what=_watched(p), due=p.get("due") or "-"),
+    "card": lambda p: gettext("%(what)s passed its %(limit)s (%(due)s).", what=_watched(p), due=p.get("due") or "-",
+                              limit=gettext("legal time limit") if p.get("limit") == "legal"
+                              else gettext("promised time limit")) if p.get("due") else (p.get("reason") or "-"),
+    "overdue": lambda p: gettext("%(what)s passed its promised time limit (%(due)s).", what=_watched(p),
+                                 due=p.get("due") or "-"),
+    "backup_overdue": lambda p: gettext("%(what)s is overdue and was handed to you from %(from)s.",
+                                        what=_watched(p), **{"from": p.get("from") or "-"}),
+    "backup_absent": lambda p: gettext("%(from)s is away: %(count)s of their open steps were handed to you.",
+                                       count=p.get("count") or 0, **{"from": p.get("from") or "-"}),
+    "bad_rating": lambda p: gettext("Score %(score)s (%(label)s): %(comment)s", score=p.get("score") or "-",
+                                    label=SCORE_LABELS.get(p.get("score"), "-"), comment=p.get("comment") or "-"),
 }
+SCORE_LABELS = {5: lazy_gettext("very satisfied"), 4: lazy_gettext("satisfied"),
+                3: lazy_gettext("basically satisfied"), 2: lazy_gettext("dissatisfied"),
+                1: lazy_gettext("very dissatisfied")}
+def _watched(p: dict) -> str:
+    """What a clock notice is about: the case (its step, or its rectification), in the page language."""
+    if p.get("case_number"):
+        text = gettext("Case %(number)s", number=p["case_number"])
+    else:
+        text = gettext("Process instance %(id)s", id=p.get("instance") or "-")
+    if p.get("step"):
+        text += " " + gettext("step “%(step)s”", step=_step(p))
+    if p.get("rectification"):
+        text += " " + gettext("rectification of a bad rating")
+    return text
+
+
 SUBJECTS: dict[str, Callable[[dict], str]] = {
     "order": lambda p: gettext("Supervision order No. %(order)s", order=p.get("order")),
     "carbon_copy": lambda p: gettext("Copied to you: case %(number)s", number=p.get("case_number") or "-"),
@@ -161,6 +191,13 @@ SUBJECTS: dict[str, Callable[[dict], str]] = {
     "order_answered": lambda p: gettext("Answer to supervision order No. %(order)s", order=p.get("order")),
     "rectification": lambda p: gettext("Rectification of a bad rating: case %(number)s",
                                        number=p.get("case_number") or "-"),
+    "deadline_warning": lambda p: gettext("Warning: %(what)s", what=_watched(p)),
+    "card": lambda p: gettext("Red card: %(what)s", what=_watched(p)) if p.get("color") == "red"
+    else gettext("Yellow card: %(what)s", what=_watched(p)),
+    "overdue": lambda p: gettext("Overdue: %(what)s", what=_watched(p)),
+    "backup_overdue": lambda p: gettext("AB backup: %(what)s", what=_watched(p)),
+    "backup_absent": lambda p: gettext("AB backup: steps handed to you"),
+    "bad_rating": lambda p: gettext("Bad rating: case %(number)s", number=p.get("case_number") or "-"),
 }
 
 

@@ -59,8 +59,6 @@ def _supplement_overdue(ctx: Ctx, watch: DeadlineWatch) -> dict:
     issue_notice(ctx, case, "terminated", {"reason": reason, "missing": missing,
                                            "supplement_due": watch.promised_due.isoformat(),
                                            "appeal_rights": APPEAL_RIGHTS})
-    for person in {p for p in (case.applicant_user, case.agent_user) if p}:
-        notify_user(ctx, person, f"办件 {case.number} 已终止", reason, {"case": case.id}, instance_id=case.instance_id)
     ctx.audit.data = {"watch": watch.id, "case": case.number, "terminated": True, "missing": missing}
     return {"ok": True, "instance": watch.instance_id, "watch": watch.id, "terminated": True}
 
@@ -77,20 +75,26 @@ def _advance(ctx: Ctx, watch: DeadlineWatch, until: datetime) -> dict:
     case = ctx.session.get(ApprovalCase, watch.case_id) if watch.case_id else None
     # told to people in Chinese, by names (the step's, never its element id)
     what = f"办件 {case.number}" if case else f"流程实例 {watch.instance_id}"
+    # what the notices say, as parameters too, so the English pages can say it (web/notices.py)
+    about = {"case_number": case.number if case else None, "instance": watch.instance_id, "step": None,
+             "step_en": None, "rectification": watch.kind == WatchKind.RECTIFICATION}
     if watch.kind == WatchKind.STEP:
         step = ctx.session.get(HumanTask, watch.task_id) if watch.task_id else None
-        what += f"「{(step.name if step else None) or watch.element_id}」环节"
+        about["step"] = (step.name if step else None) or watch.element_id
+        about["step_en"] = step.name_en if step else None
+        what += f"「{about['step']}」环节"
     if watch.kind == WatchKind.RECTIFICATION:
         what += "差评整改"
     actions: list[str] = []
     if after == Card.WARNING:
-        _tell_handlers(ctx, watch, case, f"预警：{what}将于 {_local(watch.promised_due)} 到期")
+        _tell_handlers(ctx, watch, case, f"预警：{what}将于 {_local(watch.promised_due)} 到期",
+                       {**about, "due": _local(watch.promised_due)})
         actions.append("warned")
     if after in (Card.YELLOW, Card.RED) and (watch.kind == WatchKind.CASE or "card" in (watch.escalation or [])):
-        card = _issue_card(ctx, watch, after, what)
+        card = _issue_card(ctx, watch, after, what, about)
         actions.append(f"card:{card.status}")
     if after == Card.YELLOW and watch.kind == WatchKind.STEP:
-        actions += _escalate(ctx, watch, case, what)
+        actions += _escalate(ctx, watch, case, what, about)
     ctx.audit.data = {"watch": watch.id, "kind": watch.kind, "from": before, "to": after, "actions": actions,
                       "case": case.number if case else None}
     return {"ok": True, "instance": watch.instance_id, "watch": watch.id, "state": after, "actions": actions}
@@ -100,7 +104,7 @@ def _local(moment: datetime | None) -> str:
     return moment.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
-def _issue_card(ctx: Ctx, watch: DeadlineWatch, color: str, what: str) -> IssuedCard:
+def _issue_card(ctx: Ctx, watch: DeadlineWatch, color: str, what: str, about: dict) -> IssuedCard:
     limit = "法定时限" if color == Card.RED else "承诺时限"  # legal or promised limit
     due = watch.legal_due if color == Card.RED else watch.promised_due
     status = CardStatus.PENDING if watch.card_mode == "confirm" else CardStatus.ISSUED
@@ -109,17 +113,52 @@ def _issue_card(ctx: Ctx, watch: DeadlineWatch, color: str, what: str) -> Issued
                       issued_at=ctx.now)
     ctx.session.add(card)
     ctx.session.flush()
-    label = {"yellow": "黄牌", "red": "红牌"}[color]
+    params = {**about, "color": color, "due": _local(due), "limit": "legal" if color == Card.RED else "promised",
+              "pending": status == CardStatus.PENDING}
     for user in supervisors(ctx.session):
-        notify_user(ctx, user, f"{label}: {what}", card.reason, {"card": card.id, "status": status},
-                    instance_id=watch.instance_id)
+        notify_user(ctx, user, card_subject(color, what), card.reason, {"card": card.id, "status": status},
+                    instance_id=watch.instance_id, kind="card", params=params)
     if status == CardStatus.ISSUED:
-        for user in department_staff(ctx.session, watch.department):
-            notify_user(ctx, user, f"{label}: {what}", card.reason, {"card": card.id}, instance_id=watch.instance_id)
+        tell_card_issued(ctx, card, params)
     return card
 
 
-def _escalate(ctx: Ctx, watch: DeadlineWatch, case: ApprovalCase | None, what: str) -> list[str]:
+CARD_LABELS = {Card.YELLOW: "黄牌", Card.RED: "红牌"}
+
+
+def card_subject(color: str, what: str) -> str:
+    return f"{CARD_LABELS.get(color, color)}：{what}"
+
+
+def card_params(ctx: Ctx, card: IssuedCard) -> dict:
+    """The parameters a card's notice keeps (for the English pages) when only the card is at hand."""
+    case = ctx.session.get(ApprovalCase, card.case_id) if card.case_id else None
+    step = ctx.session.get(HumanTask, card.task_id) if card.task_id else None
+    watch = ctx.session.get(DeadlineWatch, card.watch_id) if card.watch_id else None
+    due = (watch.legal_due if card.color == Card.RED else watch.promised_due) if watch else None
+    return {"case_number": case.number if case else None, "step": step.name if step else None,
+            "step_en": step.name_en if step else None, "color": card.color, "reason": card.reason,
+            "due": _local(due) if due else None, "limit": "legal" if card.color == Card.RED else "promised",
+            "rectification": bool(watch and watch.kind == WatchKind.RECTIFICATION),
+            "instance": watch.instance_id if watch else None}
+
+
+def tell_card_issued(ctx: Ctx, card: IssuedCard, params: dict) -> None:
+    """A card issued (at once, or confirmed by a supervisor) is told to the responsible department's staff."""
+    what = f"办件 {params['case_number']}" if params.get("case_number") else f"第 {card.id} 号"
+    if params.get("step"):
+        what += f"「{params['step']}」环节"
+    for user in department_staff(ctx.session, card.department):
+        notify_user(ctx, user, card_subject(card.color, what), card.reason, {"card": card.id},
+                    instance_id=_instance_of(ctx, card), kind="card", params={**params, "pending": False})
+
+
+def _instance_of(ctx: Ctx, card: IssuedCard) -> int | None:
+    watch = ctx.session.get(DeadlineWatch, card.watch_id) if card.watch_id else None
+    return watch.instance_id if watch else None
+
+
+def _escalate(ctx: Ctx, watch: DeadlineWatch, case: ApprovalCase | None, what: str, about: dict) -> list[str]:
     """The step's escalation actions (yimen.escalation), run once when it becomes overdue."""
     done: list[str] = []
     row = ctx.session.get(HumanTask, watch.task_id) if watch.task_id else None
@@ -128,8 +167,9 @@ def _escalate(ctx: Ctx, watch: DeadlineWatch, case: ApprovalCase | None, what: s
     for action in watch.escalation or []:
         if action == "notify_supervisor":
             for user in supervisors(ctx.session):
-                notify_user(ctx, user, f"超期 Overdue: {what}", f"{what} was due {_local(watch.promised_due)}",
-                            {"task": row.id}, instance_id=row.instance_id)
+                notify_user(ctx, user, f"超期：{what}", f"{what}已超过承诺时限（{_local(watch.promised_due)}）",
+                            {"task": row.id}, instance_id=row.instance_id, kind="overdue",
+                            params={**about, "due": _local(watch.promised_due)})
             done.append(action)
         elif action == "reassign_backup" and row.assignee:
             from ..inbox import receiver_problem
@@ -138,9 +178,10 @@ def _escalate(ctx: Ctx, watch: DeadlineWatch, case: ApprovalCase | None, what: s
             if holder is not None and holder.backup_user_id and not receiver_problem(ctx.session, row,
                                                                                         holder.backup_user_id):
                 previous, row.assignee = row.assignee, holder.backup_user_id
-                notify_user(ctx, row.assignee, f"AB岗 Backup: {what}",
-                            f"{what} is overdue and was reassigned to you from {previous}", {"task": row.id},
-                            instance_id=row.instance_id)
+                before = holder.display_name or previous
+                notify_user(ctx, row.assignee, f"AB岗代办：{what}", f"{what}已超期，已由{before}转给您办理。",
+                            {"task": row.id}, instance_id=row.instance_id, kind="backup_overdue",
+                            params={**about, "from": before})
                 done.append(f"{action}:{previous}->{row.assignee}")
         elif action in ("auto_approve", "auto_reject") and case is not None:
             from ..completion import finish_step
@@ -177,7 +218,7 @@ def _deemed_accepted(ctx: Ctx, watch: DeadlineWatch) -> dict:
     return {"ok": True, "instance": watch.instance_id, "watch": watch.id, "deemed_accepted": True}
 
 
-def _tell_handlers(ctx: Ctx, watch: DeadlineWatch, case: ApprovalCase | None, text: str) -> None:
+def _tell_handlers(ctx: Ctx, watch: DeadlineWatch, case: ApprovalCase | None, text: str, params: dict) -> None:
     from .notices import current_handlers
 
     row = ctx.session.get(HumanTask, watch.task_id) if watch.task_id else None
@@ -190,7 +231,8 @@ def _tell_handlers(ctx: Ctx, watch: DeadlineWatch, case: ApprovalCase | None, te
         people = [row.assignee] if row.assignee else [p for p in people if p in (row.candidate_users or [])
                                                       or _in_groups(ctx, p, row.candidate_groups)]
     for user in people:
-        notify_user(ctx, user, text, text, {"watch": watch.id}, instance_id=watch.instance_id)
+        notify_user(ctx, user, text, text, {"watch": watch.id}, instance_id=watch.instance_id,
+                    kind="deadline_warning", params=params)
 
 
 def _in_groups(ctx: Ctx, user: str, groups) -> bool:

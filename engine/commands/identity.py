@@ -253,7 +253,8 @@ def set_backup(ctx: Ctx, user_id: str, backup: str | None, absent: bool = False)
 
             notify_user(ctx, backup, "AB角：代办任务",
                         f"{user.display_name or user_id}不在岗，其 {len(moved)} 项待办已转给您。",
-                        {"tasks": moved, "from": user_id}, channels=("in_app",))
+                        {"tasks": moved, "from": user_id}, channels=("in_app",), kind="backup_absent",
+                        params={"from": user.display_name or user_id, "count": len(moved)})
     before = {"backup": user.backup_user_id, "absent": bool(user.absent)}
     user.backup_user_id, user.absent = backup, absent
     result = {"user": user_id, "backup": backup, "absent": absent, "moved": moved, "kept": kept}

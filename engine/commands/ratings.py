@@ -15,6 +15,7 @@ from ..models import Membership
 from ..models.cases import CaseRating, CaseStatus
 
 SCORES = {5: "very satisfied", 4: "satisfied", 3: "basically satisfied", 2: "dissatisfied", 1: "very dissatisfied"}
+SCORES_ZH = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}  # 好差评's five grades
 BAD = 2
 SUPERVISION_GROUP = "supervision"
 MAX_COMMENT = 2000
@@ -53,8 +54,9 @@ def rate_case(ctx: Ctx, case_id: int, score: int, comment: str | None = None) ->
 
         for user_id in ctx.session.scalars(select(Membership.user_id).where(
                 Membership.group_id == SUPERVISION_GROUP)).all():
-            notify_user(ctx, user_id, f"差评 bad rating: case {case.number}",
-                        f"Score {score} ({SCORES[score]}): {comment}", instance_id=case.instance_id)
+            notify_user(ctx, user_id, f"差评：办件 {case.number}", f"评分 {score}（{SCORES_ZH[score]}）：{comment or '-'}",
+                        instance_id=case.instance_id, kind="bad_rating",
+                        params={"case_number": case.number, "score": score, "comment": comment})
     ctx.audit.instance_id = case.instance_id
     ctx.audit.data = {"case": case.id, "score": score, "comment": comment}
     return {"case": case.id, "score": score, "label": SCORES[score]}

@@ -130,8 +130,9 @@ def confirm_card(ctx: Ctx, card_id: int, confirm: bool, note: str | None = None)
     card.status = CardStatus.ISSUED if confirm else CardStatus.WITHDRAWN
     card.confirmed_by, card.decision_note = ctx.actor.id, note
     if confirm:
-        for user in department_staff(ctx.session, card.department):
-            notify_user(ctx, user, f"{card.color} card", card.reason, {"card": card.id})
+        from .deadlines import card_params, tell_card_issued
+
+        tell_card_issued(ctx, card, card_params(ctx, card))
     ctx.audit.data = {"card": card.id, "confirmed": confirm, "note": note}
     return {"card": card.id, "status": card.status}
 

@@ -5,6 +5,8 @@ package, independently of the engine's calendar table.
 """
 from __future__ import annotations
 
+import re
+
 import threading
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -291,8 +293,8 @@ STEP_ITEM = {**ITEM, "code": "CLK-STEP", "process_key": "step_limit", "materials
 def stepped(office):
     office.deploy([("step_limit.bpmn", (DATA / "clock" / "step_limit.bpmn").read_bytes())])
     office.save_item(dict(STEP_ITEM))
-    office.add_user("li", groups=["reviewer"], department="SJ", roles=["reviewer"])
-    office.add_user("li2", groups=["reviewer"], department="SJ", roles=["reviewer"])
+    office.add_user("li", groups=["reviewer"], department="SJ", roles=["reviewer"], display_name="李审查")
+    office.add_user("li2", groups=["reviewer"], department="SJ", roles=["reviewer"], display_name="李备岗")
     with office.session() as s:
         from engine.models import User
 
@@ -313,7 +315,14 @@ def test_step_limit_sets_the_due_date_and_overdue_step_escalates_once(stepped):
     assert step["state"] == "yellow"
     (moved,) = stepped.tasks(instance=stepped.case(case)["instance"])
     assert moved["assignee"] == "li2"
-    assert len([n for n in stepped.notifications("sun") if "超期" in n["subject"]]) == 1
+    overdue = [n for n in stepped.notifications("sun") if "超期" in n["subject"]]
+    assert len(overdue) == 1 and overdue[0]["kind"] == "overdue"
+    (handed,) = [n for n in stepped.notifications("li2") if n["kind"] == "backup_overdue"]
+    number = stepped.case(case)["number"]
+    for note in (overdue[0], handed, *[n for n in stepped.notifications("sun") if n["kind"] == "card"]):
+        text = (note["subject"] + note["body"]).replace(number, "").replace("审查 Review", "")  # the diagram's name
+        assert not re.findall(r"[A-Za-z]{2,}", text.replace("AB岗", "")), note  # Chinese, by names: no English, no user ids
+    assert handed["params"]["step"] == "审查 Review" and handed["params"]["case_number"] == number
     assert [c["color"] for c in stepped.case(case)["cards"]] == ["yellow"]
     stepped.decide(moved["id"], True, "同意", user="li2")
     assert stepped.case(case)["clock"]["steps"][0]["active"] is False

@@ -168,6 +168,17 @@ def test_tolerance_case_is_terminated_when_materials_never_arrive(office):
     assert "record_conclusion" not in office.show(shown["instance"])["completed_elements"]
 
 
+def test_a_tolerance_case_ended_by_the_clock_tells_the_applicant_once(office):
+    """容缺: when the supplement deadline passes during review, the clock ends the case and the applicant gets one
+    termination notice (the written 终止办理告知书's), not a second untyped message beside it."""
+    case = apply(office, FORM, LICENCE)["case"]
+    office.accept_with_missing(case, supplement_days=3, user="wang")
+    office.advance_deadlines(datetime.now(timezone.utc) + timedelta(days=30))
+    assert office.case(case)["status"] == "terminated"
+    told = [n for n in office.notifications("zhang") if "终止" in n["subject"]]
+    assert [n["kind"] for n in told] == ["terminated"], told
+
+
 def test_tolerance_refusals(office):
     """容缺 is refused for key materials and for applicants with bad credit."""
     key_missing = apply(office, FORM, HYGIENE)["case"]

@@ -86,3 +86,38 @@ def test_step_names_are_english_on_the_case_page_timeline_and_return_form(app):
     assert "办结" in current_zh and "Conclude" not in current_zh
     inbox = staff.get("/inbox").data.decode()
     assert "Conclude" in inbox and "办结" not in inbox[inbox.index("<table"):]
+
+
+def test_clock_and_rating_notices_are_chinese_in_the_chinese_pages_and_english_in_the_english_ones(app):
+    """A red card (to the supervisors and the department) and a bad rating (to supervision): stored in Chinese
+    with their kind, so the Chinese page has no English word in them and the English page says them in English."""
+    from datetime import datetime, timedelta
+
+    from tests.web.test_licence_journey import _approve
+
+    y = app.extensions["yimen"]
+    late = _apply(app, signed_in(app, "zhang"))
+    y.accept(late, user="wang")
+    number = y.case(late)["number"]
+    legal = datetime.fromisoformat(y.case(late)["clock"]["case"]["legal_due"])
+    y.advance_deadlines(legal + timedelta(hours=1))
+    rated = _apply(app, signed_in(app, "zhang"))
+    _approve(app, rated)
+    y.rate_case(rated, 1, "等了很久", user="zhang")
+    rated_number = y.case(rated)["number"]
+    kinds = {n["kind"] for n in y.notifications("sun")}
+    assert {"card", "bad_rating"} <= kinds, kinds
+    for user in ("sun", "li"):
+        chinese = signed_in(app, user).get("/notifications").data.decode()
+        body = re.sub(r"<[^>]+>", " ", chinese[chinese.index("<h1>"):])
+        assert f"红牌：办件 {number}" in body
+        for note in y.notifications(user):
+            if note["kind"] in ("card", "bad_rating"):
+                text = (note["subject"] + note["body"]).replace(number, "").replace(rated_number, "")
+                assert not re.findall(r"[A-Za-z]{2,}", text), note
+        english = _english(app, user).get("/notifications").data.decode()
+        body = english[english.index("<h1>"):]
+        assert f"Red card: Case {number}" in body and "passed its legal time limit" in body
+        assert "红牌" not in body
+    english = _english(app, "sun").get("/notifications").data.decode()
+    assert f"Bad rating: case {rated_number}" in english and "Score 1 (very dissatisfied): 等了很久" in english
