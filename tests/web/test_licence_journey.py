@@ -316,3 +316,7 @@ def test_the_timeline_shows_the_current_step_under_the_stage_the_case_is_at(app)
     y.dispatch_result(case_id, user="wang")
     y.confirm_delivered(case_id, user="wang")
     assert timeline() == (states(None), {})
+    page = signed_in(app, "zhang").get(f"/cases/{case_id}").data.decode()
+    labels = re.findall(r'data-stage="(\w+)"[^>]*>\s*<strong>([^<]+)</strong>', page)
+    assert dict(labels) == {"submitted": "提交申请", "accepted": "已受理", "review": "审查", "decision": "作出决定",
+                            "licence": "证照", "delivered": "送达结果"}  # a stage done is not "审查中"
