@@ -6,20 +6,19 @@ visible rows once, with the total and the inbox's counts as window sums over the
 ids in order (``limit``/``offset``), then that page's columns (the case, the card, the provisional mark,
 whether the user may claim) by joins and correlated subqueries; only a page past the end, which has no
 row to carry the total, costs a second (count) query. A case list is one page query and one count.
-Set-based forms (the candidate set, each step's first department group, the clocks past normal) keep
-the cost one pass over the visible rows, however they are filtered or whichever page is asked for.
+Set-based forms (the candidate set, the clocks past normal) keep the cost one pass over the visible rows,
+however they are filtered or whichever page is asked for.
 
-The case rule reads each step's ``candidate_groups`` (JSON) because closed steps keep no candidate rows;
-the inbox, which lists open steps only, reads the indexed ``task_candidate`` rows instead.
+The department rule reads each step's owner department (``human_task.department``, written when the step
+opens: ``engine.inbox.task_department``), for open steps in the inbox and for open and closed ones in the
+case rule; candidates are read from the indexed ``task_candidate`` rows, which open steps have.
 """
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import (Integer, String, and_, case, cast, exists, extract, false, func, literal, not_, or_, select,
-                        true, type_coerce)
+from sqlalchemy import Integer, and_, case, cast, exists, extract, false, func, not_, or_, select, true
 
 from . import clock
 from .calendar import LOCAL
@@ -92,28 +91,11 @@ def _candidate_tasks(user_id: str, groups: list[str]):
     return select(_TC.c.task_id).where(_names(user_id, groups))
 
 
-def _first_department_groups():
-    """Per open task with one, its first candidate group that is a department (``inbox.task_department``)."""
-    earlier = _TC.alias("earlier")
-    return (select(_TC.c.task_id.label("task_id"), _TC.c.value.label("department"))
-            .join(_D, _D.c.id == _TC.c.value)
-            .where(_TC.c.kind == "group",
-                   ~exists().where(earlier.c.task_id == _TC.c.task_id, earlier.c.kind == "group",
-                                   earlier.c.id < _TC.c.id, earlier.c.value.in_(select(_D.c.id))))
-            .subquery("first_department"))
-
-
-def _first_department_group_of(task_id):
-    """Per row (for the rows a bounded page walks): the step's first candidate group that is a department."""
-    return (select(_TC.c.value).join(_D, _D.c.id == _TC.c.value).where(_TC.c.task_id == task_id, _TC.c.kind == "group")
-            .order_by(_TC.c.id).limit(1).scalar_subquery())
-
-
 def _task_visibility(user: dict[str, Any], joined, per_row: bool = False):
     """``inbox.can_see_task`` for open tasks: the FROM clause to use and the WHERE clause.
 
-    Set-based (the candidate set and each step's first department group built once per query) for a
-    query that reads every visible row, as a total does; ``per_row`` (lookups by the step's id) for a
+    Set-based (the candidate set built once per query) for a query that reads every visible row, as a
+    total does; ``per_row`` (lookups by the step's id) for a
     page that walks the open steps in order and stops after one page.
     """
     if _privileged(user):
@@ -127,18 +109,11 @@ def _task_visibility(user: dict[str, Any], joined, per_row: bool = False):
         candidate = _T.c.id.in_(_candidate_tasks(me, groups))
     rule = or_(_T.c.assignee == me, and_(_T.c.assignee.is_(None), candidate))
     if "reviewer" in roles and "window" not in roles:
-        # A reviewer sees only their department's steps: the first department group, else the case's office.
-        if per_row:
-            first_department = _first_department_group_of(_T.c.id)
-        else:
-            first = _first_department_groups()
-            joined = joined.outerjoin(first, first.c.task_id == _T.c.id)
-            first_department = first.c.department
+        # A reviewer sees only their department's steps (the step's owner, ``human_task.department``) and those
+        # of no owner.
         department = user.get("department")
-        if department is None:
-            rule = and_(rule, func.coalesce(first_department, _C.c.office_code).is_(None))
-        else:  # no owner, or the reader's department: the owner looked up once per row
-            rule = and_(rule, func.coalesce(first_department, _C.c.office_code, department) == department)
+        owned = _T.c.department.is_(None)
+        rule = and_(rule, owned if department is None else or_(_T.c.department == department, owned))
     return joined, rule
 
 
@@ -160,11 +135,7 @@ def _card_joins(joined, dialect: str):
 def _not_a_bundle_acceptance():
     """一件事: a bundle member's acceptance step is decided with its bundle, which the inbox shows once
     (``engine.bundles.applications``), so the members' own acceptance steps are left out."""
-    from .models.bundles import BundleMember
-
-    member = BundleMember.__table__
-    return or_(_T.c.form_key.is_(None), _T.c.form_key != "yimen:accept",
-               not_(exists().where(member.c.case_id == _C.c.id)))
+    return or_(_T.c.form_key.is_(None), _T.c.form_key != "yimen:accept", _C.c.in_bundle.is_not(True))
 
 
 def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = None, status: str | None = None,
@@ -306,20 +277,6 @@ def _task_item(row) -> dict[str, Any]:
 
 # --- cases ------------------------------------------------------------------------------
 
-def _first_department_group(dialect: str, task):
-    """The first of a step's ``candidate_groups`` (JSON, kept after the step closes) that is a department."""
-    if dialect == "postgresql":
-        groups = case((func.json_typeof(task.c.candidate_groups) == "array", task.c.candidate_groups),
-                      else_=cast(literal("[]"), task.c.candidate_groups.type))
-        element = func.json_array_elements_text(groups).table_valued("value", with_ordinality="position") \
-            .render_derived(name="g")
-    else:
-        element = func.json_each(task.c.candidate_groups).table_valued("value", "key").alias("g")
-    position = element.c.position if dialect == "postgresql" else element.c.key
-    return (select(element.c.value).select_from(element.join(_D, _D.c.id == element.c.value))
-            .order_by(position).limit(1).scalar_subquery())
-
-
 def _case_visibility(dialect: str, user: dict[str, Any]):
     """``inbox.can_see_case`` as a WHERE clause on ``approval_case``."""
     if _privileged(user):
@@ -333,22 +290,14 @@ def _case_visibility(dialect: str, user: dict[str, Any]):
             _C.c.instance_id.in_(select(copied.c.instance_id).where(copied.c.user_id == me))]
     department = user.get("department")
     if "reviewer" in roles and department is not None:
-        rule += [_C.c.office_code == department, _C.c.instance_id.in_(_steps_of(dialect, department))]
+        rule += [_C.c.office_code == department, _C.c.instance_id.in_(_steps_of(department))]
     return or_(*rule)
 
 
-def _steps_of(dialect: str, department: str):
-    """The instances with a step (open or closed) of ``department``: one set, built once per query.
-
-    Only steps whose groups' JSON text names the department are expanded (a plain office code is written
-    as itself in JSON); any other id is looked for in every step.
-    """
-    steps = HumanTask.__table__.alias("step")
-    where = [_first_department_group(dialect, steps) == department]
-    if re.fullmatch(r"[A-Za-z0-9-]+", department):
-        text = (cast if dialect == "postgresql" else type_coerce)(steps.c.candidate_groups, String)
-        where.insert(0, text.like(f'%"{department}"%'))
-    return select(steps.c.instance_id).where(*where)
+def _steps_of(department: str):
+    """The instances with a step (open or closed) of ``department`` (``ix_human_task_department_instance``)."""
+    steps = _T.alias("step")
+    return select(steps.c.instance_id).where(steps.c.department == department)
 
 
 def _local_start(day: date | datetime | str) -> datetime:

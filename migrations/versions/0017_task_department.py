@@ -1,0 +1,57 @@
+"""a step's owner department and a case's bundle flag, for the inbox at volume
+
+Revision ID: 0017_task_department
+Revises: 0016
+Create Date: 2026-12-01
+
+``human_task.department`` (办理部门): the department a step belongs to (``engine.inbox.task_department``:
+its first candidate group that is a department, else the case's office), written when the step opens, so
+the reviewer's department rule reads one indexed column instead of working out each step's first
+department group from its candidate rows in every query. ``approval_case.in_bundle`` (一件事): the case
+is a member of a bundle application, so the inbox leaves out its own acceptance step without looking
+for its ``bundle_member`` row. Both are backfilled here, for open and closed steps.
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0017_task_department'
+down_revision = '0016'
+branch_labels = None
+depends_on = None
+
+OPEN = sa.text("status = 'open'")
+
+
+def _first_department_group(dialect: str) -> str:
+    """SQL: the first element of ``human_task.candidate_groups`` (a JSON array) that is a department."""
+    if dialect == 'postgresql':
+        return ("(SELECT g.value FROM json_array_elements_text(CASE WHEN json_typeof(t.candidate_groups) = 'array' "
+                "THEN t.candidate_groups ELSE '[]'::json END) WITH ORDINALITY AS g(value, position) "
+                "JOIN department d ON d.id = g.value ORDER BY g.position LIMIT 1)")
+    return ("(SELECT g.value FROM json_each(CASE WHEN json_type(t.candidate_groups) = 'array' "
+            "THEN t.candidate_groups ELSE '[]' END) AS g "
+            "JOIN department d ON d.id = g.value ORDER BY g.key LIMIT 1)")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('human_task', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('department', sa.String(length=100), nullable=True))
+    with op.batch_alter_table('approval_case', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('in_bundle', sa.Boolean(), nullable=False, server_default=sa.false()))
+    dialect = op.get_bind().dialect.name
+    op.execute(f"UPDATE human_task AS t SET department = COALESCE({_first_department_group(dialect)}, "
+               "(SELECT c.office_code FROM approval_case c WHERE c.instance_id = t.instance_id))")
+    op.execute("UPDATE approval_case SET in_bundle = true "
+               "WHERE id IN (SELECT case_id FROM bundle_member)")
+    op.create_index('ix_human_task_open_department', 'human_task', ['department', 'due', 'created_at', 'id'],
+                    unique=False, postgresql_where=OPEN, sqlite_where=OPEN)
+    op.create_index('ix_human_task_department_instance', 'human_task', ['department', 'instance_id'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_human_task_department_instance', table_name='human_task')
+    op.drop_index('ix_human_task_open_department', table_name='human_task')
+    with op.batch_alter_table('approval_case', schema=None) as batch_op:
+        batch_op.drop_column('in_bundle')
+    with op.batch_alter_table('human_task', schema=None) as batch_op:
+        batch_op.drop_column('department')
