@@ -10,6 +10,11 @@ the reviewer's department rule reads one indexed column instead of working out e
 department group from its candidate rows in every query. ``approval_case.in_bundle`` (一件事): the case
 is a member of a bundle application, so the inbox leaves out its own acceptance step without looking
 for its ``bundle_member`` row. Both are backfilled here, for open and closed steps.
+
+Indexes: ``ix_human_task_open_department`` (one department's open steps in the inbox's order),
+``ix_human_task_department_instance`` (the case rule: cases with a step of a department),
+``ix_approval_case_in_bundle`` (the few bundle members) and ``ix_deadline_watch_carded`` again with
+``instance_id``, so the inbox joins a case's clock to its steps by instance without reading the cases.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -44,9 +49,19 @@ def upgrade() -> None:
     op.create_index('ix_human_task_open_department', 'human_task', ['department', 'due', 'created_at', 'id'],
                     unique=False, postgresql_where=OPEN, sqlite_where=OPEN)
     op.create_index('ix_human_task_department_instance', 'human_task', ['department', 'instance_id'], unique=False)
+    op.create_index('ix_approval_case_in_bundle', 'approval_case', ['instance_id'], unique=False,
+                    postgresql_where=sa.text('in_bundle'), sqlite_where=sa.text('in_bundle = 1'))
+    # the inbox's case cards are joined to the steps by instance (no join to the cases): read from this index alone
+    op.drop_index('ix_deadline_watch_carded', table_name='deadline_watch')
+    op.create_index('ix_deadline_watch_carded', 'deadline_watch',
+                    ['active', 'state', 'kind', 'task_id', 'case_id', 'instance_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_deadline_watch_carded', table_name='deadline_watch')
+    op.create_index('ix_deadline_watch_carded', 'deadline_watch', ['active', 'state', 'kind', 'task_id', 'case_id'],
+                    unique=False)
+    op.drop_index('ix_approval_case_in_bundle', table_name='approval_case')
     op.drop_index('ix_human_task_department_instance', table_name='human_task')
     op.drop_index('ix_human_task_open_department', table_name='human_task')
     # plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch copy of these tables would have to drop tables
