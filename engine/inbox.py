@@ -39,8 +39,8 @@ def task_department(groups: list[str] | None, office: str | None, departments: s
 
 def step_department(session, instance, groups: list[str] | None) -> str | None:
     """``task_department`` of a step opening in ``instance`` with candidate ``groups``. The case is the one the
-    instance names (``mirror["case"]``, usually already in the session) and the departments are read only
-    when the step has groups: a step of the window costs no statement."""
+    instance names (``mirror["case"]``, usually already in the session); which of the groups are departments
+    is one statement, left out for a step without groups."""
     case_id = (instance.mirror or {}).get("case")
     if case_id is not None:
         case = session.get(ApprovalCase, case_id)
@@ -55,8 +55,6 @@ def refresh_departments(session, department_id: str) -> int:
     candidate groups, when that department is created after them: their owner may now be it."""
     from sqlalchemy import String, cast, type_coerce
 
-    from .cases import case_of_instance
-
     where = [HumanTask.candidate_groups.is_not(None)]
     if department_id.isascii() and department_id.replace("-", "").replace("_", "").isalnum():
         text = (cast if session.get_bind().dialect.name == "postgresql" else type_coerce)(
@@ -64,11 +62,12 @@ def refresh_departments(session, department_id: str) -> int:
         where.append(text.like(f'%"{department_id}"%'))  # JSON writes a plain id as itself
     departments = set(session.scalars(select(Department.id)))
     changed = 0
-    for row in session.scalars(select(HumanTask).where(*where)):
+    steps = (select(HumanTask, ApprovalCase.office_code)
+             .outerjoin(ApprovalCase, ApprovalCase.instance_id == HumanTask.instance_id).where(*where))
+    for row, office in session.execute(steps):
         if department_id not in (row.candidate_groups or []):
             continue
-        case = case_of_instance(session, row.instance_id)
-        owner = task_department(row.candidate_groups, case.office_code if case else None, departments)
+        owner = task_department(row.candidate_groups, office, departments)
         if owner != row.department:
             row.department = owner
             changed += 1
