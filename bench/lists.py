@@ -34,7 +34,8 @@ sys.path.insert(0, str(ROOT))
 from bench.pgdb import drop_database, fresh_database  # noqa: E402,F401
 
 from engine import demo  # noqa: E402
-from engine.models import (ApprovalCase, CarbonCopy, DeadlineWatch, HumanTask, Incident,  # noqa: E402
+from engine.inbox import task_department  # noqa: E402
+from engine.models import (ApprovalCase, CarbonCopy, DeadlineWatch, Department, HumanTask, Incident,  # noqa: E402
                            ProcessInstance, TaskCandidate)
 from engine.models.supervision import IssuedCard, SupervisionOrder  # noqa: E402
 
@@ -105,6 +106,7 @@ def build_volume(yimen, tasks: int, window: int = 0, seed: int = 14) -> dict:
                     "watches": _rows(conn, watches, watches.c.instance_id == case["instance_id"])}
         next_instance = conn.execute(sa.select(sa.func.max(instances.c.id))).scalar() + 1
         next_case = conn.execute(sa.select(sa.func.max(cases_t.c.id))).scalar() + 1
+        departments = set(conn.execute(sa.select(Department.__table__.c.id)).scalars())
         batch: dict[str, list[dict]] = {"instances": [], "cases": [], "steps": [], "candidates": [], "watches": [],
                                         "copies": []}
         for n in range(tasks + window):
@@ -146,6 +148,9 @@ def build_volume(yimen, tasks: int, window: int = 0, seed: int = 14) -> dict:
                 elif rng.random() < 0.08:  # an earlier step of another department (or two: the first owns it)
                     row["candidate_groups"] = [*row["candidate_groups"],
                                                *rng.sample([*others, "SP"], rng.choice((1, 2)))]
+                # the owner the engine writes when a step opens, for the groups varied here
+                row["department"] = task_department(row["candidate_groups"], template["case"]["office_code"],
+                                                    departments)
                 batch["steps"].append(row)
             for watch in template["watches"]:
                 state = rng.choices(STATES, weights=(80, 8, 7, 5))[0] if watch["active"] else watch["state"]

@@ -34,7 +34,7 @@ def acting_for_bundle():
 
 def refuse_member_verb(session, case: ApprovalCase, verb: str) -> None:
     """A member case is accepted, refused, corrected and dispatched with its bundle, never on its own."""
-    if _for_bundle.get():
+    if _for_bundle.get() or not case.in_bundle:
         return
     application = application_of_case_row(session, case.id)
     if application is not None:
@@ -46,6 +46,8 @@ def refuse_member_verb(session, case: ApprovalCase, verb: str) -> None:
 def after_member_accepted(ctx, case: ApprovalCase) -> None:
     """A member deemed accepted by law (Art. 32, no decision in 5 working days): once every member is accepted, so
     is the bundle, as of the earliest of them."""
+    if not case.in_bundle:
+        return
     row = application_of_case_row(ctx.session, case.id)
     if row is None or row.status not in WAITING:
         return

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .models import ApprovalCase, Department, HumanTask, ServiceItem, TaskStatus
+from .models import ApprovalCase, HumanTask, ServiceItem, TaskStatus
 from .models.cases import CaseStatus
 from .models.deadlines import Card, DeadlineWatch, WatchKind
 
@@ -319,14 +319,9 @@ def parse_escalation(raw: Any) -> list[str]:
 
 
 def step_department(ctx, case: ApprovalCase, row: HumanTask) -> str | None:
-    """A step reviewed by a department group (并联审批) belongs to that department, else to the case's office."""
-    groups = list(row.candidate_groups or [])
-    if groups:
-        known = set(ctx.session.scalars(select(Department.id).where(Department.id.in_(groups))))
-        for group in groups:
-            if group in known:
-                return group
-    return case.office_code
+    """A step reviewed by a department group (并联审批) belongs to that department, else to the case's office
+    (``engine.inbox.task_department``, kept on the step)."""
+    return row.department or case.office_code
 
 
 # --- reading ----------------------------------------------------------------------

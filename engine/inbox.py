@@ -6,7 +6,8 @@
 * Reviewers see a task only if they are its assignee or candidate **and** the
   task belongs to their department: a task whose candidate group is a
   department id (并联审批 reviews) belongs to that department, any other task
-  to the case's office. So a reviewer of department A never sees department
+  to the case's office (``task_department``, kept on the step as
+  ``human_task.department`` when it opens). So a reviewer of department A never sees department
   B's tasks, even if both are in the ``reviewer`` group.
 * Applicants see their own cases (as applicant or agent) and nothing else.
 
@@ -26,11 +27,51 @@ def _privileged(user: dict[str, Any]) -> bool:
     return bool(user.get("admin")) or "supervisor" in roles or "admin" in roles
 
 
-def task_department(session, row: HumanTask, case: ApprovalCase | None, departments: set[str]) -> str | None:
-    for group in row.candidate_groups or []:
+def task_department(groups: list[str] | None, office: str | None, departments: set[str]) -> str | None:
+    """The department a step belongs to (办理部门): its first candidate group that is a department (并联审批),
+    else its case's ``office`` (None for a step of no case). The one definition of the owner; its value is
+    written to ``human_task.department`` (``step_department``) and every rule reads that column."""
+    for group in groups or []:
         if group in departments:
             return group
-    return case.office_code if case else None
+    return office
+
+
+def step_department(session, instance, groups: list[str] | None) -> str | None:
+    """``task_department`` of a step opening in ``instance`` with candidate ``groups``. The case is the one the
+    instance names (``mirror["case"]``, usually already in the session); which of the groups are departments
+    is one statement, left out for a step without groups."""
+    case_id = (instance.mirror or {}).get("case")
+    if case_id is not None:
+        case = session.get(ApprovalCase, case_id)
+    else:
+        case = session.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == instance.id)).first()
+    departments = set(session.scalars(select(Department.id).where(Department.id.in_(groups)))) if groups else set()
+    return task_department(groups, case.office_code if case is not None else None, departments)
+
+
+def refresh_departments(session, department_id: str) -> int:
+    """Write ``task_department`` again for the steps (open and closed) naming ``department_id`` among their
+    candidate groups, when that department is created after them: their owner may now be it."""
+    from sqlalchemy import String, cast, type_coerce
+
+    where = [HumanTask.candidate_groups.is_not(None)]
+    if department_id.isascii() and department_id.replace("-", "").replace("_", "").isalnum():
+        text = (cast if session.get_bind().dialect.name == "postgresql" else type_coerce)(
+            HumanTask.candidate_groups, String)
+        where.append(text.like(f'%"{department_id}"%'))  # JSON writes a plain id as itself
+    departments = set(session.scalars(select(Department.id)))
+    changed = 0
+    steps = (select(HumanTask, ApprovalCase.office_code)
+             .outerjoin(ApprovalCase, ApprovalCase.instance_id == HumanTask.instance_id).where(*where))
+    for row, office in session.execute(steps):
+        if department_id not in (row.candidate_groups or []):
+            continue
+        owner = task_department(row.candidate_groups, office, departments)
+        if owner != row.department:
+            row.department = owner
+            changed += 1
+    return changed
 
 
 def visible_tasks(session, user: dict[str, Any], item: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
@@ -40,8 +81,7 @@ def visible_tasks(session, user: dict[str, Any], item: str | None = None, limit:
     return inbox(session, user, item=item, limit=limit)["items"]
 
 
-def can_see_task(session, user: dict[str, Any], row: HumanTask | None, case: ApprovalCase | None = None,
-                 departments: set[str] | None = None) -> bool:
+def can_see_task(session, user: dict[str, Any], row: HumanTask | None) -> bool:
     if row is None:
         return False
     if _privileged(user):
@@ -53,11 +93,7 @@ def can_see_task(session, user: dict[str, Any], row: HumanTask | None, case: App
     if not candidate:
         return False
     if "reviewer" in roles and "window" not in roles:
-        if case is None:
-            case = session.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == row.instance_id)).first()
-        if departments is None:
-            departments = set(session.scalars(select(Department.id)))
-        owner = task_department(session, row, case, departments)
+        owner = row.department  # task_department, written when the step opened
         return owner is None or owner == user.get("department")
     return True
 
@@ -90,15 +126,16 @@ def receiver_problem(session, row: HumanTask, user_id: str) -> str | None:
     if not (STAFF_ROLES & set(shown["roles"]) or shown["admin"]):
         return f"'{user_id}' is not a member of staff"
     probe = SimpleNamespace(id=row.id, instance_id=row.instance_id, assignee=user_id,
-                            candidate_users=row.candidate_users, candidate_groups=row.candidate_groups)
-    if not can_see_task(session, shown, probe, case):
+                            candidate_users=row.candidate_users, candidate_groups=row.candidate_groups,
+                            department=row.department)
+    if not can_see_task(session, shown, probe):
         return f"'{user_id}' could not see this step afterwards (it belongs to another department)"
     return None
 
 
-def can_see_case(session, user: dict[str, Any], case: ApprovalCase | None, departments: set[str] | None = None,
+def can_see_case(session, user: dict[str, Any], case: ApprovalCase | None,
                  steps: list[HumanTask] | None = None, copied: set[int] | None = None) -> bool:
-    """``departments``, the case's ``steps`` and the instances ``copied`` to the user may be passed in when
+    """The case's ``steps`` and the instances ``copied`` to the user may be passed in when
     known (many cases at once); otherwise they are read."""
     if case is None:
         return False
@@ -121,10 +158,10 @@ def can_see_case(session, user: dict[str, Any], case: ApprovalCase | None, depar
         if user.get("department") == case.office_code:
             return True
         if steps is None:
-            steps = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == case.instance_id)))
-        if departments is None:
-            departments = set(session.scalars(select(Department.id)))
-        return any(task_department(session, r, case, departments) == user.get("department") for r in steps)
+            return session.scalars(select(HumanTask.id).where(HumanTask.instance_id == case.instance_id,
+                                                              HumanTask.department == user.get("department"))
+                                   .limit(1)).first() is not None
+        return any(r.department == user.get("department") for r in steps)
     return False
 
 

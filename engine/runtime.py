@@ -460,6 +460,9 @@ def _open_task(ctx: Ctx, instance: ProcessInstance, task) -> str:
             assignees = [away.get(a, a) for a in assignees]
             users = list(dict.fromkeys(users + [away[u] for u in users if u in away]))
     row_id = str(uuid4())
+    from .inbox import step_department
+
+    department = step_department(ctx.session, instance, groups)  # 办理部门, read by the department rule
     conn = ctx.session.connection()
     # Plain inserts: a new row needs none of the ORM's change tracking in this command.
     conn.execute(_ROW_STATEMENTS["insert_task"], {
@@ -468,7 +471,7 @@ def _open_task(ctx: Ctx, instance: ProcessInstance, task) -> str:
         "name_en": (meta.get("properties") or {}).get("yimen.nameEn"),
         "lane": meta.get("lane") or getattr(task.task_spec, "lane", None),
         "assignee": assignees[0] if assignees else None, "candidate_users": users, "candidate_groups": groups,
-        "form_key": meta.get("form_key"), "due": assignment.resolve_due(meta.get("due_date"), data, ctx.now),
+        "department": department, "form_key": meta.get("form_key"), "due": assignment.resolve_due(meta.get("due_date"), data, ctx.now),
         "status": TaskStatus.OPEN, "created_at": ctx.now,
     })
     candidates = [{"task_id": row_id, "kind": "user", "value": user} for user in users]

@@ -136,7 +136,9 @@ def apply(ctx: Ctx, bundle_code: str, applicant: dict[str, Any], materials: list
                                form=dict(form or {}), agent=agent, online=online, region=region)
         ctx.session.add(BundleMember(application_id=application.id, case_id=made["case"], item_code=item.code,
                                      position=position))
-        cases.append(ctx.session.get(ApprovalCase, made["case"]))
+        member = ctx.session.get(ApprovalCase, made["case"])
+        member.in_bundle = True  # the inbox and accept read this flag, not the membership row
+        cases.append(member)
     levels = item_levels(ctx.session, items, cases)
     if len({entry["level"] for entry in levels}) > 1 and not row.cross_level:
         raise InvalidState("the member items would be handled at different levels: "

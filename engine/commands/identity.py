@@ -101,13 +101,19 @@ def save_department(ctx: Ctx, department_id: str, name: str, level: str, parent:
     if parent is not None and (parent == department_id or ctx.session.get(Department, parent) is None):
         raise ValidationError(f"parent department '{parent}' does not exist")
     row = ctx.session.get(Department, department_id)
-    if row is None:
+    created = row is None
+    if created:
         row = Department(id=department_id)
         ctx.session.add(row)
     row.name, row.level, row.parent_id = name, level, parent
     row.name_en = (name_en or "").strip() or None
     ctx.audit.data = {"department": department_id, "name": name, "name_en": row.name_en, "level": level,
                       "parent": parent}
+    if created:  # steps already naming a group of this id now belong to it (办理部门, human_task.department)
+        from ..inbox import refresh_departments
+
+        ctx.session.flush()
+        ctx.audit.data["steps_moved"] = refresh_departments(ctx.session, department_id)
     return {"department": department_id, "name": name, "level": level, "parent": parent}
 
 

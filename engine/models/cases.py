@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -41,6 +41,9 @@ class ApprovalCase(Base):
         Index("ix_approval_case_office_code", "office_code"),
         Index("ix_approval_case_applicant_id_no", "applicant_id_no"),
         Index("ix_approval_case_submitted_at", "submitted_at"),
+        # 一件事: the few bundle members, whose own acceptance steps the inbox leaves out
+        Index("ix_approval_case_in_bundle", "instance_id", postgresql_where=text("in_bundle"),
+              sqlite_where=text("in_bundle = 1")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,6 +74,8 @@ class ApprovalCase(Base):
     concluded_at: Mapped[datetime | None]
     form: Mapped[dict[str, Any]] = mapped_column(default=dict)
     extension_days: Mapped[int] = mapped_column(default=0)
+    # 一件事: a member of a bundle application (``bundle_member``), accepted with its bundle, not on its own
+    in_bundle: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -48,7 +48,7 @@ class DeadlineWatch(Base):
         Index("ix_deadline_watch_task_active", "task_id", "active", "state"),
         Index("ix_deadline_watch_case_kind_active", "case_id", "kind", "active", "state"),
         # Counting and filtering inbox rows by card: the running clocks past normal.
-        Index("ix_deadline_watch_carded", "active", "state", "kind", "task_id", "case_id"),
+        Index("ix_deadline_watch_carded", "active", "state", "kind", "task_id", "case_id", "instance_id"),
         # The supervision overview's running clocks by department, item and state, from the index alone.
         Index("ix_deadline_watch_running_tally", "kind", "active", "department", "item_code", "state"),
     )

@@ -72,6 +72,11 @@ class HumanTask(Base):
         # The inbox's order (engine/lists.py): open steps due soonest first, then oldest.
         Index("ix_human_task_open_due", "due", "created_at", "id", postgresql_where=text("status = 'open'"),
               sqlite_where=text("status = 'open'")),
+        # A reviewer's inbox: one department's open steps in the inbox's order.
+        Index("ix_human_task_open_department", "department", "due", "created_at", "id",
+              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        # A reviewer's case list: the cases with a step (open or closed) of their department.
+        Index("ix_human_task_department_instance", "department", "instance_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -85,6 +90,10 @@ class HumanTask(Base):
     candidate_users: Mapped[list[Any]] = mapped_column(default=list)
     candidate_groups: Mapped[list[Any]] = mapped_column(default=list)
     form_key: Mapped[str | None] = mapped_column(String(500))
+    # The owner department (办理部门, ``engine.inbox.task_department``): the first candidate group that is a
+    # department, else the case's office; written when the row opens (and again for the rows naming a
+    # department created later), read by the department rule of the inbox and the case lists.
+    department: Mapped[str | None] = mapped_column(String(100))
     due: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime]

@@ -15,9 +15,12 @@ from sqlalchemy import event
 from engine.service import Yimen
 from tests.web.test_api import MATERIALS, client
 
-BUDGETS = {  # statements per request, BEGIN included on SQLite; accept reads whether the case is a bundle member
-    "sqlite": {"apply": 31, "accept": 51, "inbox": 4, "complete": 24, "decide": 49},
-    "postgresql": {"apply": 27, "accept": 48, "inbox": 2, "complete": 21, "decide": 46},
+# Statements per request, BEGIN included on SQLite. A step that opens reads which of its candidate groups are
+# departments, to keep its owner department (human_task.department) for the inbox, so a verb's check of who may
+# see a step reads no more; accept reads the case's bundle flag, not the bundle membership.
+BUDGETS = {
+    "sqlite": {"apply": 32, "accept": 51, "inbox": 4, "complete": 24, "decide": 47},
+    "postgresql": {"apply": 28, "accept": 48, "inbox": 2, "complete": 21, "decide": 44},
 }
 
 
