@@ -73,7 +73,8 @@ def record(ctx: Ctx, applicant_name: str, question: str, item_code: str | None =
                                                       User.id != ctx.actor.id)).all()
     for person in staff:
         notify_user(ctx, person, "首问负责：新的咨询", f"{name}咨询：{text[:200]}",
-                    {"kind": "enquiry", "enquiry": row.id}, channels=("in_app",))
+                    {"kind": "enquiry", "enquiry": row.id}, channels=("in_app",), kind="enquiry",
+                    params={"name": name, "question": text[:200]})
     ctx.audit.data = {"enquiry": row.id, "department": target, "item": item_code, "routed_to": len(staff)}
     return as_dict(row)
 
@@ -95,7 +96,8 @@ def answer(ctx: Ctx, enquiry_id: int, text: str) -> dict:
     row.answer, row.answered_by, row.answered_at, row.status = _text(text, "answer"), ctx.actor.id, ctx.now, "answered"
     if row.recorded_by != ctx.actor.id:
         notify_user(ctx, row.recorded_by, "首问负责：咨询已答复", f"{row.applicant_name}的咨询已答复：{row.answer[:200]}",
-                    {"kind": "enquiry", "enquiry": row.id}, channels=("in_app",))
+                    {"kind": "enquiry", "enquiry": row.id}, channels=("in_app",), kind="enquiry_answered",
+                    params={"name": row.applicant_name, "answer": row.answer[:200]})
     if row.contact:
         enqueue(ctx, "sms", row.contact, "咨询答复", f"【一门】您的咨询已答复：{row.answer[:300]}",
                 payload={"enquiry": row.id})

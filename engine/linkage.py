@@ -153,7 +153,12 @@ def push_case(ctx, case: ApprovalCase, stage: str) -> list[LinkagePush]:
                 f"申请人 {case.applicant_name}，请登录监管收件箱查看。")
         if link.receive_liaison:
             notify_user(ctx, link.receive_liaison, f"审管联动推送 {case.number}", text,
-                        {"push": row.id, "case": case.id, "kind": "linkage_push"}, channels=("in_app", "sms"))
+                        {"push": row.id, "case": case.id, "kind": "linkage_push"}, channels=("in_app", "sms"),
+                        kind="linkage_push", params={"case_number": case.number, "stage": stage,
+                                                     "item": record["item_name"] or case.item_code,
+                                                     "item_en": getattr(ctx.session.get(ServiceItem, case.item_code),
+                                                                        "name_en", None),
+                                                     "applicant": case.applicant_name})
     return pushed
 
 

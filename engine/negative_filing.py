@@ -41,7 +41,8 @@ def file_case(ctx, case: ApprovalCase, outcome: str, reason: str | None) -> Nega
     for user in supervisors(ctx.session):
         notify_user(ctx, user, f"否定备案 办件 {case.number}", reason or "-",
                     {"filing": row.id, "case": case.id, "kind": "negative_filing"}, instance_id=case.instance_id,
-                    channels=("in_app",))
+                    channels=("in_app",), kind="negative_filing",
+                    params={"case_number": case.number, "reason": reason or "-"})
     return row
 
 

@@ -36,11 +36,13 @@ OUTSIDE_CHANNELS = ("email", "sms")
 # without a kind, or of a kind not listed, belongs to "other".
 NOTICE_CATEGORIES: dict[str, tuple[str, ...]] = {
     "progress": ("receipt", "acceptance", "special_procedure", "extension", "dispatched", "delivered", "received",
-                 "filing_reopened", "rectification_reply"),                      # 办件进度
+                 "filing_reopened", "rectification_reply", "deadline_moved"),    # 办件进度
     "action": ("correction", "tolerance"),                                         # 需要您办理 (补正, 容缺补交)
     "decision": ("decision", "not_accepted", "terminated", "licence", "licence_revoked"),   # 决定与证照
     "tasks": ("new_task", "returned", "urged", "order", "order_answered", "carbon_copy", "rectification",
-              "deadline_warning", "card", "overdue", "backup_overdue", "backup_absent", "bad_rating"),  # 待办与督办
+              "deadline_warning", "card", "overdue", "backup_overdue", "backup_absent", "bad_rating", "card_appeal",
+              "card_appeal_decided", "enquiry", "enquiry_answered", "linkage_push", "supervision_feedback",
+              "negative_filing"),  # 待办与督办
     "other": (),                                                                   # 其他通知
 }
 CATEGORY_OF = {kind: category for category, kinds in NOTICE_CATEGORIES.items() for kind in kinds}

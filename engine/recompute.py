@@ -180,18 +180,23 @@ def _tell(ctx, case: ApprovalCase, changes: list[tuple[DeadlineWatch, dict]]) ->
     told = 0
     applicant_lines = [_line(w, moved, f) for w, moved in changes if w.kind in APPLICANT_SEES
                        for f in ("promised_due", "legal_due") if f in moved]
+    applicant_moves = [_move(w, moved, f) for w, moved in changes if w.kind in APPLICANT_SEES
+                       for f in ("promised_due", "legal_due") if f in moved]
     subject = f"办件 {case.number} 期限调整"
     intro = f"因工作日历调整（国务院公布的节假日安排已录入），办件 {case.number} 的期限已重新计算："
     for person in {p for p in (case.applicant_user, case.agent_user) if p}:
         if applicant_lines:
             notify_user(ctx, person, subject, intro + "；".join(applicant_lines) + "。",
-                        {"case": case.id, "kind": "deadline_moved"}, instance_id=case.instance_id)
+                        {"case": case.id, "kind": "deadline_moved"}, instance_id=case.instance_id,
+                        kind="deadline_moved", params={"case_number": case.number, "moves": applicant_moves})
             told += 1
     handler_lines: dict[str, list[str]] = {}
+    handler_moves: dict[str, list[dict]] = {}
     open_rows = {r.id: r for r in ctx.session.scalars(select(HumanTask).where(
         HumanTask.instance_id == case.instance_id, HumanTask.status == TaskStatus.OPEN))}
     for watch, moved in changes:
         lines = [_line(watch, moved, f) for f in ("promised_due", "legal_due") if f in moved]
+        moves = [_move(watch, moved, f) for f in ("promised_due", "legal_due") if f in moved]
         if not lines:
             continue
         rows = [open_rows[watch.task_id]] if watch.task_id in open_rows else (
@@ -199,13 +204,22 @@ def _tell(ctx, case: ApprovalCase, changes: list[tuple[DeadlineWatch, dict]]) ->
         for row in rows:
             for person in ([row.assignee] if row.assignee else list(row.candidate_users or [])):
                 handler_lines.setdefault(person, []).extend(lines)
+                handler_moves.setdefault(person, []).extend(m for m in moves if m not in handler_moves.get(person, []))
     for person, lines in handler_lines.items():
         if person in (case.applicant_user, case.agent_user):
             continue
         notify_user(ctx, person, subject, intro + "；".join(dict.fromkeys(lines)) + "。",
-                    {"case": case.id, "kind": "deadline_moved"}, instance_id=case.instance_id)
+                    {"case": case.id, "kind": "deadline_moved"}, instance_id=case.instance_id, kind="deadline_moved",
+                    params={"case_number": case.number, "moves": handler_moves.get(person, [])})
         told += 1
     return told
+
+
+def _move(watch: DeadlineWatch, moved: dict, field: str) -> dict:
+    """One moved date as the English pages need it (web/notices.py): which limit, from and to (local time)."""
+    old = datetime.fromisoformat(moved[field]["from"]) if moved[field]["from"] else None
+    new = datetime.fromisoformat(moved[field]["to"]) if moved[field]["to"] else None
+    return {"watch": watch.kind, "field": field, "from": _local_text(old), "to": _local_text(new)}
 
 
 def _line(watch: DeadlineWatch, moved: dict, field: str) -> str:

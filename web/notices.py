@@ -165,7 +165,33 @@ BODIES: dict[str, Callable[[dict], str]] = {
                                        count=p.get("count") or 0, **{"from": p.get("from") or "-"}),
     "bad_rating": lambda p: gettext("Score %(score)s (%(label)s): %(comment)s", score=p.get("score") or "-",
                                     label=SCORE_LABELS.get(p.get("score"), "-"), comment=p.get("comment") or "-"),
+    # supervision, enquiries (首问负责), 审管联动, 否定备案 and a recomputed calendar
+    "card_appeal": lambda p: p.get("reason") or "-",
+    "card_appeal_decided": lambda p: p.get("note") or "-",
+    "enquiry": lambda p: gettext("%(name)s asks: %(question)s", name=p.get("name") or "-",
+                                 question=p.get("question") or "-"),
+    "enquiry_answered": lambda p: gettext("The enquiry of %(name)s was answered: %(answer)s",
+                                          name=p.get("name") or "-", answer=p.get("answer") or "-"),
+    "linkage_push": lambda p: gettext("%(item)s case %(number)s was %(stage)s; applicant %(applicant)s. Open the "
+                                      "supervision inbox to see it.", item=_item(p), number=p.get("case_number") or "-",
+                                      stage=gettext("accepted") if p.get("stage") == "acceptance"
+                                      else gettext("concluded"), applicant=p.get("applicant") or "-"),
+    "supervision_feedback": lambda p: p.get("content") or "-",
+    "negative_filing": lambda p: p.get("reason") or "-",
+    "deadline_moved": lambda p: gettext("The working-day calendar changed (the State Council's holiday schedule was "
+                                        "entered) and the dates of case %(number)s were computed again: %(moves)s.",
+                                        number=p.get("case_number") or "-",
+                                        moves="; ".join(_moved(m) for m in p.get("moves") or [])),
 }
+LIMITS = {"case": lazy_gettext("the time limit"), "step": lazy_gettext("the step's time limit"),
+          "acceptance": lazy_gettext("the acceptance limit"),
+          "supplement": lazy_gettext("the deadline for the missing materials")}
+LIMIT_FIELDS = {"promised_due": lazy_gettext("promised"), "legal_due": lazy_gettext("legal")}
+
+
+def _moved(m: dict) -> str:
+    return gettext("%(what)s (%(field)s) moved from %(old)s to %(new)s", what=LIMITS.get(m.get("watch"), "-"),
+                   field=LIMIT_FIELDS.get(m.get("field"), "-"), old=m.get("from") or "-", new=m.get("to") or "-")
 SCORE_LABELS = {5: lazy_gettext("very satisfied"), 4: lazy_gettext("satisfied"),
                 3: lazy_gettext("basically satisfied"), 2: lazy_gettext("dissatisfied"),
                 1: lazy_gettext("very dissatisfied")}
@@ -198,6 +224,18 @@ SUBJECTS: dict[str, Callable[[dict], str]] = {
     "backup_overdue": lambda p: gettext("AB backup: %(what)s", what=_watched(p)),
     "backup_absent": lambda p: gettext("AB backup: steps handed to you"),
     "bad_rating": lambda p: gettext("Bad rating: case %(number)s", number=p.get("case_number") or "-"),
+    "card_appeal": lambda p: gettext("Appeal against card No. %(card)s", card=p.get("card") or "-"),
+    "card_appeal_decided": lambda p: (gettext("Appeal against card No. %(card)s granted: the card is withdrawn",
+                                              card=p.get("card") or "-") if p.get("granted") else
+                                      gettext("Appeal against card No. %(card)s not granted: the card stands",
+                                              card=p.get("card") or "-")),
+    "enquiry": lambda p: gettext("First contact: a new enquiry"),
+    "enquiry_answered": lambda p: gettext("First contact: an enquiry answered"),
+    "linkage_push": lambda p: gettext("Approval record pushed: case %(number)s", number=p.get("case_number") or "-"),
+    "supervision_feedback": lambda p: gettext("Supervision feedback: case %(number)s",
+                                              number=p.get("case_number") or "-"),
+    "negative_filing": lambda p: gettext("Negative filing: case %(number)s", number=p.get("case_number") or "-"),
+    "deadline_moved": lambda p: gettext("Dates of case %(number)s changed", number=p.get("case_number") or "-"),
 }
 
 

@@ -112,7 +112,8 @@ def feed_back(ctx: Ctx, case_id: int, kind: str, content: str, measures: str | N
     for person in sorted(p for p in people if p):
         notify_user(ctx, person, f"监管反馈 办件 {case.number}", content,
                     {"case": case.id, "kind": "supervision_feedback", "feedback_kind": kind},
-                    instance_id=case.instance_id, channels=("in_app",))
+                    instance_id=case.instance_id, channels=("in_app",), kind="supervision_feedback",
+                    params={"case_number": case.number, "content": content, "feedback_kind": kind})
     ctx.session.flush()
     ctx.audit.instance_id = case.instance_id
     ctx.audit.data = {"case": case.number, "department": push.department, "kind": kind, "content": content,

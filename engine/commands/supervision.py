@@ -152,7 +152,8 @@ def appeal_card(ctx: Ctx, card_id: int, reason: str) -> dict:
     from .deadlines import supervisors
 
     for user in supervisors(ctx.session):
-        notify_user(ctx, user, f"红黄牌申诉：第 {card.id} 号", reason, {"card": card.id})
+        notify_user(ctx, user, f"红黄牌申诉：第 {card.id} 号", reason, {"card": card.id}, kind="card_appeal",
+                    params={"card": card.id, "reason": reason})
     ctx.audit.data = {"card": card.id, "reason": reason}
     return {"card": card.id, "status": card.status}
 
@@ -169,7 +170,8 @@ def decide_appeal(ctx: Ctx, card_id: int, granted: bool, note: str) -> dict:
     card.decided_by, card.decided_at, card.decision_note = ctx.actor.id, ctx.now, note
     if card.appealed_by:
         notify_user(ctx, card.appealed_by, f"申诉结果：第 {card.id} 号红黄牌申诉{'成立，已撤销' if granted else '不成立，维持'}",
-                    note, {"card": card.id})
+                    note, {"card": card.id}, kind="card_appeal_decided",
+                    params={"card": card.id, "granted": bool(granted), "note": note})
     ctx.audit.data = {"card": card.id, "granted": granted, "note": note}
     return {"card": card.id, "status": card.status}
 

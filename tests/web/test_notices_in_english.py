@@ -121,3 +121,39 @@ def test_clock_and_rating_notices_are_chinese_in_the_chinese_pages_and_english_i
         assert "红牌" not in body
     english = _english(app, "sun").get("/notifications").data.decode()
     assert f"Bad rating: case {rated_number}" in english and "Score 1 (very dissatisfied): 等了很久" in english
+
+
+def test_every_notice_the_engine_sends_has_a_kind_the_english_pages_can_say():
+    """Each ``notify_user`` call in the engine names its kind (so the notice is read in the reader's language and
+    falls in a category people choose channels for), and each kind has its English sentence."""
+    import ast
+    from pathlib import Path
+
+    from engine.notify import CATEGORY_OF
+    from web.notices import BODIES
+
+    root = Path(__file__).resolve().parents[2] / "engine"
+    untyped, kinds = [], set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "notify_user":
+                kind = next((k.value for k in node.keywords if k.arg == "kind"), None)
+                if kind is None:
+                    untyped.append(f"{path.relative_to(root)}:{node.lineno}")
+                elif isinstance(kind, ast.Constant):
+                    kinds.add(kind.value)
+    assert untyped == [], untyped
+    assert kinds, "no notify_user call found"
+    assert sorted(k for k in kinds | set(CATEGORY_OF) if k not in BODIES) == []
+    assert sorted(k for k in kinds if k not in CATEGORY_OF) == []  # every kind in a category of the settings
+
+
+def test_an_enquiry_and_its_answer_are_told_in_english_on_the_english_pages(app):
+    y = app.extensions["yimen"]
+    asked = y.record_enquiry("赵女士", "营业执照遗失怎么办？", item_code="330100-XK-001", user="wang")
+    english = _english(app, "li").get("/notifications").data.decode()
+    assert "First contact: a new enquiry" in english and "赵女士 asks: 营业执照遗失怎么办？" in english
+    y.answer_enquiry(asked["id"], "请先登报声明作废。", user="li")
+    english = _english(app, "wang").get("/notifications").data.decode()
+    assert "The enquiry of 赵女士 was answered: 请先登报声明作废。" in english
+    assert "首问负责" not in english[english.index("<h1>"):]
