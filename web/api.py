@@ -52,7 +52,8 @@ def _engine_error(exc: EngineError):
     from .i18n import problem_text, refusal_message
 
     details = {k: v for k, v in exc.details.items() if _jsonable(v)}
-    if exc.code == "bpmn_invalid" and isinstance(details.get("problems"), list):  # a refused deployment: each problem told in the caller's language
+    if exc.code == "bpmn_invalid" and isinstance(details.get("problems"), list):
+        # a refused deployment: each problem also told in the caller's language (``reason`` stays English)
         details["problems"] = [dict(p, message=problem_text(p, html=False)) if isinstance(p, dict) else p
                                for p in details["problems"]]
     response, status = error(exc.code, refusal_message(exc.code, exc.details, reason=exc.message),

@@ -24,7 +24,8 @@ UNSUPPORTED = {
 }
 EVENT_SUBPROCESS_STARTS = ("messageEventDefinition", "timerEventDefinition", "signalEventDefinition",
                            "errorEventDefinition", "escalationEventDefinition", "conditionalEventDefinition")
-HANDLER_HOWTO = phrase("name a handler with the extension property '{property}', or {alternatives} ({dialects} work too)",
+HANDLER_HOWTO = phrase("name a handler with the extension property '{property}', or {alternatives} "
+                       "({dialects} work too)",
                        property=HANDLER_PROPERTY,
                        alternatives="camunda:topic, camunda:delegateExpression or camunda:class",
                        dialects="flowable:/activiti:")
@@ -213,8 +214,8 @@ class _Checker:
                 if not meta.get("handler"):
                     kind = dialect_attr(el, "type")
                     if kind and kind != "external":
-                        self.error(el, "{tag} '{element}' names no handler (its type '{type}' is not built into Yimen); "
-                                       "{howto}", tag=tag, element=el_id, type=kind, howto=HANDLER_HOWTO)
+                        self.error(el, "{tag} '{element}' names no handler (its type '{type}' is not built "
+                                       "into Yimen); {howto}", tag=tag, element=el_id, type=kind, howto=HANDLER_HOWTO)
                     else:
                         self.error(el, "{tag} '{element}' names no handler; {howto}", tag=tag, element=el_id,
                                    howto=HANDLER_HOWTO)
@@ -320,7 +321,8 @@ class _Checker:
                      if sub_id and sub_id in (f.get("sourceRef"), f.get("targetRef"))]
             if flows or children(sub, "incoming") or children(sub, "outgoing"):
                 self.error(sub, "event subprocess '{element}' has incoming or outgoing sequence flows "
-                                "({flows}); an event subprocess is not connected to the flow, its start event starts it",
+                                "({flows}); an event subprocess is not connected to the flow, its start event "
+                                "starts it",
                            element=sub_id, flows=", ".join(f for f in flows if f) or "incoming/outgoing")
             starts = children(sub, "startEvent")
             if len(starts) != 1:

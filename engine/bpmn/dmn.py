@@ -807,7 +807,8 @@ class _Reader:
         for decision in decisions.values():
             for required in decision.required:
                 if required not in decisions and required not in lines:
-                    self.problem(lines[decision.id], "{where} requires decision '{required}', which is not in this file",
+                    self.problem(lines[decision.id],
+                                 "{where} requires decision '{required}', which is not in this file",
                                  where=decision.where_phrase(), required=required)
         state: dict[str, int] = {}
 

@@ -55,7 +55,8 @@ def parse_untrusted(filename: str, content: bytes, max_bytes: int = MAX_BYTES) -
         content = content.encode("utf-8")
     content = bytes(content)
     if len(content) > max_bytes:
-        raise BpmnInvalid([Problem.of(filename, None, None, "file is {size} bytes; the limit is {limit} bytes ({limit_mb})",
+        raise BpmnInvalid([Problem.of(filename, None, None,
+                                      "file is {size} bytes; the limit is {limit} bytes ({limit_mb})",
                                       size=len(content), limit=max_bytes, limit_mb=_megabytes(max_bytes))])
     if _has_declarations(content):
         raise BpmnInvalid([Problem.of(filename, None, None, _DOCTYPE, **_DOCTYPE_PARAMS)])
@@ -159,7 +160,8 @@ def foreign_content(filename: str, tree) -> list[Problem]:
         if not isinstance(el.tag, str):
             continue  # comments
         if etree.QName(el).namespace not in ALLOWED_NAMESPACES:
-            problems.append(Problem.of(filename, _owner_id(el), el.sourceline, "element {element} is not allowed: {howto}",
+            problems.append(Problem.of(filename, _owner_id(el), el.sourceline,
+                                       "element {element} is not allowed: {howto}",
                                        element=_shown(el), howto=_FOREIGN_HOWTO))
             continue  # its subtree goes with it
         for attr in el.attrib:

@@ -74,7 +74,8 @@ def deploy(ctx: Ctx, files: list[tuple[str, bytes]], name: str | None = None, al
         raise BpmnInvalid([Problem.of(prepared[0].filename, None, None, "no executable process in the upload")])
     dupes = {pid for pid in process_ids if process_ids.count(pid) > 1}
     if dupes:
-        raise BpmnInvalid([Problem.of(pf.filename, pid, pf.lines.get(pid), "process id '{process}' is defined in more than one file",
+        raise BpmnInvalid([Problem.of(pf.filename, pid, pf.lines.get(pid),
+                                      "process id '{process}' is defined in more than one file",
                                       process=pid)
                            for pf in prepared for pid in pf.processes if pid in dupes])
 
