@@ -31,8 +31,9 @@ show them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, asdict
-from typing import Any
+import re
+from dataclasses import dataclass, asdict, field
+from typing import Any, Callable
 
 
 class EngineError(Exception):
@@ -62,14 +63,70 @@ class ValidationError(EngineError):
     code = "invalid_input"
 
 
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def phrase(template: str, /, **params: Any) -> dict[str, Any]:
+    """A part of a problem's sentence that is itself a sentence to translate (``{template, params}``).
+
+    A problem's params may hold one where the English text depends on a case (``decision 'd1', rule 3``);
+    ``fill`` renders it with the same ``translate``.
+    """
+    return {"template": template, "params": params}
+
+
+def fill(template: str, params: dict[str, Any], translate: Callable[[str], str] | None = None,
+         literal: Callable[[str], str] | None = None, value: Callable[[str], str] | None = None) -> str:
+    """``template`` with each ``{name}`` replaced by ``params[name]``: only known names, no attribute access or
+    format specs (the templates are ours, the values come from the diagram). ``translate`` maps a template to the
+    page's language (nested ``phrase`` values included); ``literal`` and ``value`` render the template's own text
+    and a value (the web escapes the one and puts the other in ``<code>``)."""
+    translate = translate or (lambda text: text)
+    literal = literal or (lambda text: text)
+    value = value or (lambda text: text)
+    out, at = [], 0
+    for match in _PLACEHOLDER.finditer(template):
+        name = match.group(1)
+        if name not in params:
+            continue
+        out.append(literal(template[at:match.start()]))
+        param = params[name]
+        if isinstance(param, dict) and "template" in param:
+            out.append(fill(translate(param["template"]), param.get("params") or {}, translate, literal, value))
+        else:
+            out.append(value(str(param)))
+        at = match.end()
+    out.append(literal(template[at:]))
+    return "".join(out)
+
+
 @dataclass
 class Problem:
-    """One thing wrong (or worth a warning) in an uploaded diagram."""
+    """One thing wrong (or worth a warning) in an uploaded diagram.
+
+    ``template`` is our English sentence with ``{name}`` placeholders and ``params`` the values (ids, names
+    and expressions from the diagram, numbers); ``reason`` is the sentence filled in, in English, for the CLI,
+    logs and the API's ``message``. The web translates ``template`` and fills it (``web.i18n.problem_text``).
+    Every site passes a literal template, never an f-string (``tests/engine/test_problem_templates.py``).
+    """
 
     file: str
     element_id: str | None
     line: int | None
-    reason: str
+    reason: str = ""
+    template: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.template:
+            self.template = self.reason
+        if not self.reason:
+            self.reason = fill(self.template, self.params)
+
+    @classmethod
+    def of(cls, file: str, element_id: str | None, line: int | None, template: str, /, **params: Any) -> "Problem":
+        """A problem from a template and its values (the English ``reason`` is filled in)."""
+        return cls(file, element_id, line, template=template, params=params)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -49,10 +49,15 @@ def error(code: str, message: str, status: int | None = None, details: dict | No
 def _engine_error(exc: EngineError):
     """``message`` tells the refusal in the caller's language (``Accept-Language``: zh or en, English by default),
     built from the code and details; ``reason`` is the engine's English message, for logs."""
-    from .i18n import refusal_message
+    from .i18n import problem_text, refusal_message
 
+    details = {k: v for k, v in exc.details.items() if _jsonable(v)}
+    if exc.code == "bpmn_invalid" and isinstance(details.get("problems"), list):
+        # a refused deployment: each problem also told in the caller's language (``reason`` stays English)
+        details["problems"] = [dict(p, message=problem_text(p, html=False)) if isinstance(p, dict) else p
+                               for p in details["problems"]]
     response, status = error(exc.code, refusal_message(exc.code, exc.details, reason=exc.message),
-                             details={k: v for k, v in exc.details.items() if _jsonable(v)}, reason=exc.message)
+                             details=details, reason=exc.message)
     if getattr(exc, "retry_after", None):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response, status
@@ -252,7 +257,11 @@ def deploy():
     files = [(f.filename or "upload.bpmn", f.read()) for f in request.files.getlist("files")]
     if not files:
         raise ValidationError("upload one or more BPMN/DMN files as multipart field 'files'")
-    return yimen().deploy(files, user=caller()["id"]), 201
+    from .i18n import problem_text
+
+    result = yimen().deploy(files, user=caller()["id"])
+    result["warnings"] = [dict(w, message=problem_text(w, html=False)) for w in result.get("warnings") or []]
+    return result, 201
 
 
 def list_tasks():

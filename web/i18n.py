@@ -21,8 +21,10 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import current_app, g, request, session
 from flask_babel import Babel, gettext
+from markupsafe import Markup, escape
 
 from engine.db import instance_path
+from engine.errors import fill
 
 LANGUAGES = ("zh", "en")
 SOURCE = Path(__file__).parent / "translations"
@@ -257,6 +259,25 @@ def refusal_message(code: str, details: dict | None = None, material_names=None,
     return gettext(text, **values)
 
 
+def problem_text(problem: dict, html: bool = True) -> str:
+    """A deployment problem or warning (``engine.errors.Problem.to_dict()``) in the current language.
+
+    The engine's template (our English sentence with ``{name}`` placeholders) is looked up in the catalogue and
+    filled with its values by ``engine.errors.fill``, which substitutes known names only (no attribute access, no
+    format specs: the values come from the uploaded diagram). With ``html`` the sentence is escaped and every
+    value (an id, a name or expression from the diagram, a tool's message) shows in ``<code>``; without it, it is
+    plain text (the API). A problem stored before templates existed shows its English ``reason``.
+    """
+    template = problem.get("template") or problem.get("reason") or ""
+    params = problem.get("params") if isinstance(problem.get("params"), dict) else {}
+    if not template:
+        return ""
+    if html:
+        return Markup(fill(gettext(template), params, translate=gettext, literal=lambda t: str(escape(t)),
+                           value=lambda v: f"<code>{escape(v)}</code>"))
+    return fill(gettext(template), params, translate=gettext)
+
+
 def _levelled_items(items) -> str:
     """A bundle's items with the level each is handled at: 食品经营许可（市级）、……"""
     if not isinstance(items, list):
@@ -299,8 +320,11 @@ def translate(text: str | None) -> str:
     """The ``tr`` filter for values that are not literals (a status, a card colour, a flash message).
 
     Unlike ``_()`` in templates it returns a plain string, so the value is
-    still escaped: a flash message may quote what a user typed.
+    still escaped: a flash message may quote what a user typed. A message that is already markup (a deployment
+    warning from ``problem_text``, whose values are escaped) shows as it is.
     """
+    if hasattr(text, "__html__"):
+        return text
     return gettext(text) if text else ""
 
 

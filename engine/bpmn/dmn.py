@@ -35,7 +35,7 @@ from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 
 from .. import expressions
-from ..errors import ExpressionError, Problem
+from ..errors import ExpressionError, Problem, phrase
 from ..expressions import value_kind as _kind
 from ..script_engine import multi_instance_variables
 from .dialects import dialect_attr, extension_properties
@@ -500,6 +500,10 @@ class Decision:
     def where(self) -> str:
         return f"decision '{self.id}'"
 
+    def where_phrase(self) -> dict:
+        """``where`` as a phrase the web translates (problems at deployment)."""
+        return phrase("decision '{decision}'", decision=self.id)
+
     # --- evaluation
 
     def evaluate(self, variables, decisions: dict[str, "Decision"]) -> list[dict]:
@@ -637,34 +641,37 @@ class _Reader:
         self.filename, self.root = filename, root
         self.problems: list[Problem] = []
 
-    def problem(self, el, reason: str, element_id: str | None = None) -> None:
-        self.problems.append(Problem(self.filename, element_id or el.get("id"), el.sourceline, reason))
+    def problem(self, el, template: str, element_id: str | None = None, **params) -> None:
+        self.problems.append(Problem.of(self.filename, element_id or el.get("id"), el.sourceline, template, **params))
 
-    def compile(self, el, where: str, text: str, fn, element_id: str | None = None) -> Any:
-        """``fn(text)``, or a problem at ``el``'s line (reported on ``element_id``, e.g. the rule's)."""
+    def compile(self, el, where: dict, text: str, fn, element_id: str | None = None) -> Any:
+        """``fn(text)``, or a problem at ``el``'s line (reported on ``element_id``, e.g. the rule's).
+
+        ``where`` is a ``phrase`` naming the place (``decision 'd1', rule 'r1' (row 1), input 'Age'``)."""
         language = (el.get("expressionLanguage") or "").strip().lower()
         if language in _SCRIPT_LANGUAGES:
-            self.problem(el, f"{where}: expression language '{language}' is not run by Yimen "
-                             f"(FEEL and JUEL expressions are)", element_id)
+            self.problem(el, "{where}: expression language '{language}' is not run by Yimen ({languages} expressions "
+                             "are)", element_id, where=where, language=language, languages="FEEL and JUEL")
             return None
         try:
             return fn(text)
         except ExpressionError as exc:
-            self.problem(el, f"{where}: cannot read '{text}': {exc.message}", element_id)
+            self.problem(el, "{where}: cannot read '{text}': {message}", element_id, where=where, text=text,
+                         message=exc.message)
             return None
 
     def read(self) -> dict[str, Decision]:
         decisions: dict[str, Decision] = {}
         elements = _kids(self.root, "decision")
         if not elements:
-            self.problem(self.root, "a DMN file must hold at least one decision")
+            self.problem(self.root, "a {dmn} file must hold at least one decision", dmn="DMN")
         for el in elements:
             did = (el.get("id") or "").strip()
             if not did:
-                self.problem(el, f"decision '{el.get('name') or '?'}' has no id")
+                self.problem(el, "decision '{decision}' has no id", decision=el.get("name") or "?")
                 continue
             if did in decisions:
-                self.problem(el, f"decision id '{did}' is used more than once")
+                self.problem(el, "decision id '{decision}' is used more than once", decision=did)
                 continue
             decision = self.decision(el, did)
             if decision is not None:
@@ -680,8 +687,9 @@ class _Reader:
                 decision.required.append(href[1:] if href.startswith("#") else href.rsplit("#", 1)[-1])
         tables, literals = _kids(el, "decisionTable"), _kids(el, "literalExpression")
         if len(tables) + len(literals) != 1:
-            self.problem(el, f"decision '{did}' must be one decision table or one literal expression "
-                             f"(it has {len(tables)} tables and {len(literals)} literal expressions)")
+            self.problem(el, "decision '{decision}' must be one decision table or one literal expression "
+                             "(it has {tables} tables and {literals} literal expressions)", decision=did,
+                         tables=len(tables), literals=len(literals))
             return None
         if literals:
             return self.literal(el, decision, literals[0])
@@ -694,39 +702,43 @@ class _Reader:
         decision.variable = (variables[0].get("name") if variables else None) or decision.id
         decision.variable_type = _type((variables[0].get("typeRef") if variables else None) or lit.get("typeRef"))
         if not text:
-            self.problem(lit, f"{decision.where()}: the literal expression is empty", decision.id)
+            self.problem(lit, "{where}: the literal expression is empty", decision.id, where=decision.where_phrase())
             return None
         decision.literal_text = text
-        decision.literal = self.compile(lit, decision.where(), text, _expression)
+        decision.literal = self.compile(lit, decision.where_phrase(), text, _expression)
         return decision if decision.literal is not None else None
 
     def table(self, decision: Decision, table) -> Decision | None:
         before = len(self.problems)
         policy = re.sub(r"[\s_]+", " ", (table.get("hitPolicy") or "UNIQUE").strip().upper())
         if policy not in HIT_POLICIES:
-            self.problem(table, f"{decision.where()}: unknown hit policy '{table.get('hitPolicy')}' "
-                                f"(expected one of {', '.join(HIT_POLICIES)})", decision.id)
+            self.problem(table, "{where}: unknown hit policy '{policy}' (expected one of {policies})", decision.id,
+                         where=decision.where_phrase(), policy=table.get("hitPolicy"), policies=", ".join(HIT_POLICIES))
         decision.hit_policy = policy
         aggregation = (table.get("aggregation") or "").strip().upper() or None
         if aggregation and (aggregation not in AGGREGATIONS or policy != "COLLECT"):
-            self.problem(table, f"{decision.where()}: aggregation '{aggregation}' is only for hit policy "
-                                f"COLLECT, one of {', '.join(AGGREGATIONS)}", decision.id)
+            self.problem(table, "{where}: aggregation '{aggregation}' is only for hit policy {collect}, one of "
+                                "{aggregations}", decision.id, where=decision.where_phrase(), aggregation=aggregation,
+                         collect="COLLECT", aggregations=", ".join(AGGREGATIONS))
         decision.aggregation = aggregation
         for k, el in enumerate(_kids(table, "input"), 1):
             self.input(decision, el, k)
         for k, el in enumerate(_kids(table, "output"), 1):
             self.output(decision, el, k)
         if not decision.outputs:
-            self.problem(table, f"{decision.where()}: the decision table has no output", decision.id)
+            self.problem(table, "{where}: the decision table has no output", decision.id, where=decision.where_phrase())
         names = [o.name for o in decision.outputs]
         for name in {n for n in names if names.count(n) > 1}:
-            self.problem(table, f"{decision.where()}: two outputs are named '{name}'", decision.id)
+            self.problem(table, "{where}: two outputs are named '{name}'", decision.id, where=decision.where_phrase(),
+                         name=name)
         if aggregation and len(decision.outputs) != 1:
-            self.problem(table, f"{decision.where()}: hit policy COLLECT with aggregation {aggregation} needs "
-                                f"exactly one output (this table has {len(decision.outputs)})", decision.id)
+            self.problem(table, "{where}: hit policy {collect} with aggregation {aggregation} needs exactly one output "
+                                "(this table has {count})", decision.id, where=decision.where_phrase(),
+                         collect="COLLECT", aggregation=aggregation, count=len(decision.outputs))
         if policy in ("PRIORITY", "OUTPUT ORDER") and not any(o.values for o in decision.outputs):
-            self.problem(table, f"{decision.where()}: hit policy {policy} orders results by the outputs' "
-                                f"values, but no output lists its values (outputValues)", decision.id)
+            self.problem(table, "{where}: hit policy {policy} orders results by the outputs' values, but no output "
+                                "lists its values ({element})", decision.id, where=decision.where_phrase(),
+                         policy=policy, element="outputValues")
         for row, el in enumerate(_kids(table, "rule"), 1):
             self.rule(decision, el, row)
         return decision if len(self.problems) == before else None
@@ -736,9 +748,11 @@ class _Reader:
         expr_el = next(iter(_kids(el, "inputExpression")), None)
         text = _text_of(expr_el)
         if not text:
-            self.problem(el, f"{decision.where()}: input '{label}' has no input expression", decision.id)
+            self.problem(el, "{where}: input '{input}' has no input expression", decision.id,
+                         where=decision.where_phrase(), input=label)
             return
-        fn = self.compile(expr_el, f"{decision.where()}: input '{label}'", text, _expression)
+        fn = self.compile(expr_el, phrase("{where}: input '{input}'", where=decision.where_phrase(), input=label), text,
+                          _expression)
         variable = el.get(f"{{{CAMUNDA_DMN}}}inputVariable") or INPUT_VARIABLE
         decision.inputs.append(Input(el.get("id") or f"input_{k}", label, text, fn, _type(expr_el.get("typeRef")),
                                      variable))
@@ -749,40 +763,43 @@ class _Reader:
         values_el = next(iter(_kids(el, "outputValues")), None)
         text = _text_of(values_el)
         if text:
-            values = self.compile(values_el, f"{decision.where()}: output values of '{name}'", text,
+            values = self.compile(values_el, phrase("{where}: output values of '{output}'",
+                                                    where=decision.where_phrase(), output=name), text,
                                   parse_value_list)
         decision.outputs.append(Output(el.get("id") or f"output_{k}", name, _type(el.get("typeRef")), values))
 
     def rule(self, decision: Decision, el, row: int) -> None:
         rule = Rule(el.get("id") or f"row {row}", row, [], [])
-        where = f"{decision.where()}, {rule.label()}"
+        where = phrase("{decision}, rule '{rule}' (row {row})", decision=decision.where_phrase(), rule=rule.id, row=row)
         entries, outputs = _kids(el, "inputEntry"), _kids(el, "outputEntry")
         if len(entries) != len(decision.inputs) or len(outputs) != len(decision.outputs):
-            self.problem(el, f"{where}: has {len(entries)} input and {len(outputs)} output entries, but the "
-                             f"table has {len(decision.inputs)} inputs and {len(decision.outputs)} outputs",
-                         rule.id)
+            self.problem(el, "{where}: has {entries} input and {output_entries} output entries, but the "
+                             "table has {inputs} inputs and {outputs} outputs", rule.id, where=where,
+                         entries=len(entries), output_entries=len(outputs), inputs=len(decision.inputs),
+                         outputs=len(decision.outputs))
             return
         for inp, entry in zip(decision.inputs, entries):
-            tests = self.compile(entry, f"{where}, input '{inp.label}'", _text_of(entry) or "-", UnaryTests,
-                                 rule.id)
+            tests = self.compile(entry, phrase("{where}, input '{input}'", where=where, input=inp.label),
+                                 _text_of(entry) or "-", UnaryTests, rule.id)
             rule.tests.append(tests)
         for output, entry in zip(decision.outputs, outputs):
             text = _text_of(entry)
             if not text:
                 rule.outputs.append(None)
                 continue
-            fn = self.compile(entry, f"{where}, output '{output.name}'", text, _expression, rule.id)
+            at_output = phrase("{where}, output '{output}'", where=where, output=output.name)
+            fn = self.compile(entry, at_output, text, _expression, rule.id)
             rule.outputs.append((text, fn))
             if fn is not None and output.values and _is_constant(text):
                 try:
                     value = fn({})
                 except ExpressionError as exc:
-                    self.problem(entry, f"{where}, output '{output.name}': cannot evaluate '{text}': {exc.message}",
-                                 rule.id)
+                    self.problem(entry, "{where}: cannot evaluate '{text}': {message}", rule.id, where=at_output,
+                                 text=text, message=exc.message)
                     continue
                 if not any(_equal(value, allowed) for allowed in output.values):
-                    self.problem(entry, f"{where}, output '{output.name}': {value!r} is not one of the output "
-                                        f"values {output.values}", rule.id)
+                    self.problem(entry, "{where}: {value} is not one of the output values {values}", rule.id,
+                                 where=at_output, value=repr(value), values=str(output.values))
         decision.rules.append(rule)
 
     def check_requirements(self, decisions: dict[str, Decision], elements) -> None:
@@ -790,8 +807,9 @@ class _Reader:
         for decision in decisions.values():
             for required in decision.required:
                 if required not in decisions and required not in lines:
-                    self.problem(lines[decision.id], f"{decision.where()} requires decision '{required}', "
-                                                     f"which is not in this file")
+                    self.problem(lines[decision.id],
+                                 "{where} requires decision '{required}', which is not in this file",
+                                 where=decision.where_phrase(), required=required)
         state: dict[str, int] = {}
 
         def visit(did: str, path: tuple) -> None:
@@ -799,7 +817,7 @@ class _Reader:
                 return
             if state.get(did) == 1:
                 cycle = " -> ".join(path[path.index(did):] + (did,))
-                self.problem(lines[did], f"decision requirements form a cycle: {cycle}")
+                self.problem(lines[did], "decision requirements form a cycle: {cycle}", cycle=cycle)
                 return
             state[did] = 1
             for required in decisions[did].required:

@@ -32,8 +32,11 @@ def _problem_from(exc: Exception, lines_by_file: dict[str, dict[str, int]], defa
     line = getattr(exc, "line_number", None) or None
     if element_id and not line:
         line = lines_by_file.get(file, {}).get(element_id)
-    reason = str(exc.args[0]) if exc.args else exc.__class__.__name__
-    return Problem(file=file, element_id=element_id, line=int(line) if line else None, reason=reason)
+    message = str(exc.args[0]) if exc.args else exc.__class__.__name__
+    # The library's sentence is its own (English); ours says what happened and quotes it like an identifier.
+    return Problem.of(file, element_id, int(line) if line else None,
+                      "the workflow library ({tool}) could not build this part of the diagram: {message}",
+                      tool="SpiffWorkflow", message=message)
 
 
 def attach_metadata(spec, meta: dict[str, dict]) -> None:

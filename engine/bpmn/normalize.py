@@ -15,7 +15,7 @@ from collections.abc import Collection
 
 from lxml import etree
 
-from ..errors import Problem
+from ..errors import Problem, phrase
 from .dialects import (
     BPMNDI, CAMUNDA, DIALECTS, FLOW_NODE_TAGS, GATEWAY_TAGS, SUBPROCESS_TAGS, XSI,
     bpmn, children, dialect_attr, extension_properties, has_model_id, is_bpmn, line_of, local,
@@ -41,11 +41,11 @@ REF_KINDS = {  # event definition -> (reference attribute, root element, code at
 }
 
 IGNORED_EXTENSIONS = {
-    "executionListener": "execution listeners",
-    "taskListener": "task listeners",
-    "eventListener": "event listeners",
-    "inputOutput": "input/output mappings (every step sees all case data)",
-    "failedJobRetryTimeCycle": "job retry cycles (Yimen retries handlers on its own schedule)",
+    "executionListener": phrase("execution listeners"),
+    "taskListener": phrase("task listeners"),
+    "eventListener": phrase("event listeners"),
+    "inputOutput": phrase("input/output mappings (every step sees all case data)"),
+    "failedJobRetryTimeCycle": phrase("job retry cycles (Yimen retries handlers on its own schedule)"),
 }
 
 TRIMMED_TEXT = ("conditionExpression", "timeDuration", "timeDate", "timeCycle", "loopCardinality",
@@ -86,9 +86,9 @@ class _Normalizer:
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    def warn(self, el, reason: str, element_id: str | None = None) -> None:
-        self.warnings.append(Problem(self.filename, element_id or (el.get("id") if el is not None else None),
-                                     line_of(el) if el is not None else None, reason))
+    def warn(self, el, template: str, element_id: str | None = None, **params) -> None:
+        self.warnings.append(Problem.of(self.filename, element_id or (el.get("id") if el is not None else None),
+                                        line_of(el) if el is not None else None, template, **params))
 
     def new_id(self, base: str) -> str:
         base = re.sub(r"[^A-Za-z0-9_.\-]", "_", base)
@@ -154,8 +154,8 @@ class _Normalizer:
     def plain_tasks(self) -> None:
         """An untyped ``bpmn:task`` does nothing; Yimen passes through it (as Camunda does) and says so."""
         for task in self.root.iter(bpmn("task")):
-            self.warn(task, f"task '{task.get('id')}' has no type (user, service...); Yimen passes straight "
-                            "through it")
+            self.warn(task, "task '{element}' has no type (user, service...); Yimen passes straight through it",
+                      element=task.get("id"))
 
     def flow_ids(self) -> None:
         for flow in self.root.iter(bpmn("sequenceFlow")):
@@ -164,8 +164,9 @@ class _Normalizer:
             source, target = flow.get("sourceRef") or "nowhere", flow.get("targetRef") or "nowhere"
             new = self.new_id(f"Flow_auto_{source}_{target}")
             flow.set("id", new)
-            self.warn(flow, f"sequence flow from '{source}' to '{target}' has no id (SpiffWorkflow would drop it); "
-                            f"it was given the id '{new}'", element_id=new)
+            self.warn(flow, "sequence flow from '{source}' to '{target}' has no id ({tool} would drop it); "
+                            "it was given the id '{new}'", element_id=new, source=source, target=target,
+                      tool="SpiffWorkflow", new=new)
 
     def node_ids(self) -> None:
         """A subprocess without an id (an event subprocess needs none: nothing flows into it) gets one."""
@@ -174,7 +175,7 @@ class _Normalizer:
                 continue
             new = self.new_id(f"SubProcess_auto_{sub.get('name') or 'unnamed'}")
             sub.set("id", new)
-            self.warn(sub, f"a {local(sub)} has no id; it was given the id '{new}'", element_id=new)
+            self.warn(sub, "a {tag} has no id; it was given the id '{new}'", element_id=new, tag=local(sub), new=new)
 
     def compensation(self) -> None:
         """Compensation boundary events become a note on their handler (see ``engine.bpmn.compensation``).
@@ -249,8 +250,8 @@ class _Normalizer:
                 if is_bpmn(node) and local(node) in ("intermediateThrowEvent", "endEvent") \
                         and children(node, "compensateEventDefinition"):
                     self._property(node, "yimen.compensation_scope", owner_id)
-            self.warn(event_sub, f"compensation event subprocess '{event_sub.get('id')}' runs as the compensation "
-                                 f"handler of subprocess '{owner_id}'")
+            self.warn(event_sub, "compensation event subprocess '{element}' runs as the compensation handler of "
+                                 "subprocess '{owner}'", element=event_sub.get("id"), owner=owner_id)
 
     def _by_id(self, element_id):
         if not element_id:
@@ -331,8 +332,11 @@ class _Normalizer:
             defined[kind].add(ref)
             self.ids.add(ref)
             owner = el.getparent() if local(el).endswith("EventDefinition") else el
-            code = f" with {code_attr} '{ref}'" if code_attr else ""
-            self.warn(owner, f"{kind} '{ref}' is referenced but not defined; Yimen defined it{code}")
+            if code_attr:
+                self.warn(owner, "{kind} '{ref}' is referenced but not defined; Yimen defined it with {attribute} "
+                                 "'{ref}'", kind=kind, ref=ref, attribute=code_attr)
+            else:
+                self.warn(owner, "{kind} '{ref}' is referenced but not defined; Yimen defined it", kind=kind, ref=ref)
 
     def executable(self) -> None:
         for process in self.root.iter(bpmn("process")):
@@ -344,9 +348,10 @@ class _Normalizer:
             process.set("isExecutable", "true")
             name = process.get("id")
             if value is None:
-                self.warn(process, f"process '{name}' does not say it is executable; Yimen runs it anyway")
+                self.warn(process, "process '{process}' does not say it is executable; Yimen runs it anyway",
+                          process=name)
             else:
-                self.warn(process, f"process '{name}' is marked not executable; Yimen runs it anyway")
+                self.warn(process, "process '{process}' is marked not executable; Yimen runs it anyway", process=name)
 
     def data_stores(self) -> None:
         stores = {el.get("id"): el for el in self.root.iter(bpmn("dataStore"))}
@@ -366,11 +371,17 @@ class _Normalizer:
                     gone.add(assoc.get("id"))
                 assoc.getparent().remove(assoc)
         for store_id, el in list(stores.items()) + list(refs.items()):
-            what = "data store" if local(el) == "dataStore" else "data store reference"
+            what = phrase("data store") if local(el) == "dataStore" else phrase("data store reference")
             count = removed_assocs.get(store_id, 0)
-            extra = f" (and {count} data association{'s' if count != 1 else ''} to it)" if count else ""
-            self.warn(el, f"{what} '{el.get('name') or store_id}' is ignored{extra}: "
-                          f"Yimen keeps case data in the instance, not in data stores")
+            store = el.get("name") or store_id
+            if count:
+                self.warn(el, "{what} '{store}' is ignored (and {count} data association to it): Yimen keeps case "
+                              "data in the instance, not in data stores" if count == 1 else
+                              "{what} '{store}' is ignored (and {count} data associations to it): Yimen keeps case "
+                              "data in the instance, not in data stores", what=what, store=store, count=count)
+            else:
+                self.warn(el, "{what} '{store}' is ignored: Yimen keeps case data in the instance, not in data stores",
+                          what=what, store=store)
             el.getparent().remove(el)
         for di in list(self.root.iter(f"{{{BPMNDI}}}BPMNShape", f"{{{BPMNDI}}}BPMNEdge")):
             if di.get("bpmnElement") in gone:
@@ -397,13 +408,14 @@ class _Normalizer:
                     self.need_camunda_ns = True
             else:
                 task.tag = bpmn("serviceTask")
-                self.warn(task, f"business rule task '{task.get('id')}' names no decision (camunda:decisionRef / "
-                                f"flowable:decisionTableReferenceKey); it runs as a service task")
+                self.warn(task, "business rule task '{element}' names no decision ({attributes}); it runs as a service "
+                                "task", element=task.get("id"),
+                          attributes="camunda:decisionRef / flowable:decisionTableReferenceKey")
         for task in list(self.root.iter(bpmn("sendTask"))):
             if task.get("messageRef") or children(task, "messageEventDefinition"):
                 continue  # a message throw SpiffWorkflow handles itself
             task.tag = bpmn("serviceTask")  # the way Camunda runs a send task: through its implementation
-            self.warn(task, f"send task '{task.get('id')}' sends no message; it runs as a service task")
+            self.warn(task, "send task '{element}' sends no message; it runs as a service task", element=task.get("id"))
 
     def multi_instance(self) -> None:
         for item in self.root.iter(bpmn("inputDataItem"), bpmn("outputDataItem")):
@@ -415,15 +427,17 @@ class _Normalizer:
                 for el in children(mi, tag):
                     if not (el.text or "").strip():
                         mi.remove(el)
-                        self.warn(owner, f"empty {tag} of multi-instance '{owner.get('id')}' removed")
+                        self.warn(owner, "empty {tag} of multi-instance '{element}' removed", tag=tag,
+                                  element=owner.get("id"))
             collection = dialect_attr(mi, "collection")
             if collection and not children(mi, "loopDataInputRef"):
                 name = simple_variable(collection) or COLLECTION_VAR
                 self._insert_mi_child(mi, self._text_ref(mi, "loopDataInputRef", name))
                 for card in children(mi, "loopCardinality"):
                     mi.remove(card)
-                    self.warn(owner, f"multi-instance '{owner.get('id')}' has both a collection and a loop "
-                                     f"cardinality; the cardinality '{card.text}' is ignored")
+                    self.warn(owner, "multi-instance '{element}' has both a collection and a loop cardinality; the "
+                                     "cardinality '{cardinality}' is ignored", element=owner.get("id"),
+                              cardinality=card.text)
             element_var = dialect_attr(mi, "elementVariable")
             if element_var and not children(mi, "inputDataItem"):
                 element_var = element_var.strip()
@@ -464,8 +478,8 @@ class _Normalizer:
                 for d in children(throw, "linkEventDefinition"):
                     throw.remove(d)
                 used.add(catch)
-                self.warn(throw, f"link event '{name}' was replaced by a sequence flow from "
-                                 f"'{throw.get('id')}' to '{catch.get('id')}'")
+                self.warn(throw, "link event '{link}' was replaced by a sequence flow from '{source}' to '{target}'",
+                          link=name, source=throw.get("id"), target=catch.get("id"))
             for catch in used:
                 for d in children(catch, "linkEventDefinition"):
                     catch.remove(d)
@@ -520,10 +534,14 @@ class _Normalizer:
         self._text_ref(node, "outgoing", link.get("id"))
         for ref in lane_refs:
             self._text_ref(ref.getparent(), "flowNodeRef", gateway.get("id"), before=ref)
-        what = "conditional" if conditional else "parallel"
-        self.warn(node, f"'{node_id}' has {len(outgoing)} outgoing flow{'s' if len(outgoing) != 1 else ''}"
-                        f"{' with conditions' if conditional else ''}; Yimen added the {what} gateway "
-                        f"'{gateway.get('id')}' the modeler implies")
+        flows = (phrase("{count} outgoing flow", count=len(outgoing)) if len(outgoing) == 1
+                 else phrase("{count} outgoing flows", count=len(outgoing)))
+        if conditional:
+            self.warn(node, "'{element}' has {flows} with conditions; Yimen added the conditional gateway '{gateway}' "
+                            "the modeler implies", element=node_id, flows=flows, gateway=gateway.get("id"))
+        else:
+            self.warn(node, "'{element}' has {flows}; Yimen added the parallel gateway '{gateway}' the modeler implies",
+                      element=node_id, flows=flows, gateway=gateway.get("id"))
 
     def bean_expressions(self) -> None:
         """Bean methods (``${invoiceService.approve(amount)}``) run through the handler registry.
@@ -564,8 +582,9 @@ class _Normalizer:
                 for bean in beans:
                     if handlers.find_bean(bean) is None:
                         self.warn(owner if owner is not None else el,
-                                  f"bean method '{bean}' has no handler registered under that name; the step "
-                                  f"will stop with an incident until one is (handlers.register('{bean}', fn))")
+                                  "bean method '{bean}' has no handler registered under that name; the step "
+                                  "will stop with an incident until one is ({register})", bean=bean,
+                                  register=f"handlers.register('{bean}', fn)")
 
     def ignored_extensions(self) -> None:
         for ext_el in self.root.iter(bpmn("extensionElements")):
@@ -577,5 +596,8 @@ class _Normalizer:
                     kinds.append(what)
             if kinds:
                 owner = el.get("id") or local(el)
-                self.warn(el, f"'{owner}': Yimen ignores {', '.join(kinds)}")
+                ignored = kinds[0]
+                for kind in kinds[1:]:
+                    ignored = phrase("{items}, {item}", items=ignored, item=kind)
+                self.warn(el, "'{element}': Yimen ignores {ignored}", element=owner, ignored=ignored)
 

@@ -95,13 +95,13 @@ def _cross_file(prepared: list[PreparedFile], decisions: set[str]) -> list[Probl
             if local(el) == "businessRuleTask":
                 ref = (el.get(f"{{{CAMUNDA}}}decisionRef") or "").strip()
                 if ref and "{" not in ref and ref not in decisions:
-                    problems.append(Problem(pf.filename, el.get("id"), source_line(el),
-                                            f"business rule task '{el.get('id')}' uses decision '{ref}', which is "
-                                            f"not in any DMN file of this upload"))
+                    problems.append(Problem.of(pf.filename, el.get("id"), source_line(el),
+                                               "business rule task '{task}' uses decision '{decision}', which is "
+                                               "not in any DMN file of this upload", task=el.get("id"), decision=ref))
             elif local(el) == "callActivity":
                 called = (el.get("calledElement") or "").strip()
                 if called and "{" not in called and called not in processes:
-                    problems.append(Problem(pf.filename, el.get("id"), source_line(el),
-                                            f"call activity '{el.get('id')}' calls process '{called}', which is "
-                                            f"not in this upload"))
+                    problems.append(Problem.of(pf.filename, el.get("id"), source_line(el),
+                                               "call activity '{task}' calls process '{process}', which is "
+                                               "not in this upload", task=el.get("id"), process=called))
     return problems

@@ -16,11 +16,13 @@ import io
 
 from lxml import etree
 
-from ..errors import BpmnInvalid, Problem
+from ..errors import BpmnInvalid, Problem, phrase
 from .dialects import BPMN, BPMNDI, DC, DI, DIALECTS, DMN_NAMESPACES
 
 MAX_BYTES = 5 * 1024 * 1024
 DOCTYPE_REASON = "DOCTYPE and entity declarations are not allowed (possible XXE or entity-expansion attack)"
+_DOCTYPE = "{doctype} and entity declarations are not allowed (possible {xxe} or entity-expansion attack)"
+_DOCTYPE_PARAMS = {"doctype": "DOCTYPE", "xxe": "XXE"}
 
 # "<!DOCTYPE" / "<!ENTITY" as they look in every encoding libxml2 might pick.
 # ASCII-compatible encodings (UTF-8, GBK, GB18030, Latin-1 ...) share one form.
@@ -36,8 +38,10 @@ def _parser() -> etree.XMLParser:
                            huge_tree=False, remove_comments=False)
 
 
-def _megabytes(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MB" if n >= 1024 * 1024 else f"{n} bytes"
+def _megabytes(n: int) -> dict:
+    if n >= 1024 * 1024:
+        return phrase("{megabytes} MB", megabytes=f"{n / (1024 * 1024):g}")
+    return phrase("{bytes} bytes", bytes=n)
 
 
 def _has_declarations(content: bytes) -> bool:
@@ -51,23 +55,24 @@ def parse_untrusted(filename: str, content: bytes, max_bytes: int = MAX_BYTES) -
         content = content.encode("utf-8")
     content = bytes(content)
     if len(content) > max_bytes:
-        raise BpmnInvalid([Problem(filename, None, None,
-                                   f"file is {len(content)} bytes; the limit is {max_bytes} bytes "
-                                   f"({_megabytes(max_bytes)})")])
+        raise BpmnInvalid([Problem.of(filename, None, None,
+                                      "file is {size} bytes; the limit is {limit} bytes ({limit_mb})",
+                                      size=len(content), limit=max_bytes, limit_mb=_megabytes(max_bytes))])
     if _has_declarations(content):
-        raise BpmnInvalid([Problem(filename, None, None, DOCTYPE_REASON)])
+        raise BpmnInvalid([Problem.of(filename, None, None, _DOCTYPE, **_DOCTYPE_PARAMS)])
     try:
         tree = etree.parse(io.BytesIO(content), _parser())
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or None
         message = (exc.msg or str(exc)).strip()
-        raise BpmnInvalid([Problem(filename, None, line, f"not well-formed XML: {message}")]) from None
+        raise BpmnInvalid([Problem.of(filename, None, line, "not well-formed {xml}: {message}", xml="XML",
+                                      message=message)]) from None
     # Belt and braces: an encoding we did not scan for must still not smuggle a DTD in.
     docinfo = tree.docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise BpmnInvalid([Problem(filename, None, None, DOCTYPE_REASON)])
+        raise BpmnInvalid([Problem.of(filename, None, None, _DOCTYPE, **_DOCTYPE_PARAMS)])
     if any(isinstance(node, etree._Entity) for node in tree.iter()):
-        raise BpmnInvalid([Problem(filename, None, None, DOCTYPE_REASON)])
+        raise BpmnInvalid([Problem.of(filename, None, None, _DOCTYPE, **_DOCTYPE_PARAMS)])
     return tree
 
 
@@ -79,11 +84,13 @@ def kind_of(tree, filename: str = "") -> str:
         return "bpmn"
     if qname.namespace in DMN_NAMESPACES and qname.localname == "definitions":
         return "dmn"
-    where = f" in namespace '{qname.namespace}'" if qname.namespace else " without a namespace"
-    found = f"<{qname.localname}>{where}"
-    raise BpmnInvalid([Problem(filename, root.get("id"), root.sourceline,
-                               f"not a BPMN 2.0 or DMN 1.1-1.3 file: the root element is {found}; "
-                               f"expected <definitions> in '{BPMN}' or a DMN namespace")])
+    found = (phrase("{element} in namespace '{namespace}'", element=f"<{qname.localname}>", namespace=qname.namespace)
+             if qname.namespace else phrase("{element} without a namespace", element=f"<{qname.localname}>"))
+    raise BpmnInvalid([Problem.of(filename, root.get("id"), root.sourceline,
+                                  "not a {bpmn} or {dmn} file: the root element is {found}; "
+                                  "expected {definitions} in '{namespace}' or a {dmn_namespace} namespace",
+                                  bpmn="BPMN 2.0", dmn="DMN 1.1-1.3", found=found, definitions="<definitions>",
+                                  namespace=BPMN, dmn_namespace="DMN")])
 
 
 # --- foreign content ------------------------------------------------------------------------------------
@@ -105,8 +112,9 @@ ACTIVE_ATTRIBUTE_NAMESPACES = frozenset({
     XHTML, SVG, "http://www.w3.org/1999/xlink", "http://www.w3.org/1998/Math/MathML",
     "http://www.w3.org/1999/XSL/Transform", "http://www.w3.org/2001/XInclude", "http://www.w3.org/2001/xml-events",
 })
-_FOREIGN_HOWTO = ("only BPMN, BPMN DI, DC, DI, DMN and the camunda/flowable/activiti extension namespaces may appear "
-                  "in a diagram (content in other namespaces could run as script in a browser); remove it")
+_FOREIGN_HOWTO = phrase("only {allowed} and the {dialects} extension namespaces may appear in a diagram (content in "
+                        "other namespaces could run as script in a browser); remove it",
+                        allowed="BPMN, BPMN DI, DC, DI, DMN", dialects="camunda/flowable/activiti")
 
 
 def _owner_id(el) -> str | None:
@@ -119,12 +127,13 @@ def _owner_id(el) -> str | None:
     return None
 
 
-def _shown(el) -> str:
+def _shown(el) -> dict:
     qname = etree.QName(el)
     prefix = el.prefix
-    name = f"{prefix}:{qname.localname}" if prefix else qname.localname
-    where = f"in namespace '{qname.namespace}'" if qname.namespace else "without a namespace"
-    return f"<{name}> {where}"
+    name = f"<{prefix}:{qname.localname}>" if prefix else f"<{qname.localname}>"
+    if qname.namespace:
+        return phrase("{element} in namespace '{namespace}'", element=name, namespace=qname.namespace)
+    return phrase("{element} without a namespace", element=name)
 
 
 def foreign_content(filename: str, tree) -> list[Problem]:
@@ -135,28 +144,33 @@ def foreign_content(filename: str, tree) -> list[Problem]:
     node = root.getprevious()
     while node is not None:  # before the root element: <?xml-stylesheet?> and the like
         if isinstance(node, etree._ProcessingInstruction):
-            problems.append(Problem(filename, None, node.sourceline,
-                                    f"processing instruction <?{node.target}?> is not allowed in a diagram "
-                                    "(a stylesheet could turn the file into a page that runs script); remove it"))
+            problems.append(Problem.of(filename, None, node.sourceline,
+                                       "processing instruction {instruction} is not allowed in a diagram "
+                                       "(a stylesheet could turn the file into a page that runs script); remove it",
+                                       instruction=f"<?{node.target}?>"))
         node = node.getprevious()
     stack = [root]
     while stack:
         el = stack.pop()
         if isinstance(el, etree._ProcessingInstruction):
-            problems.append(Problem(filename, _owner_id(el.getparent()), el.sourceline,
-                                    f"processing instruction <?{el.target}?> is not allowed in a diagram; remove it"))
+            problems.append(Problem.of(filename, _owner_id(el.getparent()), el.sourceline,
+                                       "processing instruction {instruction} is not allowed in a diagram; remove it",
+                                       instruction=f"<?{el.target}?>"))
             continue
         if not isinstance(el.tag, str):
             continue  # comments
         if etree.QName(el).namespace not in ALLOWED_NAMESPACES:
-            problems.append(Problem(filename, _owner_id(el), el.sourceline,
-                                    f"element {_shown(el)} is not allowed: {_FOREIGN_HOWTO}"))
+            problems.append(Problem.of(filename, _owner_id(el), el.sourceline,
+                                       "element {element} is not allowed: {howto}",
+                                       element=_shown(el), howto=_FOREIGN_HOWTO))
             continue  # its subtree goes with it
         for attr in el.attrib:
             space = etree.QName(attr).namespace
             if space in ACTIVE_ATTRIBUTE_NAMESPACES:
-                problems.append(Problem(filename, _owner_id(el), el.sourceline,
-                                        f"attribute '{etree.QName(attr).localname}' in namespace '{space}' is not "
-                                        f"allowed on <{etree.QName(el).localname}>: {_FOREIGN_HOWTO}"))
+                problems.append(Problem.of(filename, _owner_id(el), el.sourceline,
+                                           "attribute '{attribute}' in namespace '{namespace}' is not allowed on "
+                                           "{element}: {howto}", attribute=etree.QName(attr).localname,
+                                           namespace=space, element=f"<{etree.QName(el).localname}>",
+                                           howto=_FOREIGN_HOWTO))
         stack.extend(reversed(el))
     return sorted(problems, key=lambda p: p.line or 0)

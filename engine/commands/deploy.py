@@ -71,10 +71,12 @@ def deploy(ctx: Ctx, files: list[tuple[str, bytes]], name: str | None = None, al
                 names[pid] = info.get("name")
                 names_en[pid] = info.get("name_en")
     if not process_ids:
-        raise BpmnInvalid([Problem(prepared[0].filename, None, None, "no executable process in the upload")])
+        raise BpmnInvalid([Problem.of(prepared[0].filename, None, None, "no executable process in the upload")])
     dupes = {pid for pid in process_ids if process_ids.count(pid) > 1}
     if dupes:
-        raise BpmnInvalid([Problem(pf.filename, pid, pf.lines.get(pid), f"process id '{pid}' is defined in more than one file")
+        raise BpmnInvalid([Problem.of(pf.filename, pid, pf.lines.get(pid),
+                                      "process id '{process}' is defined in more than one file",
+                                      process=pid)
                            for pf in prepared for pid in pf.processes if pid in dupes])
 
     # Element ids are unique within a file, not across the files of one upload: each process gets the

@@ -98,6 +98,12 @@ def test_designers_deploy_and_broken_xml_names_the_line(app):
     bad = designer.post("/api/deployments", data={"files": (io.BytesIO(b"<bpmn:definitions"), "bad.bpmn")},
                         content_type="multipart/form-data")
     assert bad.status_code == 400 and bad.json["error"]["code"] == "bpmn_invalid"
+    (problem,) = bad.json["error"]["details"]["problems"]
+    assert problem["reason"].startswith("not well-formed XML: ") and problem["message"] == problem["reason"]
+    chinese = designer.post("/api/deployments", data={"files": (io.BytesIO(b"<bpmn:definitions"), "bad.bpmn")},
+                            content_type="multipart/form-data", headers={"Accept-Language": "zh"})
+    (problem,) = chinese.json["error"]["details"]["problems"]  # reason stays English, message in the caller's
+    assert problem["reason"].startswith("not well-formed XML: ") and problem["message"].startswith("不是格式正确的 XML：")
     applicant = client(app, "zhang")
     assert applicant.post("/api/deployments", data={"files": (io.BytesIO(b"<x/>"), "x.bpmn")},
                           content_type="multipart/form-data").status_code == 403

@@ -1,7 +1,9 @@
 """Designer pages and the staff inbox/task page additions, through Flask's test client."""
 from __future__ import annotations
 
+import html
 import io
+import re
 
 from tests.conftest import DATA
 from tests.web.test_pages import _apply, _task, csrf, post, signed_in
@@ -141,3 +143,60 @@ def test_the_chinese_designer_pages_name_the_diagram_and_its_version_not_its_key
     assert latin_words(page) == [] and "未命名流程" in page
     listing = designer.get("/designer").data.decode()
     assert latin_words(listing) == [] and listing.count("流程标识") == len(app.extensions["yimen"].process_versions())
+
+
+BPMN_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/'
+             'MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">')
+SCRIPT = BPMN_HEAD + """<bpmn:process id="scripted" isExecutable="true"><bpmn:startEvent id="start"/>
+  <bpmn:scriptTask id="compute" scriptFormat="python"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>
+  <bpmn:endEvent id="end"/><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="compute"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="compute" targetRef="end"/></bpmn:process></bpmn:definitions>"""
+
+
+def _broken_uploads() -> dict[str, tuple[str, str, str]]:
+    """File -> (content, a part of its problem's Chinese sentence, of its English one)."""
+    from tests.engine.test_approval_verbs import COUNTERSIGN
+
+    fee = (DATA / "bpmn_prep" / "decision.dmn").read_text(encoding="utf-8")
+    return {
+        "broken.bpmn": (BPMN_HEAD + "<bpmn:process id='p'>", "不是格式正确的", "not well-formed XML"),
+        "script.bpmn": (SCRIPT, "脚本任务须经管理员为本次部署允许后才能部署", "script tasks are refused unless"),
+        "mode.bpmn": (COUNTERSIGN.format(mode="most", sequential="false"), "不在可选值",
+                      "yimen.approvalMode 'most' is not one of"),
+        "fee.dmn": (fee.replace('hitPolicy="FIRST"', 'hitPolicy="SOMETIMES"'), "未知的命中策略",
+                    "unknown hit policy 'SOMETIMES'"),
+    }
+
+
+def _problem_cells(page: str) -> list[str]:
+    return re.findall(r'<td class="reason">(.*?)</td>', page, flags=re.S)
+
+
+def test_deployment_problems_and_warnings_in_the_page_language(app, tmp_path):
+    """Issue 15: each problem's sentence and each warning is Chinese on the Chinese page (ids, names and
+    expressions from the diagram in <code>), English on the English one."""
+    from tests.web.test_chinese_pages import latin_words
+
+    broken = _broken_uploads()
+    for name, (content, _, _) in broken.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    designer = signed_in(app, "chen")
+    for language, column in (("zh", 1), ("en", 2)):
+        if language == "en":
+            designer.get("/lang/en")
+        for name, sentences in broken.items():
+            response = _upload(designer, tmp_path / name)
+            assert response.status_code == 400, (name, response.data)
+            cells = _problem_cells(response.data.decode())
+            assert any(sentences[column] in html.unescape(re.sub(r"</?code>", "", cell)) for cell in cells), (name, cells)
+            if language == "zh":
+                assert all(latin_words(cell) == [] for cell in cells), (name, cells)
+        deployed = _upload(designer, DATA / "bpmn_prep" / "not_executable.bpmn")
+        assert deployed.status_code == 302, deployed.data
+        page = designer.get(deployed.headers["Location"]).data.decode()
+        (warning,) = re.findall(r'<p class="flash warning">(.*?)</p>', page, flags=re.S)
+        assert "<code>office_process</code>" in warning
+        if language == "zh":
+            assert "被标为不可执行；一门仍会运行它" in warning and latin_words(warning) == []
+        else:
+            assert "is marked not executable; Yimen runs it anyway" in warning and "：" not in warning

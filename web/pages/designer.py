@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
+from markupsafe import Markup
 
 from engine.errors import BpmnInvalid, EngineError, NotFound
 
 from ..app import yimen
 from ..auth import current_user, roles_required
-from ..i18n import localized
+from ..i18n import localized, problem_text
 from ..security import attachment_headers
 from . import act, bp, refusal_text
 
@@ -44,14 +45,19 @@ def deploy():
                           name=request.form.get("name") or None)
     except BpmnInvalid as exc:
         return render_template("designer.html", processes=y.process_versions(), items=y.items(),
-                               problems=[p.to_dict() for p in exc.problems],
+                               problems=[dict(p.to_dict(), text=problem_text(p.to_dict())) for p in exc.problems],
                                uploaded=[f.filename for f in uploads]), 400
     except EngineError as exc:
         flash(refusal_text(exc), "error")
         return redirect(url_for("pages.designer"))
     for warning in result.get("warnings") or []:
-        flash(f"{warning.get('file')} [{warning.get('element_id') or '-'}]: {warning.get('reason')}"
-              if isinstance(warning, dict) else str(warning), "warning")
+        if isinstance(warning, dict):
+            where = Markup("<code>{}</code>").format(warning.get("file") or "")
+            if warning.get("element_id"):
+                where += Markup(" <code>{}</code>").format(warning["element_id"])
+            flash(Markup("{}{}{}").format(where, gettext(": "), problem_text(warning)), "warning")
+        else:
+            flash(str(warning), "warning")
     deployed = result["deployed"]
     named = {p["key"]: p for p in y.process_versions()}  # the diagrams' names; the key only in 流程标识 fields
     flash(gettext("Deployed: %(processes)s", processes=gettext(", ").join(
