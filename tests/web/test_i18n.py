@@ -32,7 +32,7 @@ def test_every_template_text_has_chinese():
 
 def test_the_catalogue_has_no_duplicates():
     source = (WEB / "translations" / "zh" / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8")
-    ids = re.findall(r'^msgid "(.+)"$', source, flags=re.M)
+    ids = re.findall(r'^(?:msgctxt "(.*)"\n)?msgid "(.+)"$', source, flags=re.M)  # (context, id): one entry each
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
 
