@@ -116,7 +116,8 @@ def approval_record(session, case: ApprovalCase, stage: str) -> dict[str, Any]:
                                .order_by(CaseNotice.id.desc())).first()
     form = case.form or {}
     return {"case_number": case.number, "stage": stage, "item": case.item_code,
-            "item_name": item.name if item else None, "office": case.office_code,
+            "item_name": item.name if item else None, "item_name_en": item.name_en if item else None,
+            "office": case.office_code,
             "status": case.status, "outcome": case.outcome,
             "document": decision.number if decision else None,
             "decision": (decision.content or {}).get("decision") if decision else None,
@@ -156,8 +157,7 @@ def push_case(ctx, case: ApprovalCase, stage: str) -> list[LinkagePush]:
                         {"push": row.id, "case": case.id, "kind": "linkage_push"}, channels=("in_app", "sms"),
                         kind="linkage_push", params={"case_number": case.number, "stage": stage,
                                                      "item": record["item_name"] or case.item_code,
-                                                     "item_en": getattr(ctx.session.get(ServiceItem, case.item_code),
-                                                                        "name_en", None),
+                                                     "item_en": record.get("item_name_en"),
                                                      "applicant": case.applicant_name})
     return pushed
 

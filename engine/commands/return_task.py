@@ -12,7 +12,7 @@ from .. import runtime
 from ..assignment import may_work_on, refuse
 from ..context import Ctx, command
 from ..errors import InvalidState, NotFound, ValidationError
-from .tasks import load_open_task
+from .tasks import change_open_task, load_open_task
 
 
 def _ancestors(task):
@@ -29,6 +29,7 @@ def return_to(ctx: Ctx, task_id: str, target: str, reason: str) -> dict:
     row = load_open_task(ctx, task_id)
     if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
         raise refuse(ctx.actor, "return it", task_id)
+    change_open_task(ctx, row)  # still open as read: a racing return or completion loses here, not in the diagram
     running = runtime.load(ctx, row.instance_id)
     current = runtime.spiff_task(running, row.spiff_task_id)
     spec_ids = {ts.bpmn_id for ts in current.workflow.spec.task_specs.values()}

@@ -17,13 +17,14 @@ from ..assignment import may_work_on, refuse
 from ..context import Ctx, command
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationError
 from ..models import User
-from .tasks import load_open_task
+from .tasks import change_open_task, load_open_task
 
 
 def _step(ctx: Ctx, task_id: str):
     row = load_open_task(ctx, task_id)
     if not may_work_on(ctx.actor, ctx.groups(), row.assignee, row.candidate_users, row.candidate_groups):
         raise refuse(ctx.actor, "change the signers of its step", task_id)
+    change_open_task(ctx, row)  # still open as read: a racing completion loses here, not in the diagram
     running = runtime.load(ctx, row.instance_id)
     task = runtime.spiff_task(running, row.spiff_task_id)
     parent = task.parent
