@@ -178,39 +178,35 @@ def _tell(ctx, case: ApprovalCase, changes: list[tuple[DeadlineWatch, dict]]) ->
     from .notify import notify_user
 
     told = 0
-    applicant_lines = [_line(w, moved, f) for w, moved in changes if w.kind in APPLICANT_SEES
-                       for f in ("promised_due", "legal_due") if f in moved]
     applicant_moves = [_move(w, moved, f) for w, moved in changes if w.kind in APPLICANT_SEES
                        for f in ("promised_due", "legal_due") if f in moved]
     subject = f"办件 {case.number} 期限调整"
     intro = f"因工作日历调整（国务院公布的节假日安排已录入），办件 {case.number} 的期限已重新计算："
     for person in {p for p in (case.applicant_user, case.agent_user) if p}:
-        if applicant_lines:
-            notify_user(ctx, person, subject, intro + "；".join(applicant_lines) + "。",
+        if applicant_moves:
+            notify_user(ctx, person, subject, intro + "；".join(_line(m) for m in applicant_moves) + "。",
                         {"case": case.id, "kind": "deadline_moved"}, instance_id=case.instance_id,
                         kind="deadline_moved", params={"case_number": case.number, "moves": applicant_moves})
             told += 1
-    handler_lines: dict[str, list[str]] = {}
     handler_moves: dict[str, list[dict]] = {}
     open_rows = {r.id: r for r in ctx.session.scalars(select(HumanTask).where(
         HumanTask.instance_id == case.instance_id, HumanTask.status == TaskStatus.OPEN))}
     for watch, moved in changes:
-        lines = [_line(watch, moved, f) for f in ("promised_due", "legal_due") if f in moved]
         moves = [_move(watch, moved, f) for f in ("promised_due", "legal_due") if f in moved]
-        if not lines:
+        if not moves:
             continue
         rows = [open_rows[watch.task_id]] if watch.task_id in open_rows else (
             list(open_rows.values()) if watch.kind != WatchKind.STEP else [])
         for row in rows:
             for person in ([row.assignee] if row.assignee else list(row.candidate_users or [])):
-                handler_lines.setdefault(person, []).extend(lines)
-                handler_moves.setdefault(person, []).extend(m for m in moves if m not in handler_moves.get(person, []))
-    for person, lines in handler_lines.items():
+                told_of = handler_moves.setdefault(person, [])
+                told_of.extend(m for m in moves if m not in told_of)
+    for person, moves in handler_moves.items():
         if person in (case.applicant_user, case.agent_user):
             continue
-        notify_user(ctx, person, subject, intro + "；".join(dict.fromkeys(lines)) + "。",
+        notify_user(ctx, person, subject, intro + "；".join(_line(m) for m in moves) + "。",
                     {"case": case.id, "kind": "deadline_moved"}, instance_id=case.instance_id, kind="deadline_moved",
-                    params={"case_number": case.number, "moves": handler_moves.get(person, [])})
+                    params={"case_number": case.number, "moves": moves})
         told += 1
     return told
 
@@ -222,7 +218,6 @@ def _move(watch: DeadlineWatch, moved: dict, field: str) -> dict:
     return {"watch": watch.kind, "field": field, "from": _local_text(old), "to": _local_text(new)}
 
 
-def _line(watch: DeadlineWatch, moved: dict, field: str) -> str:
-    old = datetime.fromisoformat(moved[field]["from"]) if moved[field]["from"] else None
-    new = datetime.fromisoformat(moved[field]["to"]) if moved[field]["to"] else None
-    return f"{WHAT.get(watch.kind, '期限')}（{FIELD_LABELS[field]}）由 {_local_text(old)} 调整为 {_local_text(new)}"
+def _line(move: dict) -> str:
+    """A moved date (``_move``) as the Chinese notice says it."""
+    return f"{WHAT.get(move['watch'], '期限')}（{FIELD_LABELS[move['field']]}）由 {move['from']} 调整为 {move['to']}"

@@ -106,14 +106,14 @@ def _local(moment: datetime | None) -> str:
 
 def _issue_card(ctx: Ctx, watch: DeadlineWatch, color: str, what: str, about: dict) -> IssuedCard:
     limit = "法定时限" if color == Card.RED else "承诺时限"  # legal or promised limit
-    due = watch.legal_due if color == Card.RED else watch.promised_due
+    due = _card_due(watch, color)
     status = CardStatus.PENDING if watch.card_mode == "confirm" else CardStatus.ISSUED
     card = IssuedCard(watch_id=watch.id, case_id=watch.case_id, task_id=watch.task_id, color=color, status=status,
                       department=watch.department, reason=f"{what}已超过{limit}（{_local(due)}）",
                       issued_at=ctx.now)
     ctx.session.add(card)
     ctx.session.flush()
-    params = {**about, "color": color, "due": _local(due), "limit": "legal" if color == Card.RED else "promised",
+    params = {**about, "color": color, "due": _local(due), "limit": _card_limit(color),
               "pending": status == CardStatus.PENDING}
     for user in supervisors(ctx.session):
         notify_user(ctx, user, card_subject(color, what), card.reason, {"card": card.id, "status": status},
@@ -126,6 +126,15 @@ def _issue_card(ctx: Ctx, watch: DeadlineWatch, color: str, what: str, about: di
 CARD_LABELS = {Card.YELLOW: "黄牌", Card.RED: "红牌"}
 
 
+def _card_due(watch: DeadlineWatch, color: str) -> datetime | None:
+    """A red card is for the legal limit, a yellow one for the promised limit."""
+    return watch.legal_due if color == Card.RED else watch.promised_due
+
+
+def _card_limit(color: str) -> str:
+    return "legal" if color == Card.RED else "promised"
+
+
 def card_subject(color: str, what: str) -> str:
     return f"{CARD_LABELS.get(color, color)}：{what}"
 
@@ -135,10 +144,10 @@ def card_params(ctx: Ctx, card: IssuedCard) -> dict:
     case = ctx.session.get(ApprovalCase, card.case_id) if card.case_id else None
     step = ctx.session.get(HumanTask, card.task_id) if card.task_id else None
     watch = ctx.session.get(DeadlineWatch, card.watch_id) if card.watch_id else None
-    due = (watch.legal_due if card.color == Card.RED else watch.promised_due) if watch else None
+    due = _card_due(watch, card.color) if watch else None
     return {"case_number": case.number if case else None, "step": step.name if step else None,
             "step_en": step.name_en if step else None, "color": card.color, "reason": card.reason,
-            "due": _local(due) if due else None, "limit": "legal" if card.color == Card.RED else "promised",
+            "due": _local(due) if due else None, "limit": _card_limit(card.color),
             "rectification": bool(watch and watch.kind == WatchKind.RECTIFICATION),
             "instance": watch.instance_id if watch else None}
 
@@ -150,12 +159,7 @@ def tell_card_issued(ctx: Ctx, card: IssuedCard, params: dict) -> None:
         what += f"「{params['step']}」环节"
     for user in department_staff(ctx.session, card.department):
         notify_user(ctx, user, card_subject(card.color, what), card.reason, {"card": card.id},
-                    instance_id=_instance_of(ctx, card), kind="card", params={**params, "pending": False})
-
-
-def _instance_of(ctx: Ctx, card: IssuedCard) -> int | None:
-    watch = ctx.session.get(DeadlineWatch, card.watch_id) if card.watch_id else None
-    return watch.instance_id if watch else None
+                    instance_id=params.get("instance"), kind="card", params={**params, "pending": False})
 
 
 def _escalate(ctx: Ctx, watch: DeadlineWatch, case: ApprovalCase | None, what: str, about: dict) -> list[str]:
