@@ -299,11 +299,12 @@ def _limit_days(ctx, case: ApprovalCase, raw: Any, element_id: str) -> int | Non
 
 
 def _element_meta(session, instance_id: int) -> dict:
-    from .models import ProcessDefinition, ProcessInstance
+    """The case's process elements' metadata, from the parsed-definition cache (a definition never changes)."""
+    from . import definitions
+    from .models import ProcessInstance
 
     instance = session.get(ProcessInstance, instance_id)
-    definition = session.get(ProcessDefinition, instance.definition_id)
-    return definition.element_meta or {}
+    return definitions.load(session, instance.definition_id).meta or {}
 
 
 def parse_escalation(raw: Any) -> list[str]:

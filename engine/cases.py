@@ -230,10 +230,6 @@ def receive_material(ctx, case: ApprovalCase, material: CaseMaterial, filename: 
     material.status, material.received_at = "received", ctx.now
 
 
-def case_of_instance(session, instance_id: int) -> ApprovalCase | None:
-    return session.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == instance_id)).first()
-
-
 def load_case(session, case_id: int) -> ApprovalCase:
     case = session.get(ApprovalCase, case_id)
     if case is None:
@@ -241,8 +237,19 @@ def load_case(session, case_id: int) -> ApprovalCase:
     return case
 
 
+def case_in_session(session, instance_id: int) -> ApprovalCase | None:
+    """The case of ``instance_id`` if this transaction has it loaded already (no statement), else None."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, ApprovalCase) and obj.__dict__.get("instance_id") == instance_id:
+            return obj
+    return None
+
+
 def case_of_instance(session, instance_id: int) -> ApprovalCase | None:
     """The case a process instance works for: its own instance, or a linked one (延期 request)."""
+    case = case_in_session(session, instance_id)
+    if case is not None:
+        return case
     case = session.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == instance_id)).first()
     if case is not None:
         return case

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import runtime
 from .audit import diff
@@ -34,10 +35,12 @@ def _not_during_special_procedure(ctx, row: HumanTask) -> None:
     """While a 特别程序 runs the clock is paused and the case waits for its result: no step of it finishes."""
     from sqlalchemy import select
 
+    from .cases import case_in_session
     from .models import ApprovalCase
     from .models.cases import CaseStatus
 
-    status = ctx.session.scalars(select(ApprovalCase.status).where(
+    known = case_in_session(ctx.session, row.instance_id)  # the verb read its case already: no statement
+    status = known.status if known is not None else ctx.session.scalars(select(ApprovalCase.status).where(
         ApprovalCase.instance_id == row.instance_id)).first()
     if status == CaseStatus.SPECIAL_PROCEDURE:
         raise InvalidState("a special procedure (特别程序) is running on this case: record its result first, "
@@ -80,7 +83,10 @@ def finish_step(ctx, row: HumanTask, data: dict[str, Any], *, case=None, decisio
         return {"task": row.id, "instance": row.instance_id, "status": running.instance.status,
                 "returned_to": row.owner, "delegation": "resolved", "diff": changed}
     task.run()
-    row.outcome, row.completed_by = "completed", ctx.actor.id  # the row is closed by runtime's sync
+    # The row is closed by runtime's sync, which writes these with its status in one statement: told as
+    # committed, they are not flushed on their own before it.
+    set_committed_value(row, "outcome", "completed")
+    set_committed_value(row, "completed_by", ctx.actor.id)
     runtime.advance(ctx, running)
     return {"task": row.id, "instance": row.instance_id, "status": running.instance.status, "diff": changed,
             "handlers": running.events}

@@ -8,6 +8,7 @@ A lost optimistic lock (``StaleDataError``) becomes ``Conflict``.
 """
 from __future__ import annotations
 
+import contextvars
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -102,15 +103,56 @@ def _statements() -> dict[str, Any]:
     }
 
 
+class FirstCommandCheck:
+    """A check of the caller's (the reader's) right to see what a verb acts on, run by the first command
+    started while it is pending (``pending_check``), in that command's transaction, before the command.
+
+    The verb then reads what it checked from the same snapshot (and from the session, without reading it
+    again), and nothing can change between the check and the verb. A verb refused before it reached a
+    command (a malformed body) has the check run on its own (``settle``): an invisible case or step is
+    still not found, whatever else was wrong.
+    """
+
+    def __init__(self, check: Callable[[Session], None]):
+        self.check, self.done = check, False
+
+    def run(self, session: Session) -> None:
+        if not self.done:
+            self.done = True
+            self.check(session)
+
+
+_pending_check: contextvars.ContextVar[FirstCommandCheck | None] = contextvars.ContextVar("yimen_pending_check",
+                                                                                           default=None)
+
+
+def pending_check(check: FirstCommandCheck):
+    """Make ``check`` the one the next command runs first (returns the token to reset it with)."""
+    return _pending_check.set(check)
+
+
+def clear_check(token) -> None:
+    _pending_check.reset(token)
+
+
 def run_command(session_factory: Callable[[], Session], actor: Actor, fn, /, **kwargs):
     """Run one command in its own transaction."""
+    from .db import KEEP_LOADED
+
     session = session_factory()
+    session.info[KEEP_LOADED] = []  # the rows the command loads stay in its identity map until it ends
     try:
         try:
             who, groups = _identify(session, actor)
+            check = _pending_check.get()
+            if check is not None and not check.done:
+                check.run(session)
         except OperationalError as exc:  # the first statement opens the transaction: a busy database shows here
             session.rollback()
             raise busy_or_raise(exc) from exc
+        except BaseException:
+            session.rollback()
+            raise
         ctx = Ctx(session=session, actor=who, now=clock.now(), _groups=groups)
         from . import calendar
         from .case_clock import working_calendar
@@ -137,6 +179,7 @@ def run_command(session_factory: Callable[[], Session], actor: Actor, fn, /, **k
         finally:
             calendar.unbind(bound)
     finally:
+        session.info.pop(KEEP_LOADED, None)
         session.close()
 
 

@@ -128,5 +128,19 @@ def is_postgres(session_or_engine) -> bool:
     return bind.dialect.name == "postgresql"
 
 
+KEEP_LOADED = "yimen_keep_loaded"
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @event.listens_for(factory, "loaded_as_persistent")
+    def _keep(session, instance):
+        # A command keeps every row it loaded until it ends (``engine.context.run_command`` sets the list). The
+        # session's identity map holds rows weakly: a row read by one step of a command (the service item, the
+        # case's notice) and dropped would be read again by the next ``session.get`` of the same command.
+        kept = session.info.get(KEEP_LOADED)
+        if kept is not None:
+            kept.append(instance)
+
+    return factory

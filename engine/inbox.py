@@ -143,6 +143,11 @@ def can_see_case(session, user: dict[str, Any], case: ApprovalCase | None,
         return True
     if user["id"] in (case.applicant_user, case.agent_user):
         return True
+    roles = set(user.get("roles") or [])
+    if "window" in roles:
+        return True
+    if "reviewer" in roles and user.get("department") == case.office_code:
+        return True
     from .models import CarbonCopy
 
     if copied is not None:
@@ -151,12 +156,7 @@ def can_see_case(session, user: dict[str, Any], case: ApprovalCase | None,
     elif session.scalars(select(CarbonCopy.id).where(CarbonCopy.instance_id == case.instance_id,
                                                      CarbonCopy.user_id == user["id"]).limit(1)).first():
         return True  # 抄送: a copied user may read the case
-    roles = set(user.get("roles") or [])
-    if "window" in roles:
-        return True
     if "reviewer" in roles:
-        if user.get("department") == case.office_code:
-            return True
         if steps is None:
             return session.scalars(select(HumanTask.id).where(HumanTask.instance_id == case.instance_id,
                                                               HumanTask.department == user.get("department"))

@@ -6,6 +6,7 @@ prints as JSON.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -21,7 +22,7 @@ from .commands import (events, identity, instances, notices, ratings, reassign, 
                        withdraw)
 from .context import Actor, run_command
 from .db import make_engine, make_sessionmaker
-from .errors import NotFound
+from .errors import EngineError, NotFound
 from .models import User
 from .models import reform as _reform_tables  # noqa: F401  (credit checks, 审管联动, rectification, filings)
 from .models import bundles as _bundle_tables  # noqa: F401  (一件事: bundles, their applications and members)
@@ -639,26 +640,57 @@ class Yimen:
             return case_cmd.view(s, case_id)
         return self._read(run)
 
-    def check_task_visible(self, task_id: str, user: dict) -> None:
-        """NotFound unless ``user`` may see the task: ``visible_task``'s check without building the task's view
-        (a verb's first step, before the command checks again in its own transaction)."""
+    @staticmethod
+    def _task_check(task_id: str, user: dict):
         from . import inbox
         from .models import HumanTask
 
         def run(s):
             if not inbox.can_see_task(s, user, s.get(HumanTask, task_id)):
                 raise NotFound(f"task {task_id} does not exist")
-        self._read(run)
+        return run
 
-    def check_case_visible(self, case_id: int, user: dict) -> None:
-        """NotFound unless ``user`` may see the case: ``visible_case``'s check without building the case's view."""
+    @staticmethod
+    def _case_check(case_id: int, user: dict):
         from . import inbox
         from .models import ApprovalCase
 
         def run(s):
             if not inbox.can_see_case(s, user, s.get(ApprovalCase, case_id)):
                 raise NotFound(f"case {case_id} does not exist")
-        self._read(run)
+        return run
+
+    def check_task_visible(self, task_id: str, user: dict) -> None:
+        """NotFound unless ``user`` may see the task: ``visible_task``'s check without building the task's view."""
+        self._read(self._task_check(task_id, user))
+
+    def check_case_visible(self, case_id: int, user: dict) -> None:
+        """NotFound unless ``user`` may see the case: ``visible_case``'s check without building the case's view."""
+        self._read(self._case_check(case_id, user))
+
+    @contextmanager
+    def seen_by(self, user: dict, case_id: int | None = None, task_id: str | None = None):
+        """Verbs run inside act on a case or step ``user`` may see, or answer NotFound: the first command
+        checks it in its own transaction, before it runs (``engine.context.FirstCommandCheck``); a verb
+        refused before any command ran has the check run on its own, so an invisible case or step is not
+        found whatever else was wrong with the request."""
+        from .context import FirstCommandCheck, clear_check, pending_check
+
+        check = FirstCommandCheck(self._case_check(case_id, user) if task_id is None
+                                  else self._task_check(task_id, user))
+        token = pending_check(check)
+        try:
+            yield
+        except EngineError:
+            if not check.done:
+                check.done = True
+                self._read(check.check)
+            raise
+        finally:
+            clear_check(token)
+        if not check.done:  # the verb ran no command (a read alone): the check still holds
+            check.done = True
+            self._read(check.check)
 
     def material_file(self, case_id: int, material_id: int) -> dict:
         """Where a received material of a case is stored and its checksum (no visibility check: see visible_case)."""

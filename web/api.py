@@ -277,26 +277,30 @@ def get_task(task_id: str):
 
 
 def task_verb(task_id: str, verb: str):
-    yimen().check_task_visible(task_id, caller())  # the check alone: the verb's answer is not the task's view
-    data, y, me_id = _body(), yimen(), caller()["id"]
-    verbs: dict[str, Callable[[], Any]] = {
-        "claim": lambda: y.claim(task_id, user=me_id),
-        "unclaim": lambda: y.unclaim(task_id, user=me_id),
-        "complete": lambda: y.complete(task_id, _field(data, "data", dict, False, {}), user=me_id),
-        "decide": lambda: y.decide(task_id, _field(data, "approved", bool), _field(data, "opinion", str), user=me_id),
-        "transfer": lambda: y.transfer(task_id, _field(data, "to", str), _field(data, "reason", str, False), user=me_id),
-        "delegate": lambda: y.delegate(task_id, _field(data, "to", str), _field(data, "note", str, False), user=me_id),
-        "return": lambda: y.return_to(task_id, _field(data, "to", str), _field(data, "reason", str), user=me_id),
-        "withdraw": lambda: y.withdraw(task_id, user=me_id),
-        "add-signer": lambda: y.add_signer(task_id, _field(data, "signer", str),
-                                           _field(data, "position", str, False, "after"), user=me_id),
-        "remove-signer": lambda: y.remove_signer(task_id, _field(data, "signer", str), user=me_id),
-        "verify": lambda: y.verify_commitment(task_id, _field(data, "commitment_true", bool),
-                                              _field(data, "note", str), user=me_id),
-    }
-    if verb not in verbs:
-        raise NotFound(f"unknown task action '{verb}'")
-    return verbs[verb]()
+    y, me_id = yimen(), caller()["id"]
+    with y.seen_by(caller(), task_id=task_id):  # the verb's command checks first that the caller may see the step
+        data = _body()
+        verbs: dict[str, Callable[[], Any]] = {
+            "claim": lambda: y.claim(task_id, user=me_id),
+            "unclaim": lambda: y.unclaim(task_id, user=me_id),
+            "complete": lambda: y.complete(task_id, _field(data, "data", dict, False, {}), user=me_id),
+            "decide": lambda: y.decide(task_id, _field(data, "approved", bool), _field(data, "opinion", str),
+                                       user=me_id),
+            "transfer": lambda: y.transfer(task_id, _field(data, "to", str), _field(data, "reason", str, False),
+                                           user=me_id),
+            "delegate": lambda: y.delegate(task_id, _field(data, "to", str), _field(data, "note", str, False),
+                                           user=me_id),
+            "return": lambda: y.return_to(task_id, _field(data, "to", str), _field(data, "reason", str), user=me_id),
+            "withdraw": lambda: y.withdraw(task_id, user=me_id),
+            "add-signer": lambda: y.add_signer(task_id, _field(data, "signer", str),
+                                               _field(data, "position", str, False, "after"), user=me_id),
+            "remove-signer": lambda: y.remove_signer(task_id, _field(data, "signer", str), user=me_id),
+            "verify": lambda: y.verify_commitment(task_id, _field(data, "commitment_true", bool),
+                                                  _field(data, "note", str), user=me_id),
+        }
+        if verb not in verbs:
+            raise NotFound(f"unknown task action '{verb}'")
+        return verbs[verb]()
 
 
 def apply():
@@ -384,51 +388,53 @@ def get_case(case_id: int):
 
 
 def case_verb(case_id: int, verb: str):
-    yimen().check_case_visible(case_id, caller())  # the check alone: the verb's answer is not the case's view
-    data, y, me_id = _body(), yimen(), caller()["id"]
-    verbs: dict[str, Callable[[], Any]] = {
-        "accept": lambda: y.accept(case_id, _field(data, "opinion", str, False), user=me_id),
-        "not-accept": lambda: y.not_accept(case_id, _field(data, "reason", str),
-                                           _field(data, "competent_office", str, False), user=me_id),
-        "correction": lambda: y.request_correction(case_id, _field(data, "problems", list), user=me_id,
-                                                   second_notice_reason=_field(data, "second_notice_reason", str,
-                                                                               False)),
-        "tolerate": lambda: y.accept_with_missing(case_id, _field(data, "supplement_days", int, False),
-                                                  _field(data, "opinion", str, False), user=me_id),
-        "supplement": lambda: y.supplement(case_id, _materials(data), user=me_id),
-        "resubmit": lambda: y.resubmit(case_id, _materials(data), _field(data, "note", str, False), user=me_id,
-                                       applicant=_field(data, "applicant", dict, False),
-                                       form=_field(data, "form", dict, False)),
-        "issue-licence": lambda: y.issue_licence(case_id, _field(data, "scope", str, False),
-                                                 _field(data, "valid_until", str, False), user=me_id),
-        "delivery": lambda: y.choose_delivery(case_id, _field(data, "method", str), _field(data, "address", str, False),
-                                              _field(data, "recipient", str, False), _field(data, "phone", str, False),
-                                              user=me_id),
-        "dispatch": lambda: y.dispatch_result(case_id, _field(data, "tracking_no", str, False),
-                                              _field(data, "carrier", str, False), user=me_id),
-        "delivered": lambda: y.confirm_delivered(case_id, user=me_id),
-        "received": lambda: y.confirm_received(case_id, user=me_id),
-        "sign-commitment": lambda: y.sign_commitment(case_id, _field(data, "agree", bool),
-                                                     _field(data, "signer_name", str), user=me_id),
-        "paper-commitment": lambda: _paper_commitment(case_id, data, me_id),
-        "extend": lambda: y.request_extension(case_id, _field(data, "reason", str), user=me_id),
-        "withdraw": lambda: y.withdraw_application(case_id, _field(data, "reason", str, False), user=me_id,
-                                                   staff_suggested=_field(data, "staff_suggested", bool, False,
-                                                                          False)),
-        "terminate": lambda: y.terminate_case(case_id, _field(data, "reason", str), user=me_id),
-        "special-procedure": lambda: y.start_special_procedure(
-            case_id, _field(data, "kind", str), _field(data, "reason", str), _field(data, "expected_days", int),
-            user=me_id),
-        "end-special-procedure": lambda: y.end_special_procedure(case_id, _field(data, "result", str), user=me_id),
-        "urge": lambda: y.urge(_case(case_id)["instance"], _field(data, "message", str, False), user=me_id),
-        "copy": lambda: y.carbon_copy(_case(case_id)["instance"], _field(data, "users", list),
-                                      _field(data, "note", str, False), user=me_id),
-        "rate": lambda: y.rate_case(case_id, _field(data, "score", int), _field(data, "comment", str, False),
-                                    user=me_id),
-    }
-    if verb not in verbs:
-        raise NotFound(f"unknown case action '{verb}'")
-    return verbs[verb]()
+    y, me_id = yimen(), caller()["id"]
+    with y.seen_by(caller(), case_id=case_id):  # the verb's command checks first that the caller may see the case
+        data = _body()
+        verbs: dict[str, Callable[[], Any]] = {
+            "accept": lambda: y.accept(case_id, _field(data, "opinion", str, False), user=me_id),
+            "not-accept": lambda: y.not_accept(case_id, _field(data, "reason", str),
+                                               _field(data, "competent_office", str, False), user=me_id),
+            "correction": lambda: y.request_correction(case_id, _field(data, "problems", list), user=me_id,
+                                                       second_notice_reason=_field(data, "second_notice_reason", str,
+                                                                                   False)),
+            "tolerate": lambda: y.accept_with_missing(case_id, _field(data, "supplement_days", int, False),
+                                                      _field(data, "opinion", str, False), user=me_id),
+            "supplement": lambda: y.supplement(case_id, _materials(data), user=me_id),
+            "resubmit": lambda: y.resubmit(case_id, _materials(data), _field(data, "note", str, False), user=me_id,
+                                           applicant=_field(data, "applicant", dict, False),
+                                           form=_field(data, "form", dict, False)),
+            "issue-licence": lambda: y.issue_licence(case_id, _field(data, "scope", str, False),
+                                                     _field(data, "valid_until", str, False), user=me_id),
+            "delivery": lambda: y.choose_delivery(case_id, _field(data, "method", str),
+                                                  _field(data, "address", str, False),
+                                                  _field(data, "recipient", str, False),
+                                                  _field(data, "phone", str, False), user=me_id),
+            "dispatch": lambda: y.dispatch_result(case_id, _field(data, "tracking_no", str, False),
+                                                  _field(data, "carrier", str, False), user=me_id),
+            "delivered": lambda: y.confirm_delivered(case_id, user=me_id),
+            "received": lambda: y.confirm_received(case_id, user=me_id),
+            "sign-commitment": lambda: y.sign_commitment(case_id, _field(data, "agree", bool),
+                                                         _field(data, "signer_name", str), user=me_id),
+            "paper-commitment": lambda: _paper_commitment(case_id, data, me_id),
+            "extend": lambda: y.request_extension(case_id, _field(data, "reason", str), user=me_id),
+            "withdraw": lambda: y.withdraw_application(case_id, _field(data, "reason", str, False), user=me_id,
+                                                       staff_suggested=_field(data, "staff_suggested", bool, False,
+                                                                              False)),
+            "terminate": lambda: y.terminate_case(case_id, _field(data, "reason", str), user=me_id),
+            "special-procedure": lambda: y.start_special_procedure(
+                case_id, _field(data, "kind", str), _field(data, "reason", str), _field(data, "expected_days", int),
+                user=me_id),
+            "end-special-procedure": lambda: y.end_special_procedure(case_id, _field(data, "result", str), user=me_id),
+            "urge": lambda: y.urge(_case(case_id)["instance"], _field(data, "message", str, False), user=me_id),
+            "copy": lambda: y.carbon_copy(_case(case_id)["instance"], _field(data, "users", list),
+                                          _field(data, "note", str, False), user=me_id),
+            "rate": lambda: y.rate_case(case_id, _field(data, "score", int), _field(data, "comment", str, False),
+                                        user=me_id),
+        }
+        if verb not in verbs:
+            raise NotFound(f"unknown case action '{verb}'")
+        return verbs[verb]()
 
 
 def _paper_commitment(case_id: int, data: dict, me_id: str):

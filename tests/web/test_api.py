@@ -77,6 +77,31 @@ def test_a_case_through_the_api_with_department_scoping(app):
     assert client(app, "wang").get("/api/notifications").status_code == 200
 
 
+def test_a_verb_on_a_case_or_step_one_may_not_see_is_not_found_whatever_the_body(app):
+    """The check of who may see a case or step runs in the verb's own transaction; a request refused before
+    the verb reached its command (a body that is not an object, a missing field, an unknown verb) still
+    answers not found for a case or step the caller may not see, and nothing changes."""
+    case = apply(client(app, "zhang"))
+    window = client(app, "wang")
+    assert window.post(f"/api/cases/{case}/accept", json={"opinion": "齐全"}).status_code == 200
+    review = next(t for t in client(app, "li").get("/api/tasks").json["items"] if t["case"]["id"] == case)
+    zhou, stranger = client(app, "zhou"), client(app, "zhang")
+    for who, path, body in ((zhou, f"/api/tasks/{review['id']}/decide", [1, 2]),
+                            (zhou, f"/api/tasks/{review['id']}/decide", {"approved": True}),
+                            (zhou, f"/api/tasks/{review['id']}/no-such-verb", {}),
+                            (zhou, f"/api/tasks/{review['id']}/complete", {"data": {"opinion": "x"}}),
+                            (zhou, f"/api/cases/{case}/terminate", {}),
+                            (zhou, f"/api/cases/{case}/no-such-verb", {})):
+        answer = who.post(path, json=body)
+        assert (answer.status_code, answer.json["error"]["code"]) == (404, "not_found"), (path, body, answer.json)
+    assert stranger.post("/api/tasks/no-such-step/decide", json=[1]).status_code == 404
+    li = client(app, "li")
+    assert li.post(f"/api/tasks/{review['id']}/decide", json={"approved": True}).json["error"]["code"] \
+        == "invalid_input"  # the one who may see it is told what is wrong with the body
+    shown = li.get(f"/api/tasks/{review['id']}").json
+    assert shown["status"] == "open"
+
+
 @pytest.mark.parametrize("body, code", [
     ({"item": "330100-XK-001"}, "invalid_input"),
     ({"item": "NOPE", "applicant": {"name": "x"}}, "not_found"),
