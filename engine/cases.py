@@ -70,6 +70,7 @@ def issue_notice(ctx, case: ApprovalCase, kind: str, content: dict[str, Any]) ->
                                  **content},
                         issued_at=ctx.now, issued_by=ctx.actor.id)
     ctx.session.add(notice)
+    ctx.issued_notices[(case.id, kind)] = notice
     tell_applicant(ctx, case, NOTICE_TITLES.get(kind, "告知书"), notice_summary(kind, notice.content),
                    {"case": case.id, "notice": notice.number, "kind": kind}, kind=kind,
                    params={**notice.content, **_english_names(ctx, case, notice.content)})

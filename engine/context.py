@@ -62,7 +62,19 @@ class Ctx:
     budget: Budget = field(default_factory=Budget)
     # while a command reopens steps itself (退回), the "new task" notices wait here: it tells those people why
     held_task_notices: list[tuple] | None = None
+    # (case id, kind) -> the notice this command issued (the latest of its kind), for whoever passes it on
+    issued_notices: dict[tuple[int, str], Any] = field(default_factory=dict)
     _groups: frozenset[str] | None = None
+    _department: tuple[str | None] | None = None  # (the actor's department,) once known
+
+    def department(self) -> str | None:
+        """The actor's department (its account's), read with its rights when the command began."""
+        if self._department is None:
+            from .models import User
+
+            user = self.session.get(User, self.actor.id)
+            self._department = (user.department_id if user is not None else None,)
+        return self._department[0]
 
     def groups(self) -> frozenset[str]:
         """The actor's groups, read once per command."""
@@ -72,21 +84,23 @@ class Ctx:
         return self._groups
 
 
-def _identify(session: Session, actor: Actor) -> tuple[Actor, frozenset[str] | None]:
-    """The actor with its admin flag, and its groups when they came with it (one query for a named user).
+def _identify(session: Session, actor: Actor) -> tuple[Actor, frozenset[str] | None, tuple[str | None] | None]:
+    """The actor with its admin flag, and its groups and department when they came with it (one query for a
+    named user).
 
     A named user's rights are read in the command's own transaction (``is_admin=None`` = look them up).
     A deactivated account runs nothing.
     """
     if actor.is_admin is not None:
-        return actor, None
+        return actor, None, None
     rows = session.connection().execute(_statements()["who"], {"user_id": actor.id}).all()
     if rows and not rows[0].active:
         from .errors import PermissionDenied
 
         raise PermissionDenied(f"user '{actor.id}' is deactivated", refusal="account_inactive")
     is_admin = bool(rows and rows[0].is_admin)
-    return Actor(actor.id, is_admin=is_admin), frozenset(r.group_id for r in rows if r.group_id is not None)
+    return (Actor(actor.id, is_admin=is_admin), frozenset(r.group_id for r in rows if r.group_id is not None),
+            (rows[0].department_id if rows else None,))
 
 
 @functools.cache
@@ -96,7 +110,7 @@ def _statements() -> dict[str, Any]:
 
     users, memberships = User.__table__, Membership.__table__
     return {
-        "who": select(users.c.is_admin, users.c.active, memberships.c.group_id)
+        "who": select(users.c.is_admin, users.c.active, users.c.department_id, memberships.c.group_id)
         .select_from(users.outerjoin(memberships, memberships.c.user_id == users.c.id))
         .where(users.c.id == bindparam("user_id")),
         "groups": select(memberships.c.group_id).where(memberships.c.user_id == bindparam("user_id")),
@@ -143,7 +157,7 @@ def run_command(session_factory: Callable[[], Session], actor: Actor, fn, /, **k
     session.info[KEEP_LOADED] = []  # the rows the command loads stay in its identity map until it ends
     try:
         try:
-            who, groups = _identify(session, actor)
+            who, groups, department = _identify(session, actor)
             check = _pending_check.get()
             if check is not None and not check.done:
                 check.run(session)
@@ -153,7 +167,7 @@ def run_command(session_factory: Callable[[], Session], actor: Actor, fn, /, **k
         except BaseException:
             session.rollback()
             raise
-        ctx = Ctx(session=session, actor=who, now=clock.now(), _groups=groups)
+        ctx = Ctx(session=session, actor=who, now=clock.now(), _groups=groups, _department=department)
         from . import calendar
         from .case_clock import working_calendar
 

@@ -23,6 +23,7 @@ from .errors import ValidationError
 from .models import ApprovalCase, CreditRecord
 from .models.reform import CreditCheck, CreditLevel, ReformItemSetting
 
+FALSE_COMMITMENT = "false_commitment"  # 承诺不实 on record: 告知承诺 is closed to the applicant (cases.has_false_commitment)
 KINDS = {"false_commitment": "虚假承诺", "supervision_finding": "监管发现", "imported_list": "导入名单",
          "good_record": "守信记录"}
 ENTRY_LEVELS = (CreditLevel.GOOD, CreditLevel.BAD, CreditLevel.BLACKLIST)
@@ -87,16 +88,19 @@ def settings(session, item_code: str) -> ReformItemSetting | None:
     return session.get(ReformItemSetting, item_code)
 
 
-def opens(session, case: ApprovalCase, item, level: str, entries: list[CreditRecord]) -> tuple[dict, str | None]:
-    """What the level opens for this case's item, and the reason told to staff when something is closed."""
-    from .cases import has_false_commitment
+def opens(session, case: ApprovalCase, item, level: str, entries: list[CreditRecord],
+          false_commitment: bool) -> tuple[dict, str | None]:
+    """What the level opens for this case's item, and the reason told to staff when something is closed.
 
+    ``false_commitment``: a false commitment (承诺不实) is on record for the applicant, expired or not
+    (``cases.has_false_commitment``'s rule): 告知承诺 stays closed to her.
+    """
     closed = level in CreditLevel.CLOSING
     setting = settings(session, case.item_code)
     out = {"green_channel": level == CreditLevel.GOOD and bool(setting and setting.green_channel_days),
            "green_channel_days": setting.green_channel_days if setting else None,
            "tolerance": bool(getattr(item, "tolerance_allowed", False)) and not closed,
-           "commitment": not closed and not has_false_commitment(session, case)}
+           "commitment": not closed and not false_commitment}
     reason = None
     if closed:
         reason = "; ".join(f"{KINDS.get(e.kind, e.kind)}: {e.note or '-'} ({e.source or '-'}, "
@@ -106,11 +110,14 @@ def opens(session, case: ApprovalCase, item, level: str, entries: list[CreditRec
 
 def record_check(ctx, case: ApprovalCase, item) -> CreditCheck:
     """The window's credit check, kept in the case file; the case's credit follows the records."""
-    entries = entries_of(ctx.session, case.applicant_id_no, (case.applicant_user,), today(ctx))
+    on = today(ctx)
+    every = entries_of(ctx.session, case.applicant_id_no, (case.applicant_user,), on, active_only=False)
+    entries = [e for e in every if e.expires_on is None or e.expires_on >= on]  # entries_of's active rule
     level = level_of(entries)
     if case.applicant_credit in CreditLevel.CLOSING:  # a worse level declared at submission stays
         level = worse(level, case.applicant_credit)
-    flags, reason = opens(ctx.session, case, item, level, entries)
+    flags, reason = opens(ctx.session, case, item, level, entries,
+                          any(e.kind == FALSE_COMMITMENT for e in every))
     check = CreditCheck(case_id=case.id, checked_by=ctx.actor.id, checked_at=ctx.now, level=level,
                         entries=[entry_dict(e) for e in entries], opens=flags, reason=reason)
     ctx.session.add(check)

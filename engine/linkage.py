@@ -107,13 +107,19 @@ def export(session, fmt: str = "json") -> str:
 
 # --- pushing -----------------------------------------------------------------------------
 
-def approval_record(session, case: ApprovalCase, stage: str) -> dict[str, Any]:
-    """What is pushed: the item, decision document, applicant and contact, address, licence."""
+def _stage_notice(stage: str) -> str:
+    """The kind of notice whose number a push of ``stage`` carries."""
+    return "decision" if stage == "conclusion" else "acceptance"
+
+
+def approval_record(session, case: ApprovalCase, stage: str, notice: CaseNotice | None = None) -> dict[str, Any]:
+    """What is pushed: the item, decision document, applicant and contact, address, licence.
+
+    ``notice``: the stage's notice (受理通知书, 行政许可决定书) when the caller has it; else the latest is read.
+    """
     item = session.get(ServiceItem, case.item_code)
-    decision = session.scalars(select(CaseNotice).where(CaseNotice.case_id == case.id,
-                                                        CaseNotice.kind == ("decision" if stage == "conclusion"
-                                                                            else "acceptance"))
-                               .order_by(CaseNotice.id.desc())).first()
+    decision = notice or session.scalars(select(CaseNotice).where(
+        CaseNotice.case_id == case.id, CaseNotice.kind == _stage_notice(stage)).order_by(CaseNotice.id.desc())).first()
     form = case.form or {}
     return {"case_number": case.number, "stage": stage, "item": case.item_code,
             "item_name": item.name if item else None, "item_name_en": item.name_en if item else None,
@@ -138,7 +144,7 @@ def push_case(ctx, case: ApprovalCase, stage: str) -> list[LinkagePush]:
         return []
     done = set(ctx.session.scalars(select(LinkagePush.department).where(LinkagePush.case_id == case.id,
                                                                         LinkagePush.stage == stage)))
-    record = approval_record(ctx.session, case, stage)
+    record = approval_record(ctx.session, case, stage, ctx.issued_notices.get((case.id, _stage_notice(stage))))
     pushed = []
     for link in links:
         if link.department in done:

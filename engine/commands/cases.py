@@ -271,15 +271,17 @@ def accept(ctx: Ctx, case_id: int, opinion: str | None = None) -> dict:
 
 def accept_case(ctx: Ctx, case: ApprovalCase, row: HumanTask, opinion: str | None, as_of, decision: str) -> dict:
     """Accept as of a moment: now at the window, or the receipt day when the law deems it accepted (Art. 32)."""
-    case.accepted_at = as_of
-    item = _item(ctx, case.item_code)
     from .. import credit, linkage
 
-    green = credit.at_acceptance(ctx, case, item)  # the window's credit check, kept in the case file
-    notice = issue_notice(ctx, case, "acceptance", {"office": item.competent_office, "item": item.name,
-                                                    **_accepting_office(ctx, case, item),
-                                                    "accepted_on": as_of.astimezone(LOCAL).date().isoformat(),
-                                                    **_limits_told(ctx, item, as_of, green)})
+    # Nothing read here depends on the case's new acceptance date, office or credit: one UPDATE of the case
+    # carries them (with autoflush each would go out before the next read, a version bump each).
+    with ctx.session.no_autoflush:
+        case.accepted_at = as_of
+        item = _item(ctx, case.item_code)
+        green = credit.at_acceptance(ctx, case, item)  # the window's credit check, kept in the case file
+        told = {"office": item.competent_office, "item": item.name, **_accepting_office(ctx, case, item),
+                "accepted_on": as_of.astimezone(LOCAL).date().isoformat(), **_limits_told(ctx, item, as_of, green)}
+    notice = issue_notice(ctx, case, "acceptance", told)
     record_opinion(ctx, case, row, decision, opinion)
     _complete(ctx, row, {"acceptance": "accepted"})
     credit.after_acceptance(ctx, case, green)
@@ -292,10 +294,9 @@ def accept_case(ctx: Ctx, case: ApprovalCase, row: HumanTask, opinion: str | Non
 def _accepting_office(ctx: Ctx, case: ApprovalCase, item) -> dict[str, Any]:
     """互为受理: any window accepts any item; the case keeps the accepting window's office (the acting user's
     department; none when the law deems the case accepted) and the notice names it beside the competent office."""
-    from ..models import Department, User
+    from ..models import Department
 
-    user = ctx.session.get(User, ctx.actor.id)
-    case.accepting_office = user.department_id if user else None
+    case.accepting_office = ctx.department()
     office = ctx.session.get(Department, case.accepting_office) if case.accepting_office else None
     out = {"competent_office_code": item.office_code or case.office_code, "accepting_office": case.accepting_office,
            "accepting_office_name": office.name if office else None,
