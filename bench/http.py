@@ -126,14 +126,17 @@ class Server:
 
 
 class Client:
-    """One keep-alive connection; ``call`` returns (status, body, seconds)."""
+    """One keep-alive connection (or, ``fresh``, a new connection per request); ``call`` returns (status, body,
+    seconds)."""
 
-    def __init__(self, port: int, tokens: dict[str, str]):
-        self.port, self.tokens = port, tokens
+    def __init__(self, port: int, tokens: dict[str, str], fresh: bool = False):
+        self.port, self.tokens, self.fresh = port, tokens, fresh
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
 
     def call(self, who: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict, float]:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        if self.fresh:  # the server closes the connection after answering; the next request opens another
+            headers["Connection"] = "close"
         payload = None
         if body is not None:
             payload = json.dumps(body).encode()
@@ -200,11 +203,60 @@ def walk(client: Client, timings: dict[str, list[float]], problems: list[str]) -
                 {"approved": True, "opinion": "准予许可"}) is not None
 
 
-def drive(port: int, tokens: dict[str, str], threads: int, cases: int) -> dict:
+# --- where the CPU time goes (Linux /proc): the server's processes, this client, the machine -------------------
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except OSError:
+        return 0.0, 0.0
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields) - idle) / _TICK, sum(fields) / _TICK
+
+
+def _group_cpu(group: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each live process in process group ``group``."""
+    out = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        rest = text[text.rindex(")") + 2:].split()  # after "pid (name) ": state ppid pgrp ...
+        if int(rest[2]) == group:
+            out[int(stat.parent.name)] = (int(rest[11]) + int(rest[12])) / _TICK
+    return out
+
+
+class CpuMeter:
+    """CPU seconds spent between ``start`` and ``stop``: by the server's processes (each worker apart), by this
+    client process, and by the whole machine (the database server and anything else running)."""
+
+    def __init__(self, server_group: int):
+        self.group = server_group
+
+    def start(self) -> None:
+        self.server0, self.client0, self.machine0 = _group_cpu(self.group), time.process_time(), _machine_busy()
+
+    def stop(self) -> dict:
+        server1, client1, machine1 = _group_cpu(self.group), time.process_time(), _machine_busy()
+        per_process = sorted((server1[p] - self.server0.get(p, 0.0) for p in server1), reverse=True)
+        wall = (machine1[1] - self.machine0[1]) / max(1, os.cpu_count() or 1)
+        return {"server_cpu_s": sum(per_process), "server_processes_cpu_s": per_process,
+                "client_cpu_s": client1 - self.client0, "machine_busy_cpu_s": machine1[0] - self.machine0[0],
+                "cores": os.cpu_count() or 1, "machine_wall_s": wall}
+
+
+def drive(port: int, tokens: dict[str, str], threads: int, cases: int, meter: CpuMeter | None = None,
+          fresh: bool = False) -> dict:
     """Warm up (one case per thread), then walk ``cases`` cases over ``threads`` client threads."""
     timings = {v: [] for v in VERBS}
     problems: list[str] = []
-    clients = [Client(port, tokens) for _ in range(threads)]
+    clients = [Client(port, tokens, fresh) for _ in range(threads)]
     warm = [threading.Thread(target=walk, args=(c, {v: [] for v in VERBS}, [])) for c in clients]
     for t in warm:
         t.start()
@@ -227,19 +279,31 @@ def drive(port: int, tokens: dict[str, str], threads: int, cases: int) -> dict:
                 done[0] += ok
 
     pool = [threading.Thread(target=worker, args=(c,)) for c in clients]
+    if meter is not None:
+        meter.start()
     began = time.perf_counter()
     for t in pool:
         t.start()
     for t in pool:
         t.join()
     seconds = time.perf_counter() - began
+    cpu = meter.stop() if meter is not None else None
     for c in clients:
         c.close()
     moves = sum(len(timings[v]) for v in MOVES)
-    return {"threads": threads, "cases": cases, "concluded": done[0], "seconds": seconds,
-            "moves_per_s": moves / seconds, "requests_per_s": sum(len(v) for v in timings.values()) / seconds,
-            "verbs": {v: _percentiles(values) for v, values in timings.items()},
-            "problems": _count(problems)}
+    out = {"threads": threads, "cases": cases, "concluded": done[0], "seconds": seconds,
+           "moves_per_s": moves / seconds, "requests_per_s": sum(len(v) for v in timings.values()) / seconds,
+           "verbs": {v: _percentiles(values) for v, values in timings.items()},
+           "problems": _count(problems)}
+    if cpu is not None and moves:
+        # The machine's ceiling for this walk: every core busy at the CPU cost per move measured here.
+        cpu["per_move_ms"] = {"server": 1000 * cpu["server_cpu_s"] / moves,
+                              "client": 1000 * cpu["client_cpu_s"] / moves,
+                              "machine": 1000 * cpu["machine_busy_cpu_s"] / moves}
+        cpu["machine_busy_share"] = cpu["machine_busy_cpu_s"] / max(1e-9, cpu["cores"] * seconds)
+        cpu["ceiling_moves_per_s"] = cpu["cores"] / max(1e-9, cpu["machine_busy_cpu_s"] / moves)
+        out["cpu"] = cpu
+    return out
 
 
 def _percentiles(values: list[float]) -> dict:
@@ -258,7 +322,7 @@ def _count(problems: list[str]) -> dict[str, int]:
     return out
 
 
-def run_one(database: str, server: str, threads: int, cases: int, admin_url: str) -> dict:
+def run_one(database: str, server: str, threads: int, cases: int, admin_url: str, fresh: bool = False) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="yimen-bench-http-"))
     name = f"yimen_bench_http_{os.getpid()}"
     try:
@@ -266,7 +330,7 @@ def run_one(database: str, server: str, threads: int, cases: int, admin_url: str
         tokens = prepare(url)
         running = Server(url, server, folder)
         try:
-            figures = drive(running.port, tokens, threads, cases)
+            figures = drive(running.port, tokens, threads, cases, CpuMeter(running.process.pid), fresh)
         finally:
             running.stop()
         return {"database": database, "server": server, **figures}
@@ -294,6 +358,16 @@ def print_report(runs: list[dict], raw: dict[str, float]) -> None:
         print(f"{r['database']:8} {r['server']:8} {r['threads']:>7} {r['concluded']:>5} {r['moves_per_s']:8.1f} "
               f"{r['requests_per_s']:7.1f}  " + "  ".join(cells) + "  " + (json.dumps(r["problems"], ensure_ascii=False)
                                                                        if r["problems"] else "-"))
+    print("CPU per task move (ms: server processes / this client / whole machine), the machine's busy share, the "
+          "ceiling at that cost with every core busy, and each server process's CPU seconds:")
+    for r in runs:
+        c = r.get("cpu")
+        if c:
+            m = c["per_move_ms"]
+            print(f"  {r['database']:8} {r['server']:8} {r['threads']:>2} clients: {m['server']:5.1f} / "
+                  f"{m['client']:4.1f} / {m['machine']:5.1f} ms, busy {100 * c['machine_busy_share']:3.0f}% of {c['cores']} cores, ceiling "
+                  f"{c['ceiling_moves_per_s']:5.1f} moves/s, server processes "
+                  + " ".join(f"{v:.1f}" for v in c["server_processes_cpu_s"] if v >= 0.05) + " s")
     for name, per_s in raw.items():
         print(f"{name}: {per_s:,.0f} completions/s")
     best = {}
@@ -317,13 +391,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--databases", default="sqlite,postgres", help="of sqlite, postgres (default both)")
     parser.add_argument("--raw-cases", type=int, default=200, help="cases for the raw SpiffWorkflow figure")
     parser.add_argument("--admin-url", default=ADMIN_URL)
+    parser.add_argument("--fresh-connections", action="store_true",
+                        help="a new connection per request (Connection: close), as a proxy without upstream "
+                             "keep-alive sends them; default: one kept-alive connection per client thread")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     runs = []
     for database in args.databases.split(","):
         for server in args.servers.split(","):
             for threads in (int(n) for n in args.clients.split(",")):
-                runs.append(run_one(database, server, threads, args.cases, args.admin_url))
+                runs.append(run_one(database, server, threads, args.cases, args.admin_url, args.fresh_connections))
                 if not args.json:
                     r = runs[-1]
                     print(f"  {database} {server} {threads} clients: {r['moves_per_s']:.1f} moves/s", flush=True)
