@@ -39,9 +39,11 @@ def _not_during_special_procedure(ctx, row: HumanTask) -> None:
     from .models import ApprovalCase
     from .models.cases import CaseStatus
 
-    known = case_in_session(ctx.session, row.instance_id)  # the verb read its case already: no statement
-    status = known.status if known is not None else ctx.session.scalars(select(ApprovalCase.status).where(
+    # The verb may have read the case already (no statement); else it is read whole, as the case's lifecycle
+    # reads it again after the step.
+    case = case_in_session(ctx.session, row.instance_id) or ctx.session.scalars(select(ApprovalCase).where(
         ApprovalCase.instance_id == row.instance_id)).first()
+    status = case.status if case is not None else None
     if status == CaseStatus.SPECIAL_PROCEDURE:
         raise InvalidState("a special procedure (特别程序) is running on this case: record its result first, "
                            "then finish the step", task_id=row.id, refusal="special_procedure_running")

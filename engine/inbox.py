@@ -46,7 +46,9 @@ def step_department(session, instance, groups: list[str] | None) -> str | None:
         case = session.get(ApprovalCase, case_id)
     else:
         case = session.scalars(select(ApprovalCase).where(ApprovalCase.instance_id == instance.id)).first()
-    departments = set(session.scalars(select(Department.id).where(Department.id.in_(groups)))) if groups else set()
+    # on the connection: a plain read that sends none of the command's pending changes out first
+    departments = set(session.connection().execute(select(Department.id).where(Department.id.in_(groups)))
+                      .scalars()) if groups else set()
     return task_department(groups, case.office_code if case is not None else None, departments)
 
 
