@@ -33,7 +33,7 @@ import math
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..context import Ctx, command
@@ -396,11 +396,7 @@ def token_user(session, plain: str, now: datetime | None = None) -> tuple[User, 
     from .. import clock
 
     now = now or clock.now()
-    rows = session.execute(
-        select(ApiToken, User, Membership.group_id)
-        .outerjoin(User, User.id == ApiToken.user_id).outerjoin(Membership, Membership.user_id == User.id)
-        .where(ApiToken.token_hash == token_hash(plain or ""), ApiToken.revoked_at.is_(None))
-        .order_by(Membership.group_id)).all()
+    rows = session.execute(_token_statement(), {"token_hash": token_hash(plain or "")}).all()
     if not rows:
         raise Unauthenticated("the bearer token is unknown or revoked")
     row, user = rows[0][0], rows[0][1]
@@ -409,6 +405,15 @@ def token_user(session, plain: str, now: datetime | None = None) -> tuple[User, 
     if user is None or not user.active:
         raise AccountInactive("the token's account is deactivated")
     return user, row, [group for _, _, group in rows if group is not None]
+
+
+@functools.cache
+def _token_statement():
+    """Every API request starts here: built once (building the statement cost as much as running it)."""
+    return (select(ApiToken, User, Membership.group_id)
+            .outerjoin(User, User.id == ApiToken.user_id).outerjoin(Membership, Membership.user_id == User.id)
+            .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+            .order_by(Membership.group_id))
 
 
 def needs_touch(row: ApiToken, now: datetime) -> bool:
