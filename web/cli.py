@@ -17,9 +17,12 @@ def serve(argv: list[str]) -> int:
                         help="worker processes (gunicorn, for PostgreSQL); 0: one process served by waitress")
     parser.add_argument("--timeout", type=int, default=60,
                         help="with --workers: seconds a request may take before its worker is restarted")
+    parser.add_argument("--keepalive-requests", type=int, default=KEEPALIVE_REQUESTS,
+                        help="with --workers: requests on one kept-alive connection before it is closed, so that "
+                             "the client's next connection may go to another worker (0: no limit)")
     args = parser.parse_args(argv)
-    if args.workers < 0 or args.threads < 1:
-        parser.error("--workers is 0 or more and --threads 1 or more")
+    if args.workers < 0 or args.threads < 1 or args.keepalive_requests < 0:
+        parser.error("--workers and --keepalive-requests are 0 or more and --threads 1 or more")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     from engine.migrate import upgrade
@@ -53,6 +56,21 @@ def serve(argv: list[str]) -> int:
     return 0
 
 
+KEEPALIVE_REQUESTS = 25
+
+
+def _close_after(limit: int):
+    """gunicorn's ``pre_request`` hook: the ``limit``-th request on a kept-alive connection is answered with
+    ``Connection: close``. A worker keeps the connections it accepted, so clients that keep theirs alive
+    (a proxy's upstream pool, API clients) would otherwise stay with the worker that happened to accept them,
+    however busy it is and however idle the others; the next connection is accepted by a worker free to."""
+
+    def pre_request(worker, req):
+        if limit and getattr(req, "req_number", 1) >= limit:
+            req.must_close = True
+    return pre_request
+
+
 def _serve_workers(args) -> int:
     """Several worker processes (gunicorn's pre-fork server, threads in each); the scheduler runs elsewhere.
 
@@ -66,6 +84,7 @@ def _serve_workers(args) -> int:
             for key, value in {"bind": f"{args.host}:{args.port}", "workers": args.workers,
                                "worker_class": "gthread", "threads": args.threads, "timeout": args.timeout,
                                "graceful_timeout": 10, "keepalive": 5, "preload_app": False,
+                               "pre_request": _close_after(args.keepalive_requests),
                                "accesslog": None, "proc_name": "yimen"}.items():
                 self.cfg.set(key, value)
 

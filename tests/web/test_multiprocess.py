@@ -28,6 +28,7 @@ import pytest
 from engine import demo
 from engine.service import Yimen
 from tests.conftest import _empty_postgres
+from web.cli import KEEPALIVE_REQUESTS
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,6 +168,22 @@ def _walk(api: Api, rival: Api, n: int, names: list[str]) -> dict:
             "codes": [(a.get("error") or {}).get("code") for _, a in answers]}
 
 
+def _connection_headers(port: int, token: str, n: int) -> list[str]:
+    """The Connection header of ``n`` requests sent one after the other on one client connection (reopened by
+    http.client when the server closed it), as "close" or "keep-alive"."""
+    conn, seen = http.client.HTTPConnection("127.0.0.1", port, timeout=60), []
+    try:
+        for _ in range(n):
+            conn.request("GET", "/api/me", headers={"Authorization": f"Bearer {token}"})
+            answer = conn.getresponse()
+            answer.read()
+            assert answer.status == 200
+            seen.append("close" if (answer.getheader("Connection") or "").lower() == "close" else "keep-alive")
+    finally:
+        conn.close()
+    return seen
+
+
 @pytest.fixture
 def one_postgres(postgres_url, monkeypatch, tmp_path):
     _empty_postgres(postgres_url)
@@ -196,11 +213,15 @@ def test_two_workers_and_two_schedulers_lose_no_update(one_postgres, postgres_ur
         api = Api(port, tokens)
         with ThreadPoolExecutor(THREADS) as pool:
             walked = list(pool.map(lambda n: _walk(api.fresh(), api.fresh(), n, names), range(CASES)))
+        closing = _connection_headers(port, tokens["zhang"], KEEPALIVE_REQUESTS + 1)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and any(len(y.tasks(instance=i)) == 0 for i in waiting):
             time.sleep(0.5)
     finally:
         processes.stop()
+    # A kept-alive connection is closed after its KEEPALIVE_REQUESTS-th request (its next one goes to whichever
+    # worker accepts it); the client's next request opens a new connection and is answered as usual.
+    assert closing == ["keep-alive"] * (KEEPALIVE_REQUESTS - 1) + ["close", "keep-alive"], closing
     pids = set(re.findall(r"Booting worker with pid: (\d+)", processes.log("web", None)))
     assert len(pids) == 2, processes.log("web")  # two worker processes answered
     for case in walked:
