@@ -135,10 +135,13 @@ def _card_joins(joined, dialect: str):
             .outerjoin(whole, whole.c.instance_id == _T.c.instance_id), rank)
 
 
+_MEMBER = _C.alias("member")  # built once: an alias of the wide case table costs more to build than to run
+
+
 def _not_a_bundle_acceptance():
     """一件事: a bundle member's acceptance step is decided with its bundle, which the inbox shows once
     (``engine.bundles.applications``), so the members' own acceptance steps are left out."""
-    members = _C.alias("member")  # few rows, on ix_approval_case_in_bundle
+    members = _MEMBER  # few rows, on ix_approval_case_in_bundle
     return or_(_T.c.form_key.is_(None), _T.c.form_key != "yimen:accept",
                _T.c.instance_id.not_in(select(members.c.instance_id).where(members.c.in_bundle == true())))
 
