@@ -77,10 +77,6 @@ class HumanTask(Base):
               postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
         # A reviewer's case list: the cases with a step (open or closed) of their department.
         Index("ix_human_task_department_instance", "department", "instance_id"),
-        # The inbox's total and counts for readers without a department rule: every open step with what the
-        # visibility rule and the card joins read, from the index alone on PostgreSQL (no heap pass).
-        Index("ix_human_task_open_cover", "instance_id", postgresql_include=["id", "assignee", "form_key"],
-              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
