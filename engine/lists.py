@@ -12,7 +12,10 @@ however they are filtered or whichever page is asked for.
 
 The department rule reads each step's owner department (``human_task.department``, written when the step
 opens: ``engine.inbox.task_department``), for open steps in the inbox and for open and closed ones in the
-case rule; candidates are read from the indexed ``task_candidate`` rows, which open steps have.
+case rule. Candidates are read two ways, both from what the step was opened with: set-based from the indexed
+``task_candidate`` rows (which open steps have), for a count over every open step; per row from the step's
+own lists (``candidate_users``, ``candidate_groups``, what ``can_see_task`` reads), for a page walked in order
+and for a reviewer's count, which starts from their department's steps.
 """
 from __future__ import annotations
 
