@@ -12,14 +12,18 @@ however they are filtered or whichever page is asked for.
 
 The department rule reads each step's owner department (``human_task.department``, written when the step
 opens: ``engine.inbox.task_department``), for open steps in the inbox and for open and closed ones in the
-case rule; candidates are read from the indexed ``task_candidate`` rows, which open steps have.
+case rule. Candidates are read two ways, both from what the step was opened with: set-based from the indexed
+``task_candidate`` rows (which open steps have), for a count over every open step; per row from the step's
+own lists (``candidate_users``, ``candidate_groups``, what ``can_see_task`` reads), for a page walked in order
+and for a reviewer's count, which starts from their department's steps.
 """
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, exists, extract, false, func, not_, or_, select, true
+from sqlalchemy import (Integer, and_, case, cast, exists, extract, false, func, literal_column, not_, or_, select,
+                        true)
 
 from . import clock
 from .calendar import LOCAL
@@ -82,6 +86,21 @@ def _names(user_id: str, groups: list[str]):
                and_(_TC.c.kind == "group", _TC.c.value.in_(groups)) if groups else false())
 
 
+def _on_row(dialect: str, column, values: list[str]):
+    """Per row: the step's own JSON list ``column`` (``candidate_users`` or ``candidate_groups``, written with its
+    ``task_candidate`` rows when the step opens and never changed) names one of ``values``, read from the row
+    itself: no index lookup per step."""
+    if not values:
+        return false()
+    if dialect == "postgresql":
+        array = case((func.json_typeof(column) == "array", column), else_=literal_column("'[]'::json"))
+        elements = func.json_array_elements_text(array).table_valued("value")
+    else:
+        array = case((func.json_type(column) == "array", column), else_="[]")
+        elements = func.json_each(array).table_valued("value")
+    return exists().select_from(elements).where(elements.c.value.in_(values))
+
+
 def _is_candidate(user_id: str, groups: list[str], task):
     """Per row (for the rows of one page): ``user_id`` is a candidate user or in a candidate group."""
     return exists().where(_TC.c.task_id == task.c.id, _names(user_id, groups))
@@ -92,24 +111,31 @@ def _candidate_tasks(user_id: str, groups: list[str]):
     return select(_TC.c.task_id).where(_names(user_id, groups))
 
 
-def _task_visibility(user: dict[str, Any], joined, per_row: bool = False):
+def _department_rule(user: dict[str, Any]) -> bool:
+    """Whether ``user`` sees only their department's steps (a reviewer without the window role)."""
+    roles = set(user.get("roles") or [])
+    return not _privileged(user) and "reviewer" in roles and "window" not in roles
+
+
+def _task_visibility(user: dict[str, Any], joined, dialect: str, per_row: bool = False):
     """``inbox.can_see_task`` for open tasks: the FROM clause to use and the WHERE clause.
 
-    Set-based (the candidate set built once per query) for a query that reads every visible row, as a
-    total does; ``per_row`` (lookups by the step's id) for a
-    page that walks the open steps in order and stops after one page.
+    Set-based (the candidate set of ``task_candidate`` rows built once per query) for a query that reads
+    every open step, as the total of a reader without a department does; ``per_row`` (the candidates read
+    from the step row's own lists) for a page that walks the open steps in order and stops after one
+    page, and for the total of a reviewer, whose department's steps are read first (a shared group such
+    as ``reviewer`` names most open steps: hashing its candidate rows cost more than the department's
+    steps checked one by one).
     """
     if _privileged(user):
         return joined, true()
-    roles = set(user.get("roles") or [])
     me, groups = user["id"], sorted(set(user.get("groups") or []))
-    if per_row:  # one index lookup per step walked (an EXISTS would be planned as a hash of the whole set)
-        candidate = select(_TC.c.id).where(_TC.c.task_id == _T.c.id, _names(me, groups)).limit(1) \
-            .scalar_subquery().is_not(None)
+    if per_row:  # from the row (an EXISTS on task_candidate would be planned as a hash of the whole set)
+        candidate = or_(_on_row(dialect, _T.c.candidate_users, [me]), _on_row(dialect, _T.c.candidate_groups, groups))
     else:
         candidate = _T.c.id.in_(_candidate_tasks(me, groups))
     rule = or_(_T.c.assignee == me, and_(_T.c.assignee.is_(None), candidate))
-    if "reviewer" in roles and "window" not in roles:
+    if _department_rule(user):
         # A reviewer sees only their department's steps (the step's owner, ``human_task.department``) and those
         # of no owner.
         department = user.get("department")
@@ -178,11 +204,12 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
     base = _T.outerjoin(_C, _C.c.instance_id == _T.c.instance_id) if item or status else _T
 
     def visible_of(per_row: bool):
-        joined, rule = _task_visibility(user, base, per_row=per_row)
+        joined, rule = _task_visibility(user, base, dialect, per_row=per_row)
         return joined, [_T.c.status == TaskStatus.OPEN, rule, _not_a_bundle_acceptance(),
                         *([_C.c.item_code == item] if item else [])]
 
-    joined, visible = visible_of(per_row=False)
+    # the total and counts: a reviewer's from their department's steps checked one by one, others' set-based
+    joined, visible = visible_of(per_row=_department_rule(user))
     with_cards, joined_rank = _card_joins(joined, dialect)
     narrow = []
     if scope == "mine":

@@ -180,6 +180,29 @@ def test_inbox_filters_and_counts_agree_with_the_rule(volume):
                 who in v["row"].candidate_users or bool(set(user["groups"]) & set(v["row"].candidate_groups))))
 
 
+def test_inbox_counts_equal_the_visible_set_of_each_reader(volume):
+    """The total and the counts beside the inbox's links (all, mine, group, each card) are the rule's visible set
+    counted row by row, for the reviewers of three departments (read through their department), window staff
+    (one holding a claimed step), the supervisor (every open step) and the applicant (none)."""
+    for who in ("wang", "li"):  # a claimed step each, so 'mine' counts something for both kinds of reader
+        unclaimed = volume.inbox(volume.user(who), scope="group", limit=1)["items"][0]
+        volume.claim(unclaimed["id"], user=who)
+    known = _open_tasks(volume)
+    for who in READERS:
+        user = volume.user(who)
+        mine = [known["tasks"][t] for t in _may_work(volume, user, known)]
+        expected = {"all": len(mine), "mine": sum(v["row"].assignee == who for v in mine),
+                    "group": sum(v["row"].assignee is None for v in mine),
+                    "cards": {c: sum(v["card"] == c for v in mine) for c in ("warning", "yellow", "red")}}
+        listed = volume.inbox(user, limit=20, counts=True)
+        assert listed["total"] == len(mine) and listed["counts"] == expected, (who, listed["counts"], expected)
+        if who in ("wang", "li"):
+            assert expected["mine"] > 0 and expected["group"] > 0, who
+        if who in ("li", "wang", "sun"):
+            assert all(expected["cards"].values()), (who, expected)  # every card is present, so each is checked
+    assert volume.inbox(volume.user("sun"), counts=True)["total"] == len(known["tasks"])
+
+
 def _cases(y) -> list:
     with y.session() as s:
         found = list(s.scalars(select(ApprovalCase)))
