@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.pgdb import drop_database, fresh_database  # noqa: E402,F401
 
-from engine import demo  # noqa: E402
+from engine import case_clock, demo  # noqa: E402
 from engine.inbox import task_department  # noqa: E402
 from engine.models import (ApprovalCase, CarbonCopy, DeadlineWatch, Department, HumanTask, Incident,  # noqa: E402
                            ProcessInstance, TaskCandidate)
@@ -162,6 +162,8 @@ def build_volume(yimen, tasks: int, window: int = 0, seed: int = 14) -> dict:
             for start in range(0, len(batch[key]), 2000):
                 if batch[key][start:start + 2000]:
                     conn.execute(table.insert(), batch[key][start:start + 2000])
+        # the steps' cards follow the clock states varied here, by the engine's own rule
+        case_clock.refresh_cards(conn, [row["id"] for row in batch["instances"]])
         if conn.dialect.name == "postgresql":
             for table in ("process_instance", "approval_case"):
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

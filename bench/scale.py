@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.pgdb import drop_database, fresh_database  # noqa: E402
 
-from engine import demo  # noqa: E402
+from engine import case_clock, demo  # noqa: E402
 from engine.migrate import upgrade  # noqa: E402
 from engine.models import ApprovalCase, DeadlineWatch, HumanTask, ProcessInstance, TaskCandidate  # noqa: E402
 from engine.service import Yimen  # noqa: E402
@@ -166,6 +166,7 @@ def build(yimen: Yimen, items: list[dict], templates: dict, cases: int, open_cas
                 next_case += count
         for table in ("process_instance", "approval_case"):
             conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        case_clock.refresh_cards(conn)  # the open steps' cards follow the varied clock states (the engine's rule)
     with yimen.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
     return {"rows": rows, **{f"{k}_copies": v for k, v in per_kind.items()}}

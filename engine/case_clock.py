@@ -19,11 +19,12 @@ after every process step.
 """
 from __future__ import annotations
 
+import functools
 import os
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, case, func, inspect, select, true
 
 from .models import ApprovalCase, HumanTask, ServiceItem, TaskStatus
 from .models.cases import CaseStatus
@@ -131,6 +132,90 @@ def stop(ctx, watch: DeadlineWatch) -> None:
         if watch.paused_since is not None:
             resume(ctx, watch)
         watch.active, watch.stopped_at, watch.next_change_at = False, ctx.now, None
+
+
+# --- the step's card (human_task.card) --------------------------------------------
+
+_WT, _HT = DeadlineWatch.__table__, HumanTask.__table__
+
+
+def card_rank(state):
+    """SQL: a watch state as its place in ``Card.ORDER`` (normal 0 ... red 3)."""
+    return case(*((state == name, index) for index, name in enumerate(Card.ORDER) if index), else_=0)
+
+
+def case_card(instance_id):
+    """SQL: the card of the running case clock of the case of ``instance_id`` (0 without one)."""
+    return func.coalesce(select(func.max(card_rank(_WT.c.state))).where(
+        _WT.c.instance_id == instance_id, _WT.c.kind == WatchKind.CASE, _WT.c.active == true()).scalar_subquery(), 0)
+
+
+def step_card(dialect: str, task_id, instance_id):
+    """SQL: a step's card, the graver of its own running clock and its case's running case clock."""
+    own = func.coalesce(select(func.max(card_rank(_WT.c.state))).where(
+        _WT.c.task_id == task_id, _WT.c.active == true()).scalar_subquery(), 0)
+    from .lists import _greatest
+
+    return _greatest(dialect, own, case_card(instance_id))
+
+
+@functools.cache
+def _refresh_cards(dialect: str, every: bool = False):
+    where = [_HT.c.status == TaskStatus.OPEN]
+    if not every:
+        where.append(_HT.c.instance_id.in_(bindparam("instances", expanding=True)))
+    return _HT.update().where(*where).values(card=step_card(dialect, _HT.c.id, _HT.c.instance_id))
+
+
+def refresh_cards(connection, instance_ids: Iterable[int] | None = None) -> None:
+    """Write the card of the open steps of ``instance_ids`` (None: of every open step, for rows loaded in
+    bulk) from their clocks as they are now."""
+    if instance_ids is None:
+        connection.execute(_refresh_cards(connection.dialect.name, every=True))
+        return
+    ids = sorted(set(instance_ids) - {None})
+    for start in range(0, len(ids), 1000):
+        connection.execute(_refresh_cards(connection.dialect.name), {"instances": ids[start:start + 1000]})
+
+
+def _card_part(watch: DeadlineWatch, before: bool) -> int:
+    """What ``watch`` adds to its steps' cards (before or after the flush): its state's rank while it runs, for
+    a step's own clock or a case clock; nothing for the other clocks (acceptance, supplement, licence)."""
+    if watch.kind != WatchKind.CASE and watch.task_id is None:
+        return 0
+    attrs = inspect(watch).attrs
+
+    def value(name):
+        history = attrs[name].history
+        if before:
+            return (history.deleted or history.unchanged or [None])[0] if history.has_changes() else \
+                getattr(watch, name)
+        return getattr(watch, name)
+    return Card.ORDER.index(value("state")) if value("active") and value("state") in Card.ORDER else 0
+
+
+def cards_follow_clocks(session, _flush_context) -> None:
+    """After a flush (the session's ``after_flush``): the open steps of every instance one of whose clocks
+    changed what it adds to a card (a step's or case clock started past normal, passed into a graver state,
+    stopped or went away while past normal) get their card written again, in the same transaction.
+
+    Every change of a clock goes through the ORM (``DeadlineWatch`` rows), so this one listener keeps
+    ``human_task.card`` true however the clock changed: the case's lifecycle, the sweep, a pause, an
+    extension, a recomputed calendar. A step opening takes its case clock's card when it is inserted
+    (``engine.runtime``); a clock starting normal, as clocks do, changes no card and costs no statement.
+    """
+    touched: set[int] = set()
+    for obj in session.new:
+        if isinstance(obj, DeadlineWatch) and _card_part(obj, before=False):
+            touched.add(obj.instance_id)
+    for obj in session.dirty:
+        if isinstance(obj, DeadlineWatch) and _card_part(obj, before=True) != _card_part(obj, before=False):
+            touched.add(obj.instance_id)
+    for obj in session.deleted:
+        if isinstance(obj, DeadlineWatch) and _card_part(obj, before=True):
+            touched.add(obj.instance_id)
+    if touched - {None}:
+        refresh_cards(session.connection(), touched)
 
 
 # --- following the case -----------------------------------------------------------

@@ -143,4 +143,7 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
         if kept is not None:
             kept.append(instance)
 
+    from .case_clock import cards_follow_clocks
+
+    event.listen(factory, "after_flush", cards_follow_clocks)  # human_task.card follows the clocks
     return factory

@@ -7,8 +7,10 @@ steps in order with per-row checks), that page's columns (the case, the card, th
 whether the user may claim) by joins and correlated subqueries, and the total and the inbox's counts as
 plain aggregates over the visible rows in a one-row subquery the page joins. A case list is one page
 query and one count.
-Set-based forms (the candidate set, the clocks past normal) keep the cost one pass over the visible rows,
-however they are filtered or whichever page is asked for.
+Set-based forms (the candidate set) keep the cost one pass over the visible rows, however they are
+filtered or whichever page is asked for. A step's card is a column of its row (``human_task.card``, kept by
+``engine.case_clock.cards_follow_clocks`` whenever a clock of its case changes), so counting cards reads
+no clock.
 
 The department rule reads each step's owner department (``human_task.department``, written when the step
 opens: ``engine.inbox.task_department``), for open steps in the inbox and for open and closed ones in the
@@ -32,7 +34,7 @@ from .inbox import _privileged
 from .models import ApprovalCase, CarbonCopy, Department, HumanTask, TaskCandidate, TaskStatus
 from .models.calendar import CalendarYear
 from .models.cases import CaseMaterial, CaseRating, CaseStatus
-from .models.deadlines import Card, DeadlineWatch, WatchKind
+from .models.deadlines import Card
 from .models.items import ServiceItem
 
 MAX_LIMIT = 500
@@ -43,7 +45,7 @@ CASE_STATUSES = CaseStatus.ALL
 DUE_FILTERS = {"overdue": timedelta(0), "today": timedelta(days=1), "week": timedelta(days=7)}
 
 _T, _C, _TC = HumanTask.__table__, ApprovalCase.__table__, TaskCandidate.__table__
-_D, _W, _Y = Department.__table__, DeadlineWatch.__table__, CalendarYear.__table__
+_D, _Y = Department.__table__, CalendarYear.__table__
 _I = ServiceItem.__table__  # the item's names (Chinese and English) shown on every row
 
 
@@ -57,6 +59,7 @@ def _dialect(session) -> str:
 
 
 def _greatest(dialect: str, a, b):
+    """SQL: the greater of two values (PostgreSQL's GREATEST, SQLite's two-argument MAX)."""
     return func.greatest(a, b) if dialect == "postgresql" else func.max(a, b)
 
 
@@ -65,19 +68,6 @@ def _local_year(dialect: str, column):
     if dialect == "postgresql":
         return cast(extract("year", func.timezone(str(LOCAL), column)), Integer)
     return cast(func.strftime("%Y", column, "+8 hours"), Integer)
-
-
-def _rank(state):
-    """A watch state as its place in ``Card.ORDER`` (normal 0 ... red 3)."""
-    return case(*((state == name, index) for index, name in enumerate(Card.ORDER) if index), else_=0)
-
-
-def _card_rank(dialect: str, task_id, case_id):
-    """Per row (for the rows of one page): the worse of the step's own clock and the case clock, as a rank."""
-    step = select(func.max(_rank(_W.c.state))).where(_W.c.task_id == task_id, _W.c.active == true())
-    whole = select(func.max(_rank(_W.c.state))).where(_W.c.case_id == case_id, _W.c.kind == WatchKind.CASE,
-                                                      _W.c.active == true())
-    return _greatest(dialect, func.coalesce(step.scalar_subquery(), 0), func.coalesce(whole.scalar_subquery(), 0))
 
 
 def _names(user_id: str, groups: list[str]):
@@ -144,23 +134,6 @@ def _task_visibility(user: dict[str, Any], joined, dialect: str, per_row: bool =
     return joined, rule
 
 
-def _card_joins(joined, dialect: str):
-    """``joined`` with each task's worst running clock (its step's, its case's) as ``rank``, by set joins.
-
-    For counting and filtering many rows; only clocks past normal are gathered, so the sets stay small.
-    """
-    ranked = _rank(_W.c.state)
-    carded = and_(_W.c.active == true(), _W.c.state.in_(Card.ORDER[1:]))  # on ix_deadline_watch_carded
-    steps = (select(_W.c.task_id.label("task_id"), func.max(ranked).label("rank"))
-             .where(carded, _W.c.task_id.is_not(None)).group_by(_W.c.task_id).subquery("step_cards"))
-    # the case clock by the case's instance, which its steps share: no join to the cases for it
-    whole = (select(_W.c.instance_id.label("instance_id"), func.max(ranked).label("rank"))
-             .where(carded, _W.c.kind == WatchKind.CASE).group_by(_W.c.instance_id).subquery("case_cards"))
-    rank = _greatest(dialect, func.coalesce(steps.c.rank, 0), func.coalesce(whole.c.rank, 0))
-    return (joined.outerjoin(steps, steps.c.task_id == _T.c.id)
-            .outerjoin(whole, whole.c.instance_id == _T.c.instance_id), rank)
-
-
 _MEMBER = _C.alias("member")  # built once: an alias of the wide case table costs more to build than to run
 
 
@@ -210,7 +183,7 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
 
     # the total and counts: a reviewer's from their department's steps checked one by one, others' set-based
     joined, visible = visible_of(per_row=_department_rule(user))
-    with_cards, joined_rank = _card_joins(joined, dialect)
+    rank = _T.c.card  # the step's card, kept on its row by the case clock (engine.case_clock.cards_follow_clocks)
     narrow = []
     if scope == "mine":
         narrow.append(_T.c.assignee == me)
@@ -218,8 +191,10 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
         narrow.append(_T.c.assignee.is_(None))
     if status:
         narrow.append(_C.c.status == status)
-    if card:  # over the clocks past normal gathered once (a card filter is never walked)
-        narrow.append(joined_rank == Card.ORDER.index(card))
+    if card:  # the few carded open steps, from ix_human_task_open_card (a card filter is never walked)
+        narrow.append(rank == Card.ORDER.index(card))
+        if card != Card.NORMAL:
+            narrow.append(rank > 0)  # the index's own condition, so the planner may use it
     if due:
         narrow.append(and_(_T.c.due.is_not(None), _T.c.due <= clock.now() + DUE_FILTERS[due]))
     in_view = and_(*narrow) if narrow else true()
@@ -228,8 +203,7 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
         return func.sum(case((condition, 1), else_=0))
 
     # The page: ``limit + 1`` ids in order after ``offset`` (the one past the page says whether there are more).
-    page_from, page_where = (visible_of(per_row=True) if walk else
-                             (with_cards if card else joined, visible))
+    page_from, page_where = visible_of(per_row=True) if walk else (joined, visible)
     page = (select(_T.c.id.label("page_id"), _T.c.due.label("page_due"), _T.c.created_at.label("page_created"))
             .select_from(page_from).where(*page_where, *narrow)
             .order_by(_T.c.due.asc().nulls_last(), _T.c.created_at, _T.c.id).limit(limit + 1).offset(offset)
@@ -239,10 +213,10 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
     if counts:
         sums = (select(tally(in_view).label("n_total"), func.count().label("n_all"),
                        tally(_T.c.assignee == me).label("n_mine"), tally(_T.c.assignee.is_(None)).label("n_group"),
-                       *(tally(joined_rank == i).label(f"n_{c}") for i, c in enumerate(Card.ORDER) if i))
-                .select_from(with_cards).where(*visible).subquery("sums"))
+                       *(tally(rank == i).label(f"n_{c}") for i, c in enumerate(Card.ORDER) if i))
+                .select_from(joined).where(*visible).subquery("sums"))
     elif total:
-        sums = (select(func.count().label("n_total")).select_from(with_cards if card else joined)
+        sums = (select(func.count().label("n_total")).select_from(joined)
                 .where(*visible, *narrow).subquery("sums"))
     else:
         sums = None
@@ -255,7 +229,7 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
                    _C.c.item_code.label("case_item"), _C.c.status.label("case_status"),
                    _I.c.name.label("case_item_name"), _I.c.name_en.label("case_item_name_en"),
                    _C.c.applicant_name.label("case_applicant"),
-                   _card_rank(dialect, _T.c.id, _C.c.id).label("card_rank"),
+                   _T.c.card.label("card_rank"),
                    case((provisional, True), else_=False).label("provisional"),
                    case((may_claim, True), else_=False).label("may_claim"),
                    *(sums.c if sums is not None else ()))

@@ -36,6 +36,7 @@ import handlers as handler_registry
 from . import assignment, clock, definitions, lifecycle, state, workflow_cache
 from .bpmn.event_subprocess import EventSubprocessTask
 from .bpmn.specs import HandlerTask
+from .case_clock import case_card
 from .context import Ctx
 from .errors import EngineError, InvalidState, NotFound
 from .models import (
@@ -472,7 +473,7 @@ def _open_task(ctx: Ctx, instance: ProcessInstance, task) -> str:
         "lane": meta.get("lane") or getattr(task.task_spec, "lane", None),
         "assignee": assignees[0] if assignees else None, "candidate_users": users, "candidate_groups": groups,
         "department": department, "form_key": meta.get("form_key"), "due": assignment.resolve_due(meta.get("due_date"), data, ctx.now),
-        "status": TaskStatus.OPEN, "created_at": ctx.now,
+        "status": TaskStatus.OPEN, "created_at": ctx.now, "card_instance": instance.id,
     })
     candidates = [{"task_id": row_id, "kind": "user", "value": user} for user in users]
     candidates += [{"task_id": row_id, "kind": "group", "value": group} for group in groups]
@@ -521,7 +522,8 @@ def tell_staff(ctx: Ctx, instance: ProcessInstance, people: list[str], kind: str
 
 
 _ROW_STATEMENTS = {
-    "insert_task": HumanTask.__table__.insert(),
+    # a step opens with its case clock's card (its own clock, started later, moves it: case_clock)
+    "insert_task": HumanTask.__table__.insert().values(card=case_card(bindparam("card_instance"))),
     "insert_candidates": TaskCandidate.__table__.insert(),
     "delete_candidates": TaskCandidate.__table__.delete().where(
         TaskCandidate.__table__.c.task_id == bindparam("row_id")),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -77,6 +77,9 @@ class HumanTask(Base):
               postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
         # A reviewer's case list: the cases with a step (open or closed) of their department.
         Index("ix_human_task_department_instance", "department", "instance_id"),
+        # The inbox's card counts and card filter: the open steps past normal are few.
+        Index("ix_human_task_open_card", "card", "assignee", postgresql_where=text("status = 'open' AND card > 0"),
+              sqlite_where=text("status = 'open' AND card > 0")),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -95,6 +98,10 @@ class HumanTask(Base):
     # department created later), read by the department rule of the inbox and the case lists.
     department: Mapped[str | None] = mapped_column(String(100))
     due: Mapped[datetime | None]
+    # The step's card (``Card.ORDER`` index: 0 normal ... 3 red): the graver of its own running clock and its
+    # case's running case clock, kept by ``engine.case_clock`` whenever one of the case's clocks changes and
+    # when the step opens; read by the inbox's card column, counts and filter.
+    card: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]

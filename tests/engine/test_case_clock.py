@@ -169,6 +169,48 @@ def test_extension_moves_the_legal_limit_and_lifts_a_red_card_state(office):
     assert [c["color"] for c in office.case(case)["cards"]] == ["red"]  # the card already issued stands
 
 
+def test_the_inbox_card_of_a_step_follows_its_case_clock_and_a_step_opening_later_takes_it(office):
+    """The card shown beside a step, counted in the inbox and filtered by (kept on the step's row), follows the
+    case clock through warning, yellow and red, falls back when an extension moves the limits, and a step
+    that opens afterwards starts with the case clock's card."""
+    case = apply(office, FORM, LICENCE, HYGIENE)
+    office.accept(case, user="wang")
+    watch = office.case(case)["clock"]["case"]
+    warning, promised, legal = (datetime.fromisoformat(watch[k]) for k in ("warning_at", "promised_due", "legal_due"))
+    li, sun = office.user("li"), office.user("sun")
+
+    def shown(user, card):
+        page = office.inbox(user, counts=True)
+        (item,) = [t for t in page["items"] if t["case"]["id"] == case]
+        filtered = office.inbox(user, card=card)
+        return item["card"], page["counts"]["cards"], [t["case"]["id"] for t in filtered["items"]]
+
+    assert shown(li, "normal") == ("normal", {"warning": 0, "yellow": 0, "red": 0}, [case])
+    for moment, card in ((warning, "warning"), (promised, "yellow"), (legal, "red")):
+        with at(moment + timedelta(minutes=1)):
+            office.advance_deadlines()
+        counts = {"warning": 0, "yellow": 0, "red": 0, card: 1}
+        assert shown(li, card) == (card, counts, [case]), card
+        assert shown(sun, card) == (card, counts, [case]), card
+        assert office.inbox(li, card="normal")["total"] == 0
+    with at(legal + timedelta(hours=1)):
+        office.request_extension(case, "需要现场核查 Site inspection", user="li")
+        (head_task,) = office.tasks(user="head")
+        office.complete(head_task["id"], {"approved": True}, user="head")
+    assert office.case(case)["clock"]["card"] == "yellow"
+    assert shown(li, "yellow") == ("yellow", {"warning": 0, "yellow": 1, "red": 0}, [case])
+    (review,) = [t for t in office.inbox(li)["items"] if t["case"]["id"] == case]
+    with at(legal + timedelta(hours=2)):
+        office.decide(review["id"], True, "审查通过", user="li")
+    zhao = office.user("zhao")
+    (conclude,) = [t for t in office.inbox(zhao, counts=True)["items"] if t["case"]["id"] == case]
+    assert (conclude["element_id"], conclude["card"]) == ("conclude", "yellow")
+    assert office.inbox(zhao, counts=True)["counts"]["cards"]["yellow"] == 1
+    with at(legal + timedelta(hours=3)):
+        office.decide(conclude["id"], True, "准予许可", user="zhao")
+    assert office.inbox(sun, counts=True)["counts"]["cards"] == {"warning": 0, "yellow": 0, "red": 0}
+
+
 def test_art_32_no_decision_in_five_working_days_means_accepted_as_of_receipt(office):
     case = apply(office, FORM, LICENCE, HYGIENE)
     due = datetime.fromisoformat(office.case(case)["clock"]["acceptance_due"])
