@@ -244,6 +244,10 @@ def test_bundle_pages_show_the_bundle_once_to_the_window_and_its_members_to_the_
     assert inbox.count(f'data-bundle-application="{made["application"]}"') == 1 and "待受理的一件事申请" in inbox
     listed = {t["case"]["id"] for t in client(app, "wang").get("/api/tasks").json["items"] if t["case"]}
     assert not listed & set(made["cases"])  # the members' own acceptance steps are not listed one by one
+    for who in ("wang", "sun"):  # nor counted, for window staff or for a supervisor, who sees every open step
+        answer = y.inbox(y.user(who), counts=True)
+        assert answer["total"] == answer["counts"]["all"] == len(answer["items"]) == 0, (who, answer)
+        assert answer["counts"]["group"] == 0 and y.inbox(y.user(who))["total"] == 0
     case_page = signed_in(app, "zhang").get(f"/cases/{made['cases'][1]}").get_data(as_text=True)
     assert "所属一件事申请" in case_page and made["number"] in case_page
     assert all(number in case_page for number in made["numbers"])
