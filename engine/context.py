@@ -135,6 +135,11 @@ class FirstCommandCheck:
             self.done = True
             self.check(session)
 
+    def settle(self, read: Callable[[Callable[[Session], None]], Any]) -> None:
+        """Run the check on its own, through ``read`` (a read transaction), if no command has run it."""
+        if not self.done:
+            read(self.run)
+
 
 _pending_check: contextvars.ContextVar[FirstCommandCheck | None] = contextvars.ContextVar("yimen_pending_check",
                                                                                            default=None)
@@ -159,7 +164,7 @@ def run_command(session_factory: Callable[[], Session], actor: Actor, fn, /, **k
         try:
             who, groups, department = _identify(session, actor)
             check = _pending_check.get()
-            if check is not None and not check.done:
+            if check is not None:
                 check.run(session)
         except OperationalError as exc:  # the first statement opens the transaction: a busy database shows here
             session.rollback()

@@ -135,14 +135,18 @@ def _task_visibility(user: dict[str, Any], joined, dialect: str, per_row: bool =
 
 
 _MEMBER = _C.alias("member")  # built once: an alias of the wide case table costs more to build than to run
+_ACCEPT_FORM = "yimen:accept"
+
+
+def _bundle_members():
+    """The instances of the cases that are bundle members (few rows, on ix_approval_case_in_bundle)."""
+    return select(_MEMBER.c.instance_id).where(_MEMBER.c.in_bundle == true())
 
 
 def _not_a_bundle_acceptance():
     """一件事: a bundle member's acceptance step is decided with its bundle, which the inbox shows once
     (``engine.bundles.applications``), so the members' own acceptance steps are left out."""
-    members = _MEMBER  # few rows, on ix_approval_case_in_bundle
-    return or_(_T.c.form_key.is_(None), _T.c.form_key != "yimen:accept",
-               _T.c.instance_id.not_in(select(members.c.instance_id).where(members.c.in_bundle == true())))
+    return or_(_T.c.form_key.is_(None), _T.c.form_key != _ACCEPT_FORM, _T.c.instance_id.not_in(_bundle_members()))
 
 
 def _every_open_step_counts(me: str):
@@ -150,8 +154,7 @@ def _every_open_step_counts(me: str):
     each a count the database answers from an index (the open steps; the assigned ones; the few carded ones,
     ``ix_human_task_open_card``) instead of one pass over every open step. The bundle members' acceptance
     steps, which the inbox leaves out, are few: counted apart and taken off."""
-    bundled = and_(_T.c.form_key == "yimen:accept",
-                   _T.c.instance_id.in_(select(_MEMBER.c.instance_id).where(_MEMBER.c.in_bundle == true())))
+    bundled = and_(_T.c.form_key == _ACCEPT_FORM, _T.c.instance_id.in_(_bundle_members()))  # the rule's converse
 
     def n(*where):
         return select(func.count()).select_from(_T).where(_T.c.status == TaskStatus.OPEN, *where).scalar_subquery()
@@ -261,7 +264,7 @@ def inbox(session, user: dict[str, Any], scope: str = "all", item: str | None = 
                    _C.c.item_code.label("case_item"), _C.c.status.label("case_status"),
                    _I.c.name.label("case_item_name"), _I.c.name_en.label("case_item_name_en"),
                    _C.c.applicant_name.label("case_applicant"),
-                   _T.c.card.label("card_rank"),
+                   rank.label("card_rank"),
                    case((provisional, True), else_=False).label("provisional"),
                    case((may_claim, True), else_=False).label("may_claim"),
                    *(sums.c if sums is not None else ()))

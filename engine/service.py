@@ -660,14 +660,6 @@ class Yimen:
                 raise NotFound(f"case {case_id} does not exist")
         return run
 
-    def check_task_visible(self, task_id: str, user: dict) -> None:
-        """NotFound unless ``user`` may see the task: ``visible_task``'s check without building the task's view."""
-        self._read(self._task_check(task_id, user))
-
-    def check_case_visible(self, case_id: int, user: dict) -> None:
-        """NotFound unless ``user`` may see the case: ``visible_case``'s check without building the case's view."""
-        self._read(self._case_check(case_id, user))
-
     @contextmanager
     def seen_by(self, user: dict, case_id: int | None = None, task_id: str | None = None):
         """Verbs run inside act on a case or step ``user`` may see, or answer NotFound: the first command
@@ -682,15 +674,11 @@ class Yimen:
         try:
             yield
         except EngineError:
-            if not check.done:
-                check.done = True
-                self._read(check.check)
+            check.settle(self._read)  # refused before its command: not found, if the caller may not see it
             raise
         finally:
             clear_check(token)
-        if not check.done:  # the verb ran no command (a read alone): the check still holds
-            check.done = True
-            self._read(check.check)
+        check.settle(self._read)  # the verb ran no command (a read alone): the check still holds
 
     def material_file(self, case_id: int, material_id: int) -> dict:
         """Where a received material of a case is stored and its checksum (no visibility check: see visible_case)."""
